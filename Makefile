@@ -1,0 +1,42 @@
+# The two commands a newcomer needs (see README): `make run` and `make test`.
+# Everything they need is installed from Debian's packages and the npm lockfile.
+
+SHELL := /bin/bash
+# Native addons (better-sqlite3, pkcs11js) build from source: point node-gyp at the
+# local Node headers so it never tries to download them (see docs/DEPENDENCIES.md).
+export npm_config_nodedir := /usr
+export npm_config_build_from_source := true
+export npm_config_update_notifier := false
+
+APT_RUNTIME := softhsm2 opensc libengine-pkcs11-openssl openssl ca-certificates postfix
+APT_TEST := xmlsec1 libxml2-utils dovecot-pop3d socat chromium dosfstools util-linux
+STAMP := node_modules/.stamp
+
+.PHONY: run test deps test-deps build typecheck bench clean
+
+run: deps build
+	node bin/pruem.js demo
+
+test: test-deps build
+	./node_modules/.bin/tsc -p tsconfig.json --noEmit
+	node --import tsx --test --test-concurrency=1 --test-reporter=spec 'test/**/*.test.ts'
+
+bench: test-deps build
+	node --import tsx test/bench/run.ts
+
+deps: $(STAMP)/npm
+	@bash scripts/apt-ensure.sh $(APT_RUNTIME)
+
+test-deps: deps
+	@bash scripts/apt-ensure.sh $(APT_TEST)
+
+$(STAMP)/npm: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@mkdir -p $(STAMP) && touch $@
+
+build: $(STAMP)/npm
+	./node_modules/.bin/tsc -p tsconfig.json
+	node console/build.mjs
+
+clean:
+	rm -rf dist node_modules

@@ -1,0 +1,218 @@
+import { readFileSync } from 'node:fs';
+import { resolve, dirname, isAbsolute } from 'node:path';
+import { z } from 'zod';
+import { MEMBER_STATES } from '../peers/member-states.js';
+
+const memberState = z.enum(MEMBER_STATES);
+const host = z.string().min(1);
+const port = z.number().int().min(0).max(65535);
+
+/** Where the token PIN comes from. Never written to logs. */
+const pinSource = z.union([
+  z.object({ env: z.string().min(1) }).strict(),
+  z.object({ file: z.string().min(1) }).strict(),
+  // A literal PIN is accepted for development tokens only; the provisioning tool writes a file instead.
+  z.object({ value: z.string().min(4) }).strict(),
+]);
+
+const cryptoProfile = z
+  .object({
+    /** Accept SHA-1 signatures and RSA-1024 keys from this peer (the 2008 Annex baseline). */
+    allowLegacy: z.boolean().default(false),
+    /** Key transport we produce for this peer; we accept both on input. */
+    keyTransport: z.enum(['rsa-oaep-sha256', 'rsa-pkcs1']).default('rsa-pkcs1'),
+    digest: z.enum(['sha256', 'sha384', 'sha512', 'sha1']).default('sha256'),
+  })
+  .strict();
+
+const channelSettings = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Override of the Annex address (ncp@dna.pruem.<cc>.eu-admin.net). */
+    address: z.string().email().optional(),
+  })
+  .strict();
+
+const peer = z
+  .object({
+    code: memberState,
+    name: z.string().optional(),
+    channels: z
+      .object({ dna: channelSettings.optional(), fp: channelSettings.optional(), vrd: channelSettings.optional() })
+      .strict()
+      .default({}),
+    /** PEM files; relative paths are resolved against the configuration file's folder. */
+    certificates: z
+      .object({ signing: z.string().optional(), encryption: z.string().optional() })
+      .strict()
+      .default({}),
+    crypto: cryptoProfile.default({ allowLegacy: false, keyTransport: 'rsa-pkcs1', digest: 'sha256' }),
+    /** Fingerprint searches per day this peer declared (2008/616 Art. 13). */
+    dailyCapacity: z.number().int().nonnegative().optional(),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    memberState: memberState.default('RO'),
+    /** Folder for the SQLite databases, the token store of a development token, certificates. */
+    dataDir: z.string().default('var'),
+    listen: z
+      .object({
+        api: z.object({ host: host.default('127.0.0.1'), port: port.default(8080) }).strict().default({ host: '127.0.0.1', port: 8080 }),
+        smtp: z
+          .object({ host: host.default('127.0.0.1'), port: port.default(2525) })
+          .strict()
+          .nullable()
+          .default({ host: '127.0.0.1', port: 2525 }),
+      })
+      .strict()
+      .default({ api: { host: '127.0.0.1', port: 8080 }, smtp: { host: '127.0.0.1', port: 2525 } }),
+    /** The TESTA central mail relay. null: no TESTA link, the demo network is used. */
+    relay: z
+      .object({ host, port: port.default(25), requireTls: z.boolean().default(false) })
+      .strict()
+      .nullable()
+      .default(null),
+    pop3: z
+      .object({
+        host,
+        port: port.default(110),
+        user: z.string().min(1),
+        password: pinSource,
+        tls: z.boolean().default(false),
+        intervalSeconds: z.number().positive().default(30),
+      })
+      .strict()
+      .nullable()
+      .default(null),
+    token: z
+      .object({
+        module: z.string().default('/usr/lib/softhsm/libsofthsm2.so'),
+        label: z.string().min(1).default('pruem'),
+        slot: z.number().int().nonnegative().optional(),
+        pin: pinSource.default({ file: 'token.pin' }),
+        /** SoftHSM2 only: its configuration file (a private token directory). */
+        softhsmConf: z.string().optional(),
+      })
+      .strict()
+      .default({ module: '/usr/lib/softhsm/libsofthsm2.so', label: 'pruem', pin: { file: 'token.pin' } }),
+    limits: z
+      .object({
+        /** Largest mail accepted or sent; the Annex leaves it to each installation (TX-SMTP). */
+        maxMessageBytes: z.number().int().positive().default(20 * 1024 * 1024),
+        /** Profiles per outgoing DNA message (DNA-XML allows at most 500). */
+        maxProfilesPerMessage: z.number().int().min(1).max(500).default(500),
+      })
+      .strict()
+      .default({ maxMessageBytes: 20 * 1024 * 1024, maxProfilesPerMessage: 500 }),
+    peers: z.array(peer).default([]),
+  })
+  .strict();
+
+export type GatewayConfig = z.infer<typeof configSchema>;
+export type PeerConfig = z.infer<typeof peer>;
+export type PinSource = z.infer<typeof pinSource>;
+export type CryptoProfile = z.infer<typeof cryptoProfile>;
+
+export class ConfigError extends Error {
+  constructor(
+    message: string,
+    readonly issues: readonly string[],
+  ) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Turns zod's issues into lines that name the bad key, e.g. `peers.2.code: invalid value "GR" (expected one of …)`. */
+function describeIssues(error: z.ZodError): string[] {
+  return error.issues.map((issue) => {
+    const path = issue.path.length ? issue.path.join('.') : '(top level)';
+    if (issue.code === 'unrecognized_keys') return `${path}: unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+    return `${path}: ${issue.message}`;
+  });
+}
+
+/** Validates a parsed configuration object; errors are values here because the input is a user's file. */
+export function parseConfig(raw: unknown): { ok: true; config: GatewayConfig } | { ok: false; error: ConfigError } {
+  const result = configSchema.safeParse(raw ?? {});
+  if (result.success) {
+    const codes = result.data.peers.map((p) => p.code);
+    const dup = codes.find((c, i) => codes.indexOf(c) !== i);
+    if (dup) return { ok: false, error: new ConfigError('invalid configuration', [`peers: ${dup} is listed twice`]) };
+    if (codes.includes(result.data.memberState)) {
+      return { ok: false, error: new ConfigError('invalid configuration', [`peers: ${result.data.memberState} is our own Member State`]) };
+    }
+    return { ok: true, config: result.data };
+  }
+  const issues = describeIssues(result.error);
+  return { ok: false, error: new ConfigError(`invalid configuration:\n  ${issues.join('\n  ')}`, issues) };
+}
+
+/**
+ * Loads a JSON configuration file. Relative paths inside it (dataDir, certificates, PIN files)
+ * are made absolute against the file's own folder, so the daemon does not depend on its cwd.
+ */
+export function loadConfig(path: string | undefined): GatewayConfig {
+  let raw: unknown = {};
+  let base = process.cwd();
+  if (path) {
+    base = dirname(resolve(path));
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (e) {
+      throw new ConfigError(`cannot read configuration ${path}: ${(e as Error).message}`, []);
+    }
+    try {
+      raw = JSON.parse(text);
+    } catch (e) {
+      throw new ConfigError(`configuration ${path} is not valid JSON: ${(e as Error).message}`, []);
+    }
+  }
+  const parsed = parseConfig(raw);
+  if (!parsed.ok) throw parsed.error;
+  return resolvePaths(parsed.config, base);
+}
+
+function abs(base: string, p: string): string {
+  return isAbsolute(p) ? p : resolve(base, p);
+}
+
+function resolvePin(base: string, pin: PinSource): PinSource {
+  return 'file' in pin ? { file: abs(base, pin.file) } : pin;
+}
+
+export function resolvePaths(config: GatewayConfig, base: string): GatewayConfig {
+  const dataDir = abs(base, config.dataDir);
+  return {
+    ...config,
+    dataDir,
+    token: {
+      ...config.token,
+      // A relative PIN file lives in the data folder, next to the development token.
+      pin: 'file' in config.token.pin ? { file: abs(dataDir, config.token.pin.file) } : config.token.pin,
+      ...(config.token.softhsmConf ? { softhsmConf: abs(base, config.token.softhsmConf) } : {}),
+    },
+    pop3: config.pop3 ? { ...config.pop3, password: resolvePin(base, config.pop3.password) } : null,
+    peers: config.peers.map((p) => ({
+      ...p,
+      certificates: {
+        ...(p.certificates.signing ? { signing: abs(base, p.certificates.signing) } : {}),
+        ...(p.certificates.encryption ? { encryption: abs(base, p.certificates.encryption) } : {}),
+      },
+    })),
+  };
+}
+
+/** Reads a secret (PIN, password) from its configured source. */
+export function readSecret(source: PinSource): string {
+  if ('value' in source) return source.value;
+  if ('env' in source) {
+    const v = process.env[source.env];
+    if (v === undefined || v === '') throw new ConfigError(`environment variable ${source.env} is not set`, [source.env]);
+    return v;
+  }
+  return readFileSync(source.file, 'utf8').trim();
+}
