@@ -1,0 +1,45 @@
+import type { Channel, MemberStateCode } from '../peers/member-states.js';
+
+/** The JSON of GET /api/status: what the console's dashboard and a technician's curl see. No personal data. */
+export type LinkState = 'up' | 'degraded' | 'down' | 'unknown' | 'disabled';
+
+export interface PeerLinkStatus {
+  readonly state: MemberStateCode;
+  readonly channel: Channel;
+  readonly link: LinkState;
+  /** ISO-8601 times; null when it never happened. */
+  readonly lastSuccess: string | null;
+  readonly lastError: { readonly at: string; readonly reason: string } | null;
+}
+
+export interface QueueStatus {
+  readonly channel: Channel;
+  readonly direction: 'in' | 'out';
+  readonly depth: number;
+  /** Age in seconds of the oldest message not yet done; null when empty. */
+  readonly oldestAgeSeconds: number | null;
+  /** ISO-8601 deadline of the message nearest to its deadline; null when empty. */
+  readonly nearestDeadline: string | null;
+  /** Messages whose deadline is less than a fifth of their allowed time away, or already past. */
+  readonly atRisk: number;
+}
+
+export interface ServiceStatus {
+  readonly name: 'relay' | 'pop3' | 'smtp-receiver' | 'token';
+  readonly state: LinkState;
+  readonly detail: string;
+  readonly lastChecked: string | null;
+}
+
+export interface GatewayStatus {
+  readonly memberState: MemberStateCode;
+  readonly version: string;
+  readonly startedAt: string;
+  readonly now: string;
+  readonly demo: boolean;
+  readonly services: readonly ServiceStatus[];
+  readonly peers: readonly PeerLinkStatus[];
+  readonly queues: readonly QueueStatus[];
+  /** Messages per minute over the last hour (60 buckets, oldest first), per direction. */
+  readonly throughput: { readonly in: readonly number[]; readonly out: readonly number[] };
+}
