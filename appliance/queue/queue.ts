@@ -1,0 +1,358 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { Db } from '../db/database.js';
+import type { Channel, MemberStateCode } from '../peers/member-states.js';
+import { deadlineFor, isAtRisk, retryDelayMs } from './deadlines.js';
+import type { QueueStatus } from '../status/types.js';
+
+/**
+ * The durable inbox and outbox. Idempotency is by message id (the RFC 5322 Message-ID, or
+ * the SHA-256 of the raw bytes when a sender left it out): a message the relay delivers
+ * twice, or that we re-fetch by POP3 after a crash, is stored once and processed once.
+ * Delivery to peers is at-least-once (a crash between the relay's 250 and our commit sends
+ * again); the peer's inbox makes it exactly-once end to end.
+ */
+
+export type InboxStatus = 'pending' | 'done' | 'rejected';
+export type OutboxStatus = 'pending' | 'sent' | 'failed';
+
+export interface InboxItem {
+  readonly id: string;
+  readonly messageId: string;
+  readonly channel: Channel;
+  readonly receivedAt: Date;
+  /** When the sender says it sent it (Date header), for DNA-TIME ordering; receivedAt if absent. */
+  readonly sentAt: Date;
+  readonly deadline: Date;
+  readonly mailFrom: string;
+  readonly raw: Buffer;
+  readonly attempts: number;
+}
+
+export interface OutboxItem {
+  readonly id: string;
+  readonly messageId: string;
+  readonly channel: Channel;
+  readonly peer: MemberStateCode;
+  readonly mailFrom: string;
+  readonly rcptTo: string;
+  readonly raw: Buffer;
+  readonly createdAt: Date;
+  readonly deadline: Date | null;
+  readonly attempts: number;
+}
+
+export interface NewOutboxMessage {
+  readonly messageId: string;
+  readonly channel: Channel;
+  readonly peer: MemberStateCode;
+  readonly mailFrom: string;
+  readonly rcptTo: string;
+  readonly raw: Buffer;
+  readonly deadline: Date | null;
+  /** What this message answers or belongs to (inbox id, search id), for correlation and audit. */
+  readonly correlation: string | null;
+}
+
+interface InboxRow {
+  id: string;
+  message_id: string;
+  channel: Channel;
+  received_at: number;
+  sent_at: number;
+  deadline: number;
+  mail_from: string;
+  raw: Buffer;
+  attempts: number;
+}
+
+interface OutboxRow {
+  id: string;
+  message_id: string;
+  channel: Channel;
+  peer: MemberStateCode;
+  mail_from: string;
+  rcpt_to: string;
+  raw: Buffer;
+  created_at: number;
+  deadline: number | null;
+  attempts: number;
+}
+
+const MESSAGE_ID = /^\s*<([^<>\s]{1,500})>/m;
+
+/** The idempotency key of a raw mail: its Message-ID header, else a digest of its bytes. */
+export function messageIdOf(raw: Buffer): string {
+  const headerEnd = raw.indexOf('\r\n\r\n');
+  const headers = raw.subarray(0, headerEnd < 0 ? Math.min(raw.length, 64 * 1024) : headerEnd).toString('latin1');
+  const match = /^message-id:(.*(?:\r?\n[ \t].*)*)/im.exec(headers);
+  const id = match?.[1] !== undefined ? MESSAGE_ID.exec(match[1].replace(/\r?\n/g, ''))?.[1] : undefined;
+  return id ?? `sha256:${createHash('sha256').update(raw).digest('hex')}`;
+}
+
+/** The Date header of a raw mail, if present and sane. */
+export function sentDateOf(raw: Buffer): Date | null {
+  const headerEnd = raw.indexOf('\r\n\r\n');
+  const headers = raw.subarray(0, headerEnd < 0 ? Math.min(raw.length, 64 * 1024) : headerEnd).toString('latin1');
+  const match = /^date:\s*(.+)$/im.exec(headers);
+  if (!match?.[1]) return null;
+  const d = new Date(match[1].trim());
+  return Number.isNaN(d.getTime()) ? null : d;
+}
+
+export class MessageQueue {
+  constructor(
+    private readonly db: Db,
+    private readonly clock: () => Date = () => new Date(),
+  ) {
+    MessageQueue.migrate(db);
+  }
+
+  static migrate(db: Db): void {
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS queue_inbox (
+        id TEXT PRIMARY KEY,
+        message_id TEXT NOT NULL UNIQUE,
+        channel TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        sent_at INTEGER NOT NULL,
+        deadline INTEGER NOT NULL,
+        mail_from TEXT NOT NULL,
+        raw BLOB,
+        status TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL DEFAULT 0,
+        sender_state TEXT,
+        outcome TEXT,
+        done_at INTEGER
+      );
+      CREATE INDEX IF NOT EXISTS queue_inbox_pending ON queue_inbox(status, next_attempt_at, sent_at);
+      CREATE TABLE IF NOT EXISTS queue_outbox (
+        id TEXT PRIMARY KEY,
+        message_id TEXT NOT NULL UNIQUE,
+        channel TEXT NOT NULL,
+        peer TEXT NOT NULL,
+        mail_from TEXT NOT NULL,
+        rcpt_to TEXT NOT NULL,
+        raw BLOB,
+        created_at INTEGER NOT NULL,
+        deadline INTEGER,
+        correlation TEXT,
+        status TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        sent_at INTEGER
+      );
+      CREATE INDEX IF NOT EXISTS queue_outbox_pending ON queue_outbox(status, next_attempt_at);
+    `);
+  }
+
+  /**
+   * Stores a received mail before it is acknowledged. Returns the existing id for a duplicate
+   * (same message id), so the sender gets its 250 and nothing is processed twice.
+   */
+  receive(raw: Buffer, channel: Channel, mailFrom: string): { id: string; duplicate: boolean } {
+    const now = this.clock();
+    const messageId = messageIdOf(raw);
+    const sentAt = sentDateOf(raw) ?? now;
+    const id = randomUUID();
+    const inserted = this.db
+      .prepare(
+        `INSERT OR IGNORE INTO queue_inbox (id, message_id, channel, received_at, sent_at, deadline, mail_from, raw)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(id, messageId, channel, now.getTime(), sentAt.getTime(), deadlineFor(channel, now).getTime(), mailFrom, raw);
+    if (inserted.changes === 1) return { id, duplicate: false };
+    const existing = this.db.prepare('SELECT id FROM queue_inbox WHERE message_id = ?').get(messageId) as { id: string };
+    return { id: existing.id, duplicate: true };
+  }
+
+  /**
+   * The next inbox message to process: per channel in the chronological order of sending
+   * (DNA-TIME), the oldest first.
+   */
+  nextInbound(): InboxItem | null {
+    const row = this.db
+      .prepare(
+        `SELECT id, message_id, channel, received_at, sent_at, deadline, mail_from, raw, attempts FROM queue_inbox
+         WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY sent_at, received_at LIMIT 1`,
+      )
+      .get(this.clock().getTime()) as InboxRow | undefined;
+    return row ? toInboxItem(row) : null;
+  }
+
+  /**
+   * Marks an inbox message finished. The raw mail is dropped here: once answered, the data a
+   * peer supplied is not kept in working storage (2008/615 Art. 26, DP-PURPOSE); the audit
+   * log holds what the law requires. Call inside the transaction that also enqueues the answer.
+   */
+  finishInbound(id: string, status: 'done' | 'rejected', outcome: string, senderState: MemberStateCode | null): void {
+    this.db
+      .prepare(`UPDATE queue_inbox SET status = ?, outcome = ?, sender_state = ?, raw = NULL, done_at = ? WHERE id = ?`)
+      .run(status, outcome, senderState, this.clock().getTime(), id);
+  }
+
+  /** A temporary failure while processing (token busy, database locked): try again later. */
+  deferInbound(id: string, reason: string): void {
+    const row = this.db.prepare('SELECT attempts FROM queue_inbox WHERE id = ?').get(id) as { attempts: number } | undefined;
+    const attempts = (row?.attempts ?? 0) + 1;
+    this.db
+      .prepare('UPDATE queue_inbox SET attempts = ?, next_attempt_at = ?, outcome = ? WHERE id = ?')
+      .run(attempts, this.clock().getTime() + retryDelayMs(attempts), `deferred: ${reason}`, id);
+  }
+
+  enqueueOutbound(message: NewOutboxMessage): { id: string; duplicate: boolean } {
+    const id = randomUUID();
+    const inserted = this.db
+      .prepare(
+        `INSERT OR IGNORE INTO queue_outbox (id, message_id, channel, peer, mail_from, rcpt_to, raw, created_at, deadline, correlation)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        id,
+        message.messageId,
+        message.channel,
+        message.peer,
+        message.mailFrom,
+        message.rcptTo,
+        message.raw,
+        this.clock().getTime(),
+        message.deadline?.getTime() ?? null,
+        message.correlation,
+      );
+    if (inserted.changes === 1) return { id, duplicate: false };
+    const existing = this.db.prepare('SELECT id FROM queue_outbox WHERE message_id = ?').get(message.messageId) as { id: string };
+    return { id: existing.id, duplicate: true };
+  }
+
+  /** Outbound messages due for a (re)try, oldest first. */
+  dueOutbound(limit: number): OutboxItem[] {
+    const rows = this.db
+      .prepare(
+        `SELECT id, message_id, channel, peer, mail_from, rcpt_to, raw, created_at, deadline, attempts FROM queue_outbox
+         WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY created_at LIMIT ?`,
+      )
+      .all(this.clock().getTime(), limit) as OutboxRow[];
+    return rows.map(toOutboxItem);
+  }
+
+  /** The relay accepted it. The sealed copy is dropped: it carries a peer's data encrypted for the peer. */
+  markSent(id: string): void {
+    this.db
+      .prepare(`UPDATE queue_outbox SET status = 'sent', sent_at = ?, raw = NULL, last_error = NULL WHERE id = ?`)
+      .run(this.clock().getTime(), id);
+  }
+
+  /** Temporary failure: back off and try again. */
+  markRetry(id: string, reason: string): void {
+    const row = this.db.prepare('SELECT attempts FROM queue_outbox WHERE id = ?').get(id) as { attempts: number } | undefined;
+    const attempts = (row?.attempts ?? 0) + 1;
+    this.db
+      .prepare('UPDATE queue_outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?')
+      .run(attempts, this.clock().getTime() + retryDelayMs(attempts), reason, id);
+  }
+
+  /** Permanent failure (5xx from the relay): kept, visible to operators, not retried. */
+  markFailed(id: string, reason: string): void {
+    this.db.prepare(`UPDATE queue_outbox SET status = 'failed', last_error = ?, attempts = attempts + 1 WHERE id = ?`).run(reason, id);
+  }
+
+  /** Depth, oldest age, nearest deadline and at-risk count per channel and direction, for the status API. */
+  depths(): QueueStatus[] {
+    const now = this.clock();
+    const result: QueueStatus[] = [];
+    const collect = (direction: 'in' | 'out', rows: Array<{ channel: Channel; created: number; deadline: number | null }>) => {
+      const byChannel = new Map<Channel, Array<{ created: number; deadline: number | null }>>();
+      for (const r of rows) {
+        const list = byChannel.get(r.channel) ?? [];
+        list.push(r);
+        byChannel.set(r.channel, list);
+      }
+      for (const channel of ['dna', 'fp', 'vrd'] as const) {
+        const list = byChannel.get(channel) ?? [];
+        const oldest = list.length ? Math.min(...list.map((r) => r.created)) : null;
+        const deadlines = list.map((r) => r.deadline).filter((d): d is number => d !== null);
+        const nearest = deadlines.length ? Math.min(...deadlines) : null;
+        result.push({
+          channel,
+          direction,
+          depth: list.length,
+          oldestAgeSeconds: oldest === null ? null : Math.max(0, Math.round((now.getTime() - oldest) / 1000)),
+          nearestDeadline: nearest === null ? null : new Date(nearest).toISOString(),
+          atRisk: deadlines.filter((d) => isAtRisk(channel, new Date(d), now)).length,
+        });
+      }
+    };
+    collect(
+      'in',
+      this.db.prepare(`SELECT channel, received_at AS created, deadline FROM queue_inbox WHERE status = 'pending'`).all() as Array<{
+        channel: Channel;
+        created: number;
+        deadline: number;
+      }>,
+    );
+    collect(
+      'out',
+      this.db.prepare(`SELECT channel, created_at AS created, deadline FROM queue_outbox WHERE status = 'pending'`).all() as Array<{
+        channel: Channel;
+        created: number;
+        deadline: number | null;
+      }>,
+    );
+    return result;
+  }
+
+  /** Messages finished per minute over the last hour, oldest bucket first. */
+  throughput(): { in: number[]; out: number[] } {
+    const now = this.clock().getTime();
+    const since = now - 3_600_000;
+    const bucket = (times: Array<{ t: number }>) => {
+      const buckets = new Array<number>(60).fill(0);
+      for (const { t } of times) {
+        const i = Math.floor((t - since) / 60_000);
+        if (i >= 0 && i < 60) buckets[i] = (buckets[i] ?? 0) + 1;
+      }
+      return buckets;
+    };
+    return {
+      in: bucket(this.db.prepare('SELECT received_at AS t FROM queue_inbox WHERE received_at >= ?').all(since) as Array<{ t: number }>),
+      out: bucket(this.db.prepare('SELECT sent_at AS t FROM queue_outbox WHERE sent_at >= ?').all(since) as Array<{ t: number }>),
+    };
+  }
+
+  inboxRecord(id: string): { status: InboxStatus; outcome: string | null; senderState: string | null } | null {
+    const row = this.db.prepare('SELECT status, outcome, sender_state FROM queue_inbox WHERE id = ?').get(id) as
+      | { status: InboxStatus; outcome: string | null; sender_state: string | null }
+      | undefined;
+    return row ? { status: row.status, outcome: row.outcome, senderState: row.sender_state } : null;
+  }
+}
+
+function toInboxItem(row: InboxRow): InboxItem {
+  return {
+    id: row.id,
+    messageId: row.message_id,
+    channel: row.channel,
+    receivedAt: new Date(row.received_at),
+    sentAt: new Date(row.sent_at),
+    deadline: new Date(row.deadline),
+    mailFrom: row.mail_from,
+    raw: row.raw,
+    attempts: row.attempts,
+  };
+}
+
+function toOutboxItem(row: OutboxRow): OutboxItem {
+  return {
+    id: row.id,
+    messageId: row.message_id,
+    channel: row.channel,
+    peer: row.peer,
+    mailFrom: row.mail_from,
+    rcptTo: row.rcpt_to,
+    raw: row.raw,
+    createdAt: new Date(row.created_at),
+    deadline: row.deadline === null ? null : new Date(row.deadline),
+    attempts: row.attempts,
+  };
+}
