@@ -1,0 +1,294 @@
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../db/database.js';
+import type { MailChannel, MemberStateCode } from '../peers/member-states.js';
+import { MessageQueue, type InboxItem, type OutboxItem } from '../queue/queue.js';
+import { deadlineFor } from '../queue/deadlines.js';
+import type { ChannelHandler, ExchangeRecord, Reply } from './handler.js';
+import type { LinkTracker } from './links.js';
+
+/** Result of opening a received mail (verify against the peer directory, then decrypt). */
+export type OpenResult =
+  | {
+      readonly ok: true;
+      readonly sender: MemberStateCode;
+      readonly payload: Buffer;
+      readonly payloadContentType: string;
+      readonly subject: string;
+    }
+  | { readonly ok: false; readonly error: { readonly code: string; readonly message: string } };
+
+export interface MessageOpener {
+  open(raw: Buffer): Promise<OpenResult>;
+}
+
+/** Encrypts for the peer, signs with the token and wraps the result in an RFC 5322 mail. */
+export interface MessageSealer {
+  seal(message: { peer: MemberStateCode; channel: MailChannel; reply: Reply; messageId: string; inReplyTo: string | null }): Promise<{
+    raw: Buffer;
+    mailFrom: string;
+    rcptTo: string;
+  }>;
+}
+
+export type SendResult = { ok: true; response: string } | { ok: false; permanent: boolean; reason: string };
+
+export interface MailSender {
+  send(message: { from: string; to: string[]; raw: Buffer }): Promise<SendResult>;
+}
+
+/** Where the pipeline writes its Art. 30 records; synchronous so it joins the queue transaction. */
+export interface ExchangeAudit {
+  exchange(record: ExchangeRecord & { channel: MailChannel; peer: MemberStateCode; messageId: string; occurredAt: Date; extra?: Readonly<Record<string, string>> }): void;
+  rejected(entry: { channel: MailChannel; messageId: string; mailFrom: string; code: string; reason: string; occurredAt: Date }): void;
+}
+
+export interface PipelineOptions {
+  readonly db: Db;
+  readonly queue: MessageQueue;
+  readonly links: LinkTracker;
+  readonly opener: MessageOpener;
+  readonly sealer: MessageSealer;
+  readonly sender: MailSender | null;
+  readonly handlers: readonly ChannelHandler[];
+  readonly audit: ExchangeAudit;
+  readonly ourState: MemberStateCode;
+  readonly messageIdDomain: (channel: MailChannel) => string;
+  readonly clock?: () => Date;
+  readonly log?: (event: string, fields: Record<string, unknown>) => void;
+}
+
+/**
+ * The one pipeline every mail channel shares: inbox → open → handler → seal → outbox, with the
+ * queue change, the answer and the audit records committed in one SQLite transaction, so a
+ * crash at any point either leaves the message pending (processed again) or fully done.
+ */
+export class ExchangePipeline {
+  private readonly clock: () => Date;
+  private readonly log: (event: string, fields: Record<string, unknown>) => void;
+  private wake: (() => void) | null = null;
+  private stopped = false;
+  private loops: Promise<void>[] = [];
+
+  constructor(private readonly o: PipelineOptions) {
+    this.clock = o.clock ?? (() => new Date());
+    this.log = o.log ?? (() => undefined);
+  }
+
+  /** Process one inbox message; false when there was none due. */
+  async processNextInbound(): Promise<boolean> {
+    const item = this.o.queue.nextInbound();
+    if (!item) return false;
+    try {
+      await this.process(item);
+    } catch (error) {
+      // Token or database trouble is temporary: the message stays queued and is tried again.
+      const reason = error instanceof Error ? error.message : String(error);
+      this.log('inbound-deferred', { id: item.id, reason });
+      this.o.queue.deferInbound(item.id, reason);
+    }
+    return true;
+  }
+
+  private async process(item: InboxItem): Promise<void> {
+    const now = this.clock();
+    const channel = item.channel as MailChannel;
+    const opened = await this.o.opener.open(item.raw);
+    if (!opened.ok) {
+      this.o.db.transaction(() => {
+        this.o.queue.finishInbound(item.id, 'rejected', `${opened.error.code}: ${opened.error.message}`, null);
+        this.o.audit.rejected({
+          channel,
+          messageId: item.messageId,
+          mailFrom: item.mailFrom,
+          code: opened.error.code,
+          reason: opened.error.message,
+          occurredAt: now,
+        });
+      })();
+      this.log('inbound-rejected', { id: item.id, code: opened.error.code });
+      return;
+    }
+    const handler = this.o.handlers.find((h) => h.channel === channel && h.accepts(opened.payloadContentType));
+    const outcome = handler
+      ? handler.handle({
+          inboxId: item.id,
+          messageId: item.messageId,
+          channel,
+          sender: opened.sender,
+          payload: opened.payload,
+          payloadContentType: opened.payloadContentType,
+          subject: opened.subject,
+          receivedAt: item.receivedAt,
+          sentAt: item.sentAt,
+        })
+      : null;
+    if (!outcome) {
+      this.o.db.transaction(() => {
+        this.o.queue.finishInbound(item.id, 'rejected', `UNSUPPORTED_CONTENT: ${opened.payloadContentType}`, opened.sender);
+        this.o.audit.rejected({
+          channel,
+          messageId: item.messageId,
+          mailFrom: item.mailFrom,
+          code: 'UNSUPPORTED_CONTENT',
+          reason: `no handler for ${opened.payloadContentType} on ${channel}`,
+          occurredAt: now,
+        });
+      })();
+      return;
+    }
+    const answerId = outcome.reply ? this.newMessageId(channel) : null;
+    const sealed =
+      outcome.reply && answerId
+        ? await this.o.sealer.seal({ peer: opened.sender, channel, reply: outcome.reply, messageId: answerId, inReplyTo: item.messageId })
+        : null;
+    this.o.db.transaction(() => {
+      if (sealed && answerId) {
+        this.o.queue.enqueueOutbound({
+          messageId: answerId,
+          channel,
+          peer: opened.sender,
+          mailFrom: sealed.mailFrom,
+          rcptTo: sealed.rcptTo,
+          raw: sealed.raw,
+          // The answer must leave before the request's deadline (15 min DNA, 24 h fingerprints).
+          deadline: item.deadline,
+          correlation: item.id,
+        });
+      }
+      for (const record of outcome.records) {
+        this.o.audit.exchange({
+          ...record,
+          channel,
+          peer: opened.sender,
+          messageId: record.direction === 'received' ? item.messageId : (answerId ?? item.messageId),
+          occurredAt: now,
+        });
+      }
+      outcome.persist?.(this.o.db);
+      this.o.queue.finishInbound(item.id, 'done', outcome.summary, opened.sender);
+      this.o.links.success(opened.sender, channel);
+    })();
+    if (sealed) this.kick();
+    this.log('inbound-done', { id: item.id, sender: opened.sender, answered: sealed !== null });
+  }
+
+  /**
+   * Sends a message we originate (an officer's search, a link test): sealed, queued and
+   * audited in one transaction. Returns the message id for correlation.
+   */
+  async originate(message: {
+    peer: MemberStateCode;
+    channel: MailChannel;
+    reply: Reply;
+    correlation: string | null;
+    records: readonly ExchangeRecord[];
+    extra?: Readonly<Record<string, string>>;
+    persist?: (db: Db, messageId: string) => void;
+  }): Promise<string> {
+    const messageId = this.newMessageId(message.channel);
+    const sealed = await this.o.sealer.seal({ peer: message.peer, channel: message.channel, reply: message.reply, messageId, inReplyTo: null });
+    const now = this.clock();
+    this.o.db.transaction(() => {
+      this.o.queue.enqueueOutbound({
+        messageId,
+        channel: message.channel,
+        peer: message.peer,
+        mailFrom: sealed.mailFrom,
+        rcptTo: sealed.rcptTo,
+        raw: sealed.raw,
+        deadline: deadlineFor(message.channel, now),
+        correlation: message.correlation,
+      });
+      for (const record of message.records) {
+        this.o.audit.exchange({ ...record, channel: message.channel, peer: message.peer, messageId, occurredAt: now, ...(message.extra ? { extra: message.extra } : {}) });
+      }
+      message.persist?.(this.o.db, messageId);
+    })();
+    this.kick();
+    return messageId;
+  }
+
+  /** Try every due outbound message once; returns how many were accepted by the relay. */
+  async sendDue(limit = 50): Promise<number> {
+    if (!this.o.sender) return 0;
+    let accepted = 0;
+    for (const item of this.o.queue.dueOutbound(limit)) {
+      if (await this.sendOne(item)) accepted++;
+    }
+    return accepted;
+  }
+
+  private async sendOne(item: OutboxItem): Promise<boolean> {
+    const sender = this.o.sender;
+    if (!sender) return false;
+    let result: SendResult;
+    try {
+      result = await sender.send({ from: item.mailFrom, to: [item.rcptTo], raw: item.raw });
+    } catch (error) {
+      result = { ok: false, permanent: false, reason: error instanceof Error ? error.message : String(error) };
+    }
+    const channel = item.channel as MailChannel;
+    if (result.ok) {
+      this.o.db.transaction(() => {
+        this.o.queue.markSent(item.id);
+        this.o.links.success(item.peer, channel);
+      })();
+      return true;
+    }
+    this.o.db.transaction(() => {
+      if (result.permanent) this.o.queue.markFailed(item.id, result.reason);
+      else this.o.queue.markRetry(item.id, result.reason);
+      this.o.links.failure(item.peer, channel, result.reason, result.permanent);
+    })();
+    this.log('outbound-failed', { id: item.id, peer: item.peer, permanent: result.permanent, reason: result.reason });
+    return false;
+  }
+
+  private newMessageId(channel: MailChannel): string {
+    return `${randomUUID()}@${this.o.messageIdDomain(channel)}`;
+  }
+
+  /** Wakes the loops (a message arrived or was queued). */
+  kick(): void {
+    const wake = this.wake;
+    this.wake = null;
+    wake?.();
+  }
+
+  private idle(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.wake = null;
+        resolve();
+      }, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  /** Runs the inbound and outbound loops until stop(). Polls at most every pollMs when idle. */
+  start(pollMs = 1000): void {
+    this.stopped = false;
+    const loop = async () => {
+      while (!this.stopped) {
+        let worked = false;
+        try {
+          worked = (await this.processNextInbound()) || worked;
+          worked = (await this.sendDue()) > 0 || worked;
+        } catch (error) {
+          this.log('loop-error', { reason: error instanceof Error ? error.message : String(error) });
+        }
+        if (!worked && !this.stopped) await this.idle(pollMs);
+      }
+    };
+    this.loops = [loop()];
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.kick();
+    await Promise.all(this.loops);
+  }
+}
