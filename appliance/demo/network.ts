@@ -1,0 +1,95 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync, createWriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { pruemCommand } from '../cli/self.js';
+import type { MemberStateCode } from '../peers/member-states.js';
+
+/**
+ * A network of full gateway processes on loopback, each with its own data folder, token and
+ * certificates, joined by one relay. Used by `pruem demo` and by the multi-gateway integration
+ * tests, so both exercise exactly what an operator runs.
+ */
+export interface NodeSpec {
+  readonly state: MemberStateCode;
+  readonly apiPort: number;
+  readonly smtpPort: number;
+  /** Synthetic national DNA database to seed, JSON Lines (optional). */
+  readonly dnaSeed?: string;
+}
+
+export interface NodeFiles {
+  readonly spec: NodeSpec;
+  readonly dataDir: string;
+  readonly configPath: string;
+}
+
+/** Certificates a gateway publishes to its peers, as written by provisioning. */
+export function publishedCertificates(dataDir: string): { signing: string; encryption: string } {
+  return { signing: join(dataDir, 'certs', 'ncp-sign.pem'), encryption: join(dataDir, 'certs', 'ncp-decrypt.pem') };
+}
+
+/** Writes each node's configuration: every other node is a peer, reached through the relay. */
+export function writeNetworkConfigs(root: string, nodes: readonly NodeSpec[], relay: { host: string; port: number }, extra: Record<string, unknown> = {}): NodeFiles[] {
+  return nodes.map((spec) => {
+    const dataDir = join(root, spec.state);
+    mkdirSync(dataDir, { recursive: true });
+    const config = {
+      memberState: spec.state,
+      dataDir,
+      listen: { api: { host: '127.0.0.1', port: spec.apiPort }, smtp: { host: '127.0.0.1', port: spec.smtpPort } },
+      relay: { host: relay.host, port: relay.port },
+      token: { label: `pruem-${spec.state.toLowerCase()}`, pin: { file: 'token.pin' } },
+      peers: nodes
+        .filter((n) => n.state !== spec.state)
+        .map((n) => ({ code: n.state, certificates: publishedCertificates(join(root, n.state)) })),
+      ...extra,
+    };
+    const configPath = join(dataDir, 'config.json');
+    writeFileSync(configPath, JSON.stringify(config, null, 2));
+    return { spec, dataDir, configPath };
+  });
+}
+
+/** Runs `pruem <args>` to completion; rejects with its output when it fails. */
+export function runPruem(args: readonly string[], logFile?: string): Promise<void> {
+  const { command, args: base } = pruemCommand();
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, [...base, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      if (logFile) writeFileSync(logFile, output);
+      if (code === 0) resolve();
+      else reject(new Error(`pruem ${args.join(' ')} exited ${code}: ${output.slice(-2000)}`));
+    });
+  });
+}
+
+/** Starts `pruem run --config …` as a child process, its output appended to <dataDir>/gateway.log. */
+export function spawnGateway(node: NodeFiles): ChildProcess {
+  const { command, args } = pruemCommand();
+  const log = createWriteStream(join(node.dataDir, 'gateway.log'), { flags: 'a' });
+  const child = spawn(command, [...args, 'run', '--config', node.configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout?.pipe(log);
+  child.stderr?.pipe(log);
+  return child;
+}
+
+/** Waits until a gateway's /api/health answers, or fails after timeoutMs (start-up includes the token). */
+export async function waitForHealth(apiPort: number, timeoutMs = 60_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < until) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${apiPort}/api/health`);
+      if (res.ok) return;
+      last = `HTTP ${res.status}`;
+    } catch (e) {
+      last = (e as Error).message;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`gateway on port ${apiPort} did not become healthy: ${last}`);
+}
