@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type AddressInfo, type Server } from 'node:net';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -278,14 +278,18 @@ describe('SMTP sender against an in-process server', () => {
 describe('SMTP sender when the relay is unreachable', () => {
   let silent: Server;
   let silentPort: number;
+  const sockets = new Set<Socket>();
   before(async () => {
     // Accepts TCP but never greets: a hung relay.
-    silent = createServer(() => undefined);
+    silent = createServer((socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+    });
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
     silentPort = (silent.address() as AddressInfo).port;
   });
   after(async () => {
-    silent.closeAllConnections?.();
+    for (const s of sockets) s.destroy();
     await new Promise<void>((r) => silent.close(() => r()));
   });
 
