@@ -1,0 +1,82 @@
+/**
+ * The one catalogue of API errors (Fastify's model): every error the API returns has a code
+ * from this list, an HTTP status and an English message. Clients match on `code`, never on
+ * the message; the console translates codes (console/src/i18n) and falls back to the message.
+ * Pure data: the console bundle imports it too.
+ */
+export const API_ERRORS = {
+  BAD_REQUEST: { status: 400, message: 'The request is malformed.' },
+  VALIDATION_FAILED: { status: 400, message: 'A field has an invalid value.' },
+  BAD_JSON: { status: 400, message: 'The request body is not valid JSON.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Send the request body as application/json.' },
+  PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
+  AUTH_REQUIRED: { status: 401, message: 'Sign in first.' },
+  SESSION_EXPIRED: { status: 401, message: 'Your session ended after a period of inactivity. Sign in again.' },
+  BAD_CREDENTIALS: { status: 401, message: 'Wrong user name or password.' },
+  ACCOUNT_LOCKED: { status: 423, message: 'Too many failed sign-ins: the account is locked for a while.' },
+  CSRF_REJECTED: { status: 403, message: 'The request did not carry a valid anti-forgery token.' },
+  FORBIDDEN_ROLE: { status: 403, message: 'Your role does not allow this action.' },
+  NOT_FOUND: { status: 404, message: 'No such resource.' },
+  METHOD_NOT_ALLOWED: { status: 405, message: 'This method is not allowed here.' },
+  USERNAME_INVALID: { status: 400, message: 'User names have 3 to 32 letters, digits, dots, dashes or underscores.' },
+  USERNAME_TAKEN: { status: 409, message: 'This user name is already taken.' },
+  DISPLAY_NAME_INVALID: { status: 400, message: 'Give a name of 1 to 80 characters.' },
+  ROLE_INVALID: { status: 400, message: 'The role must be technician, operator or auditor.' },
+  LANGUAGE_INVALID: { status: 400, message: 'The language must be en or ro.' },
+  PASSWORD_TOO_SHORT: { status: 400, message: 'The password must have at least 12 characters.' },
+  PASSWORD_TOO_LONG: { status: 400, message: 'The password must have at most 256 characters.' },
+  PASSWORD_CONTAINS_USERNAME: { status: 400, message: 'The password must not contain the user name.' },
+  ACCOUNT_NOT_FOUND: { status: 404, message: 'No such account.' },
+  LAST_TECHNICIAN: { status: 409, message: 'At least one enabled technician account must remain.' },
+  SETUP_REQUIRED: { status: 409, message: 'The appliance has no account yet: complete the first-run wizard.' },
+  SETUP_DONE: { status: 409, message: 'The first-run wizard has already been completed.' },
+  SETUP_CODE_INVALID: { status: 403, message: 'The set-up code is wrong. It is shown on the appliance console.' },
+  SETUP_STEP_INVALID: { status: 409, message: 'Complete the previous steps of the wizard first.' },
+  CONFIG_INVALID: { status: 400, message: 'The configuration is not valid.' },
+  CONFIG_UNCHANGED: { status: 409, message: 'The configuration is already like this.' },
+  REVISION_NOT_FOUND: { status: 404, message: 'No such configuration revision.' },
+  CONFIRMATION_REQUIRED: { status: 400, message: 'Confirm this action by typing the word asked for.' },
+  EXPORT_NOT_FOUND: { status: 404, message: 'No such export.' },
+  EXPORT_TARGET_INVALID: { status: 400, message: 'Choose a mounted USB drive or a directory on the appliance.' },
+  EXPORT_BUSY: { status: 409, message: 'An export is already running.' },
+  PERIOD_INVALID: { status: 400, message: 'The period is not valid: give from and to dates, from before to.' },
+  CERTIFICATE_INVALID: { status: 400, message: 'The certificate could not be read (PEM or DER X.509 expected).' },
+  TOKEN_UNAVAILABLE: { status: 503, message: 'The token is not available (absent, locked or not initialised).' },
+  TOKEN_PIN_INVALID: { status: 400, message: 'The token refused this PIN.' },
+  NOT_CONFIGURED: { status: 501, message: 'This function is not available on this appliance yet.' },
+  DEPENDENCY_FAILED: { status: 502, message: 'A part of the gateway failed to do this; see the detail.' },
+  STATUS_UNAVAILABLE: { status: 503, message: 'The gateway status is not available.' },
+  INTERNAL: { status: 500, message: 'Internal error.' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ApiErrorCode = keyof typeof API_ERRORS;
+
+export function isApiErrorCode(value: unknown): value is ApiErrorCode {
+  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(API_ERRORS, value);
+}
+
+/** The JSON body of every error response. */
+export interface ApiErrorBody {
+  readonly error: {
+    readonly code: ApiErrorCode;
+    readonly message: string;
+    /** Machine-readable extras (the bad field, the lock end), never a stack or a secret. */
+    readonly detail?: Readonly<Record<string, string | number | boolean | null>>;
+  };
+}
+
+export class ApiError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ApiErrorCode,
+    readonly detail?: Readonly<Record<string, string | number | boolean | null>>,
+  ) {
+    super(API_ERRORS[code].message);
+    this.name = 'ApiError';
+    this.status = API_ERRORS[code].status;
+  }
+
+  toBody(): ApiErrorBody {
+    return { error: { code: this.code, message: this.message, ...(this.detail ? { detail: this.detail } : {}) } };
+  }
+}

@@ -1,0 +1,170 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import Koa from 'koa';
+import Router from '@koa/router';
+import { AccountService } from '../accounts/service.js';
+import { DEFAULT_SESSION_LIMITS, SessionStore } from '../accounts/store.js';
+import { RevisionStore } from '../config/revisions.js';
+import { HealthMonitor } from '../health/sample.js';
+import type { AdminAuditEvent, ApiDeps } from './deps.js';
+import { ApiError } from './errors.js';
+import { securityHeaders } from './http/security.js';
+import { serveConsole } from './http/static.js';
+import type { ApiInternals, InternalRouteModule } from './internals.js';
+import { readJson, requirePermission, requireRole, requireSession, type ApiContext, type ApiState, type RouteKit } from './routing.js';
+import { SessionManager } from './session.js';
+import { accountRoutes } from './routes/accounts.js';
+import { auditRoutes } from './routes/audit.js';
+import { certificateRoutes } from './routes/certificates.js';
+import { configRoutes } from './routes/config.js';
+import { officerRoutes } from './routes/officers.js';
+import { sessionRoutes } from './routes/session.js';
+import { newSetupCode, setupRoutes } from './routes/setup.js';
+import { statusRoutes, systemRoutes } from './routes/status.js';
+
+export { ApiError, API_ERRORS, type ApiErrorCode } from './errors.js';
+export { requireRole, requirePermission, requireSession, readJson, type ApiState, type ApiContext, type RouteKit, type RouteModule, type ApiRouter } from './routing.js';
+export type { ApiDeps } from './deps.js';
+
+export const DEFAULT_CONSOLE_DIR = fileURLToPath(new URL('../../dist/console/', import.meta.url));
+
+const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+export interface ApiServer {
+  readonly app: Koa<ApiState>;
+  /** A plain (req, res) handler: for node:http, or for in-process injection in tests (inject.ts). */
+  readonly handler: (req: IncomingMessage, res: ServerResponse) => void;
+  listen(host: string, port: number): Promise<{ port: number; close(): Promise<void> }>;
+}
+
+/**
+ * The management API and the console. GET /api/health and GET /api/status answer without a
+ * session; everything else under /api needs one, and every unsafe method an anti-forgery token.
+ */
+export function createApiServer(deps: ApiDeps): ApiServer {
+  const clock = deps.clock ?? Date.now;
+  const security = deps.security ?? {};
+  const idleMinutes = security.idleMinutes ?? DEFAULT_SESSION_LIMITS.idleMinutes;
+  const accounts = new AccountService(deps.db, { ...(security.lockout ? { lockout: security.lockout } : {}), ...(security.scrypt ? { scrypt: security.scrypt } : {}) });
+  const sessionStore = new SessionStore(deps.db, { idleMinutes, absoluteHours: security.absoluteHours ?? DEFAULT_SESSION_LIMITS.absoluteHours });
+  const sessions = new SessionManager({ sessions: sessionStore, findAccount: (id) => accounts.store.byId(id), clock, secureCookies: security.secureCookies ?? false });
+  const revisions = new RevisionStore(deps.db, clock);
+  const log = deps.log ?? (() => undefined);
+
+  const setupCode: { current: string | null } = { current: null };
+  if (!accounts.hasAccounts()) {
+    setupCode.current = newSetupCode();
+    if (deps.onSetupCode) deps.onSetupCode(setupCode.current);
+    else log('api.setup.code', { message: 'first-run wizard code (show on the local console)', code: setupCode.current });
+  }
+
+  const audit = async (ctx: ApiContext, event: Omit<AdminAuditEvent, 'at' | 'actor' | 'role' | 'remote'>, actor = ctx.state.user ?? undefined) => {
+    const full: AdminAuditEvent = {
+      ...event,
+      at: new Date(clock()).toISOString(),
+      actor: actor?.username ?? null,
+      role: actor?.role ?? (ctx.state.setup || !accounts.hasAccounts() ? 'setup' : null),
+      remote: ctx.ip || null,
+    };
+    try {
+      await deps.auditAdmin(full);
+    } catch (e) {
+      // The action already happened; losing its record must be loud, not a second failure for the user.
+      log('api.audit.failed', { action: event.action, reason: (e as Error).message });
+    }
+  };
+
+  const kit: RouteKit = {
+    requireSession,
+    requireRole,
+    requirePermission,
+    readJson,
+    audit,
+    now: clock,
+  };
+  const internals: ApiInternals = { deps, accounts, sessionStore, sessions, revisions, health: new HealthMonitor(), idleMinutes, setupCode };
+
+  const api = new Router<ApiState>({ prefix: '/api' });
+  const modules: InternalRouteModule[] = [statusRoutes, sessionRoutes, setupRoutes, accountRoutes, systemRoutes, certificateRoutes, auditRoutes, officerRoutes, configRoutes];
+  for (const mount of modules) mount(api, kit, internals);
+  for (const mount of deps.extraRoutes ?? []) mount(api, kit);
+
+  const app = new Koa<ApiState>();
+  app.proxy = false;
+  app.silent = true;
+
+  // Errors: one JSON shape for every failure, by code (errors.ts).
+  app.use(async (ctx, next) => {
+    try {
+      await next();
+      if ((ctx.path === '/api' || ctx.path.startsWith('/api/')) && ctx.status === 404 && ctx.body === undefined) throw new ApiError('NOT_FOUND');
+    } catch (e) {
+      const error = e instanceof ApiError ? e : toApiError(e);
+      if (error.code === 'INTERNAL') log('api.internal', { path: ctx.path, method: ctx.method, reason: (e as Error)?.stack ?? String(e) });
+      if (error.code === 'FORBIDDEN_ROLE' && UNSAFE.has(ctx.method)) {
+        await audit(ctx as unknown as ApiContext, { action: 'access.denied', target: `${ctx.method} ${ctx.path}`, outcome: 'denied', detail: `role ${ctx.state.user?.role ?? 'none'}` });
+      }
+      ctx.status = error.status;
+      ctx.type = 'application/json';
+      ctx.body = error.toBody();
+      if (error.status === 405) ctx.set('Allow', String(error.detail?.['allow'] ?? ''));
+    }
+  });
+  app.use(securityHeaders);
+  app.use(async (ctx, next) => {
+    if (ctx.path === '/api' || ctx.path.startsWith('/api/')) {
+      ctx.set('Cache-Control', 'no-store');
+      await sessions.middleware(ctx as unknown as ApiContext, next);
+    } else {
+      await next();
+    }
+  });
+  app.use(api.routes());
+  app.use(
+    api.allowedMethods({
+      throw: true,
+      methodNotAllowed: () => new ApiError('METHOD_NOT_ALLOWED'),
+      notImplemented: () => new ApiError('METHOD_NOT_ALLOWED'),
+    }),
+  );
+  app.use(serveConsole(deps.consoleDir ?? DEFAULT_CONSOLE_DIR));
+
+  const handler = app.callback();
+
+  return {
+    app,
+    handler,
+    listen(host, port) {
+      return new Promise((resolveListen, reject) => {
+        const server = createServer(handler);
+        // A slow client must not hold a connection for ever; the console's requests are small.
+        server.requestTimeout = 30_000;
+        server.headersTimeout = 15_000;
+        server.keepAliveTimeout = 5_000;
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          const address = server.address() as AddressInfo;
+          resolveListen({
+            port: address.port,
+            close: () =>
+              new Promise<void>((done) => {
+                server.close(() => done());
+                server.closeAllConnections();
+              }),
+          });
+        });
+      });
+    },
+  };
+}
+
+function toApiError(e: unknown): ApiError {
+  const status = (e as { status?: unknown })?.status;
+  if (status === 405 || status === 501) return new ApiError('METHOD_NOT_ALLOWED');
+  if (status === 404) return new ApiError('NOT_FOUND');
+  if (status === 413) return new ApiError('PAYLOAD_TOO_LARGE');
+  if (status === 400) return new ApiError('BAD_REQUEST');
+  return new ApiError('INTERNAL');
+}
