@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type BetterSqlite3 from 'better-sqlite3';
 import { Mutex } from '../util/mutex.js';
 import { AuditError, fail, ok, type Outcome } from './errors.js';
-import { canonicalJson, parseAuditEvent, type AuditEvent, type DataSupplied } from './events.js';
+import { canonicalJson, isOutgoingSearch, parseAuditEvent, type AuditEvent, type DataSupplied, type OutgoingSearchEvent } from './events.js';
 import {
   MemoryNodes,
   consistencyPath,
@@ -219,6 +219,7 @@ export class AuditLog {
   private readonly clock: () => Date;
   private readonly mutex = new Mutex();
   private readonly q;
+  private searchGuard: ((event: OutgoingSearchEvent) => AuditError | null) | null = null;
 
   static migrate(db: Database): void {
     migrateAuditSchema(db);
@@ -295,9 +296,10 @@ export class AuditLog {
 
   /**
    * Records one event. Synchronous; joins the caller's transaction if one is open.
-   * @throws AuditError EVENT_INVALID when the event lacks a required field or has a malformed one —
-   *   inside a caller's transaction this rolls the whole exchange back, which is the point: an
-   *   exchange that cannot be recorded must not happen.
+   * @throws AuditError EVENT_INVALID when the event lacks a required field or has a malformed one,
+   *   or OFFICER_* when a search guard is set and refuses the officer — inside a caller's
+   *   transaction this rolls the whole exchange back, which is the point: an exchange that cannot
+   *   be recorded, or that an unauthorised officer started, must not happen.
    */
   append(event: AuditEvent): { index: number; leafHash: string } {
     const parsed = parseAuditEvent(event);
@@ -306,7 +308,21 @@ export class AuditLog {
         issues: parsed.issues,
       });
     }
-    return this.appendTx(parsed.event);
+    const e = parsed.event;
+    if (this.searchGuard && isOutgoingSearch(e) && e.automated) {
+      const refused = this.searchGuard(e);
+      if (refused) throw refused;
+    }
+    return this.appendTx(e);
+  }
+
+  /**
+   * Checks every automated outgoing search as it is recorded (Art. 30(2)(a)); see
+   * OfficerRegistry.searchGuard(). A refusal is thrown as the guard's AuditError (OFFICER_*),
+   * which rolls back the caller's transaction, so the search is not sent.
+   */
+  useSearchGuard(guard: ((event: OutgoingSearchEvent) => AuditError | null) | null): void {
+    this.searchGuard = guard;
   }
 
   private readonly appendTx = (event: AuditEvent): { index: number; leafHash: string } =>

@@ -109,6 +109,7 @@ CREATE TABLE IF NOT EXISTS audit_officer_grants (
   unit TEXT,
   channels TEXT NOT NULL,
   authorised_from TEXT NOT NULL,
+  authorised_until TEXT,
   granted_by TEXT NOT NULL,
   granted_at TEXT NOT NULL,
   revoked_at TEXT,
