@@ -119,10 +119,10 @@ describe('mail edges through real Postfix and Dovecot', () => {
     for (const r of results) if (r.status === 'rejected') throw r.reason;
   });
 
-  test('two Postfix instances run side by side, each with its own queue and log', () => {
+  test('two Postfix instances run side by side, each with its own queue and log', async () => {
     assert.notEqual(relayA!.queueDir, relayB!.queueDir);
-    assert.match(relayA!.log(), /daemon started -- version 3\.\d+\.\d+, configuration .*pfA\/conf/);
-    assert.match(relayB!.log(), /daemon started -- version 3\.\d+\.\d+, configuration .*pfB\/conf/);
+    await relayA!.waitForLog(/daemon started -- version 3\.\d+\.\d+, configuration .*pfA\/conf/);
+    await relayB!.waitForLog(/daemon started -- version 3\.\d+\.\d+, configuration .*pfB\/conf/);
   });
 
   test('sender → Postfix → receiver: routed by sub-domain, bytes intact, envelope kept', async (t) => {
@@ -194,15 +194,25 @@ describe('mail edges through real Postfix and Dovecot', () => {
     assert.equal(roInbox.count(marker), 1, 'delivered exactly once');
   });
 
-  test('an oversized message is refused with 552 and bounced to its sender; the receiver keeps serving', async () => {
+  test('an oversized message: the receiver refuses it with 552, the relay bounces it to its sender, and the receiver keeps serving', async () => {
     const big = `big-${randomUUID()}`;
     const small = `small-${randomUUID()}`;
-    assert.equal((await viaA.send({ from: DE, to: [RO], raw: smime(DE, RO, big, MAX * 2) })).ok, true, 'the relay takes it (its own limit is 10 MB)');
-    // Postfix passes SIZE= at MAIL FROM, so the receiver refuses before any data is sent.
-    await relayA!.waitForLog(/status=bounced .*552 .*exceeds fixed maximum message size/);
-    // The non-delivery report goes back to DE's gateway through the same relay.
-    const bounce = await deInbox.waitFor(big.slice(0, 12) === big.slice(0, 12) ? 'Undelivered Mail Returned to Sender' : '');
+    // Straight to the receiver: refused with 552 (at MAIL FROM, from the SIZE our sender declares), permanent.
+    const direct = createSmtpSender({ host: '127.0.0.1', port: ro!.port, heloName: 'gw-de.test', pool: false });
+    try {
+      const r = await direct.send({ from: DE, to: [RO], raw: smime(DE, RO, big, MAX * 2) });
+      assert.equal(r.ok, false);
+      if (!r.ok) assert.deepEqual({ permanent: r.permanent, code: r.code }, { permanent: true, code: 552 });
+    } finally {
+      direct.close();
+    }
+    // Through the relay: Postfix accepts it (its own limit is 10 MB), reads our SIZE limit from EHLO,
+    // does not even try, and returns a non-delivery report to DE's gateway through the same relay.
+    assert.equal((await viaA.send({ from: DE, to: [RO], raw: smime(DE, RO, big, MAX * 2) })).ok, true);
+    await relayA!.waitForLog(new RegExp(`dsn=5\\.3\\.4, status=bounced \\(message size \\d+ exceeds size limit ${MAX} of server`));
+    const bounce = await deInbox.waitFor(`Message-ID: <${big}@`);
     assert.equal(bounce.envelope.mailFrom, '', 'a bounce has the null sender');
+    assert.match(bounce.raw.toString('latin1'), /Undelivered Mail Returned to Sender/);
     assert.equal(roInbox.count(big), 0);
     assert.equal((await viaA.send({ from: DE, to: [RO], raw: smime(DE, RO, small) })).ok, true);
     await roInbox.waitFor(small);

@@ -123,6 +123,7 @@ describe('buildMailMessage', () => {
     ['display name smuggled into an address', { from: 'Evil <e@x.y>' }, 'BAD_ADDRESS'],
     ['no recipient', { to: [] }, 'NO_RECIPIENT'],
     ['message id without @', { messageId: 'nope' }, 'BAD_MESSAGE_ID'],
+    ['message id over 250 characters', { messageId: `${'a'.repeat(250)}@x.y` }, 'BAD_MESSAGE_ID'],
     ['content type with a line break', { contentType: 'text/plain\r\nX: y' }, 'BAD_CONTENT_TYPE'],
     ['base64 multipart', { contentType: 'multipart/mixed; boundary=x', contentTransferEncoding: 'base64' }, 'BAD_CONTENT_TYPE'],
     ['body that is not base64', { body: 'not base64!' }, 'BAD_BASE64'],

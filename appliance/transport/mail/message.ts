@@ -58,6 +58,8 @@ const RESERVED = new Set(['from', 'to', 'subject', 'message-id', 'date', 'conten
 /** RFC 5322 §2.1.1: 998 octets per line, excluding CRLF; a longer line is broken by relays. */
 const MAX_LINE_OCTETS = 998;
 const BASE64_LINE = 76;
+/** Keeps the unfolded Message-ID line far below the 998-octet line limit. */
+const MAX_MESSAGE_ID_CHARS = 250;
 
 const HEADER_NAME = /^[!-9;-~]+$/; // RFC 5322 §3.6.8 ftext: printable ASCII except ':'
 // Deliberately narrow: NCP addresses are plain ASCII mailboxes; anything else is a bug upstream.
@@ -130,14 +132,15 @@ export function buildMailMessage(input: MailMessageInput): Buffer {
   if (to.length === 0) throw new MailBuildError('NO_RECIPIENT', 'no recipient');
   const from = checkAddress(input.from);
   const idMatch = MESSAGE_ID.exec(input.messageId.trim());
-  if (!idMatch) throw new MailBuildError('BAD_MESSAGE_ID', `not a msg-id: ${JSON.stringify(input.messageId)}`);
+  if (!idMatch || input.messageId.length > MAX_MESSAGE_ID_CHARS) throw new MailBuildError('BAD_MESSAGE_ID', `not a msg-id: ${JSON.stringify(input.messageId)}`);
   if (/[\r\n]/.test(input.subject)) throw new MailBuildError('BAD_HEADER', 'subject contains a line break');
 
   const node = new MimeNode(contentType);
   node.setHeader('From', from);
   node.setHeader('To', to);
   node.setHeader('Subject', input.subject);
-  node.setHeader('Message-ID', `<${idMatch[1]}>`);
+  // Unfolded, so that even a line-oriented reader (grep, a log scraper) finds the whole id.
+  node.setHeader('Message-ID', { prepared: true, value: `<${idMatch[1]}>` });
   node.setHeader('Date', input.date);
   node.setHeader('MIME-Version', '1.0');
   // The node has no content, so MimeNode leaves this header exactly as given.

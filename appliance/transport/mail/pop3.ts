@@ -180,9 +180,12 @@ class GuardedSession {
     log: MailLogger,
   ) {
     this.pop = new Pop3Session(config);
-    // node-pop3 emits 'error' for a socket error in the middle of a reply when no command is waiting;
-    // an unhandled 'error' event would stop the daemon.
-    this.pop.on('error', (err: Error) => this.fail(`connection error: ${err.message}`));
+    // node-pop3 emits 'error' both for a -ERR reply (with `command` set; the command's own promise
+    // rejects, the session goes on) and for a socket error in the middle of a reply, when no command
+    // may be waiting. The listener must exist either way: an unhandled 'error' event would stop the daemon.
+    this.pop.on('error', (err: Error & { command?: unknown }) => {
+      if (typeof err.command !== 'string') this.fail(`connection error: ${err.message}`);
+    });
     this.pop.on('warn', (err: Error) => log.debug({ err: err.message }, 'pop3: warning'));
     this.pop.on('end', (err?: Error) => {
       if (err) this.fail(`connection ended: ${err.message}`);

@@ -18,7 +18,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { run } from '../../../appliance/util/exec.js';
-import { alive, checkSearchable, onProcessExit, reap, waitForPort, type MaildirRoute } from './postfix.js';
+import { alive, checkSearchable, onProcessExit, reap, startDaemon, waitForPort, type MaildirRoute } from './postfix.js';
 
 export interface DovecotOptions {
   /** Private folder of this instance (created if missing). */
@@ -51,6 +51,13 @@ export interface DovecotInstance {
 
 const SAFE = /^[A-Za-z0-9._-]+$/;
 
+function groupId(name: string): number {
+  const line = readFileSync('/etc/group', 'utf8').split('\n').find((l) => l.startsWith(`${name}:`));
+  const gid = Number(line?.split(':')[2]);
+  if (!Number.isInteger(gid)) throw new Error(`group ${name} not found: install the dovecot-pop3d package`);
+  return gid;
+}
+
 export async function startDovecot(opts: DovecotOptions): Promise<DovecotInstance> {
   if (!SAFE.test(opts.user)) throw new Error(`user name must match ${SAFE}`);
   if (/[:\n\r]/.test(opts.password)) throw new Error('password must not contain ":" or line breaks (passwd-file)');
@@ -75,6 +82,9 @@ export async function startDovecot(opts: DovecotOptions): Promise<DovecotInstanc
   chmodSync(join(dir, 'vmail'), 0o755);
   const passwd = join(dir, 'passwd');
   writeFileSync(passwd, `${opts.user}:{PLAIN}${opts.password}\n`, { mode: 0o600 });
+  // Read by Dovecot's auth process, which runs as the `dovecot` user.
+  chownSync(passwd, 0, groupId('dovecot'));
+  chmodSync(passwd, 0o640);
 
   writeFileSync(
     confFile,
@@ -114,7 +124,7 @@ service pop3-login {
 `,
   );
 
-  const started = await run('dovecot', ['-c', confFile], { timeoutMs: 15_000 });
+  const started = await startDaemon('dovecot', ['-c', confFile]);
   if (started.code !== 0) {
     const log = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
     throw new Error(`dovecot failed to start (${started.code}): ${started.stderr.trim()}\n${log.slice(-2000)}`);

@@ -30,7 +30,7 @@
  * - The copied config folder holds a symlink (makedefs.out) that Postfix warns about; it is copied dereferenced.
  * - Deferred mail is retried only after minimal_backoff_time (300 s by default); tests get 1 s.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
@@ -148,6 +148,32 @@ export async function reap(pid: number, graceMs: number): Promise<void> {
     process.kill(pid, 'SIGKILL');
     while (alive(pid)) await sleep(25);
   }
+}
+
+/**
+ * Runs a command that daemonizes (`postfix start`, `dovecot`) and resolves when it exits. Not run():
+ * execFile waits for the output pipes to close, and a daemon that inherits them keeps them open
+ * (Dovecot for ~15 s). Here stdout is not connected and stderr is read only until the exit.
+ */
+export function startDaemon(command: string, args: readonly string[], timeoutMs = 30_000): Promise<{ code: number; stderr: string }> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(command, [...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (d: string) => {
+      if (stderr.length < 64 * 1024) stderr += d;
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      child.stderr.destroy();
+      resolvePromise({ code: code ?? (signal ? 128 : 1), stderr });
+    });
+  });
 }
 
 /**
@@ -319,7 +345,7 @@ export async function startPostfix(opts: PostfixOptions): Promise<PostfixInstanc
     }
   };
 
-  const started = await run('postfix', ['-c', configDir, 'start'], { timeoutMs: 30_000 });
+  const started = await startDaemon('postfix', ['-c', configDir, 'start']);
   if (started.code !== 0) {
     const log = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
     throw new Error(`postfix start failed (${started.code}): ${started.stderr.trim()}\n${log.slice(-2000)}`);
