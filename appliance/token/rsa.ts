@@ -74,7 +74,7 @@ function mgf1(seed: Buffer, length: number, hash: TokenHash): Buffer {
  * end and the verdict is combined without early exit, so timing does not tell which check failed
  * (Manger's attack); a single null is returned for any failure.
  */
-export function oaepDecode(raw: Buffer, modulusBytes: number, hash: TokenHash, label: Buffer = Buffer.alloc(0)): Buffer | null {
+export function oaepDecode(raw: Buffer, modulusBytes: number, hash: TokenHash, mgfHash: TokenHash = hash, label: Buffer = Buffer.alloc(0)): Buffer | null {
   const hLen = HASH_LEN[hash];
   const k = modulusBytes;
   if (raw.length > k || k < 2 * hLen + 2) return null;
@@ -83,10 +83,10 @@ export function oaepDecode(raw: Buffer, modulusBytes: number, hash: TokenHash, l
   const maskedSeed = em.subarray(1, 1 + hLen);
   const maskedDb = em.subarray(1 + hLen);
   const seed = Buffer.from(maskedSeed);
-  const seedMask = mgf1(maskedDb, hLen, hash);
+  const seedMask = mgf1(maskedDb, hLen, mgfHash);
   for (let i = 0; i < hLen; i++) seed[i] = seed[i]! ^ seedMask[i]!;
   const db = Buffer.from(maskedDb);
-  const dbMask = mgf1(seed, db.length, hash);
+  const dbMask = mgf1(seed, db.length, mgfHash);
   for (let i = 0; i < db.length; i++) db[i] = db[i]! ^ dbMask[i]!;
   const lHash = createHash(NODE_HASH[hash]).update(label).digest();
   let bad = em[0]!;

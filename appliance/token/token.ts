@@ -32,7 +32,10 @@ export interface TokenStatus {
   readonly checkedAt: string;
 }
 
-export type DecryptScheme = { readonly name: 'RSA-OAEP'; readonly hash: TokenHash } | { readonly name: 'RSAES-PKCS1-v1_5' };
+/** RSA key-transport decryption; for OAEP, `mgfHash` defaults to `hash` (RFC 8017 MGF1). */
+export type DecryptScheme =
+  | { readonly name: 'RSA-OAEP'; readonly hash: TokenHash; readonly mgfHash?: TokenHash }
+  | { readonly name: 'RSAES-PKCS1-v1_5' };
 
 export type KeyUsageKind = 'sign' | 'decrypt';
 
@@ -102,7 +105,7 @@ interface Connection {
   readonly mechanisms: ReadonlySet<string>;
   readonly objects: Map<string, graphene.SessionObject>;
   /** OAEP hashes the token's CKM_RSA_PKCS_OAEP refused: done as CKM_RSA_X_509 + host-side OAEP decoding. */
-  readonly oaepOnHost: Set<TokenHash>;
+  readonly oaepOnHost: Set<string>;
 }
 
 /**
@@ -207,18 +210,19 @@ export class Token {
         callback<Buffer>((cb) => c.session.createDecipher(mech, key).once(input, Buffer.alloc(Math.max(k, 512)), cb));
       try {
         if (scheme.name === 'RSAES-PKCS1-v1_5') return await run('RSA_PKCS');
-        if (!c.oaepOnHost.has(scheme.hash)) {
-          const h = OAEP_HASH[scheme.hash];
+        const mgfHash = scheme.mgfHash ?? scheme.hash;
+        const variant = `${scheme.hash}/${mgfHash}`;
+        if (!c.oaepOnHost.has(variant)) {
           try {
-            return await run({ name: 'RSA_PKCS_OAEP', params: new graphene.RsaOaepParams(h.mech, h.mgf) });
+            return await run({ name: 'RSA_PKCS_OAEP', params: new graphene.RsaOaepParams(OAEP_HASH[scheme.hash].mech, OAEP_HASH[mgfHash].mgf) });
           } catch (e) {
             const code = pkcs11Code(e);
             const unsupported = code === CKR.ARGUMENTS_BAD || code === CKR.MECHANISM_INVALID || code === CKR.MECHANISM_PARAM_INVALID;
             if (!unsupported || !c.mechanisms.has('RSA_X_509')) throw e;
-            c.oaepOnHost.add(scheme.hash);
+            c.oaepOnHost.add(variant);
           }
         }
-        const plain = oaepDecode(await run('RSA_X_509'), k, scheme.hash);
+        const plain = oaepDecode(await run('RSA_X_509'), k, scheme.hash, mgfHash);
         if (!plain) throw new TokenError('DECRYPT_FAILED', `RSA-OAEP decoding failed with "${label}"`);
         return plain;
       } catch (e) {

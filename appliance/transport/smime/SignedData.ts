@@ -1,0 +1,214 @@
+import * as asn1js from 'asn1js';
+import * as pkijs from 'pkijs';
+import { constants, createHash, verify as cryptoVerify } from 'node:crypto';
+import type { Token } from '../../token/token.js';
+import type { Peer, PeerCertificate, PeerDirectory } from '../../peers/directory.js';
+import { SmimeError } from './errors.js';
+import { DIGEST_BY_OID, DIGEST_OID, OID, RSA_SIGNATURE_DIGEST, TOKEN_HASH, type DigestName } from './oids.js';
+import { octets, parseContentInfo, wrapContentInfo } from './ContentInfo.js';
+
+/**
+ * CMS SignedData (RFC 5652 §5) with one SignerInfo: signed attributes contentType, signingTime and
+ * messageDigest (RFC 8551 §2.5), signature RSASSA-PKCS1-v1_5 computed on the token over their DER.
+ * The signer's certificate is included so any verifier (openssl cms -verify) finds it.
+ */
+export async function createSignedData(opts: {
+  eContentType: string;
+  eContent: Uint8Array;
+  signerCertDer: Uint8Array;
+  token: Token;
+  keyLabel: string;
+  digest: DigestName;
+  now: Date;
+}): Promise<Buffer> {
+  const cert = pkijs.Certificate.fromBER(new Uint8Array(opts.signerCertDer));
+  const digestAlgorithm = new pkijs.AlgorithmIdentifier({ algorithmId: DIGEST_OID[opts.digest] });
+  const messageDigest = createHash(opts.digest).update(opts.eContent).digest();
+  const attributes = [
+    new pkijs.Attribute({ type: OID.contentType, values: [new asn1js.ObjectIdentifier({ value: opts.eContentType })] }),
+    new pkijs.Attribute({ type: OID.signingTime, values: [new asn1js.UTCTime({ valueDate: opts.now })] }),
+    new pkijs.Attribute({ type: OID.messageDigest, values: [new asn1js.OctetString({ valueHex: messageDigest })] }),
+  ];
+  // DER: a SET OF is sorted by the encodings of its elements (X.690 §11.6).
+  const sorted = attributes
+    .map((a) => ({ a, der: Buffer.from(a.toSchema().toBER(false)) }))
+    .sort((x, y) => Buffer.compare(x.der, y.der))
+    .map((x) => x.a);
+  const signedAttrs = new pkijs.SignedAndUnsignedAttributes({ type: 0, attributes: sorted });
+  const toSign = new Uint8Array(signedAttrs.toSchema().toBER(false));
+  toSign[0] = 0x31; // signed over as SET OF, not as the [0] IMPLICIT it is carried in (RFC 5652 §5.4)
+  const signature = await opts.token.sign(opts.keyLabel, toSign, TOKEN_HASH[opts.digest]);
+
+  const eci = new pkijs.EncapsulatedContentInfo({ eContentType: opts.eContentType });
+  // Assigned after construction: the constructor would split it into 64 KiB BER chunks; we emit DER.
+  eci.eContent = new asn1js.OctetString({ valueHex: opts.eContent });
+  const signerInfo = new pkijs.SignerInfo({
+    version: 1,
+    sid: new pkijs.IssuerAndSerialNumber({ issuer: cert.issuer, serialNumber: cert.serialNumber }),
+    digestAlgorithm,
+    signedAttrs,
+    signatureAlgorithm: new pkijs.AlgorithmIdentifier({ algorithmId: OID.rsaEncryption, algorithmParams: new asn1js.Null() }),
+    signature: new asn1js.OctetString({ valueHex: signature }),
+  });
+  const signed = new pkijs.SignedData({
+    // 3 because eContentType is not id-data (RFC 5652 §5.1).
+    version: opts.eContentType === OID.data ? 1 : 3,
+    digestAlgorithms: [digestAlgorithm],
+    encapContentInfo: eci,
+    certificates: [cert],
+    signerInfos: [signerInfo],
+  });
+  return wrapContentInfo(OID.signedData, signed.toSchema(true));
+}
+
+/** SignedData from a ContentInfo; a ContentInfo of another type is NO_SIGNATURE (EnvelopedData alone) or MALFORMED_CMS. */
+export function parseSignedData(bytes: Uint8Array): pkijs.SignedData {
+  const ci = parseContentInfo(bytes);
+  if (ci.contentType === OID.envelopedData) throw new SmimeError('NO_SIGNATURE', 'ContentInfo holds an EnvelopedData: encrypted but not signed');
+  if (ci.contentType !== OID.signedData) throw new SmimeError('MALFORMED_CMS', `ContentInfo: expected signedData, found ${ci.contentType}`);
+  try {
+    return new pkijs.SignedData({ schema: ci.content });
+  } catch (e) {
+    throw new SmimeError('MALFORMED_CMS', `SignedData: ${(e as Error).message}`);
+  }
+}
+
+export function encapsulatedContent(signed: pkijs.SignedData): Buffer | null {
+  const c = signed.encapContentInfo.eContent;
+  return c ? octets(c) : null;
+}
+
+export interface VerifiedSignature {
+  readonly peer: Peer;
+  readonly certificate: PeerCertificate;
+  readonly digest: DigestName;
+  /** SHA-1 or an RSA key below 2048 bits: accepted only when the peer's profile allows legacy. */
+  readonly legacy: boolean;
+  readonly signingTime: Date | null;
+}
+
+function attributeValue(attrs: pkijs.SignedAndUnsignedAttributes, type: string): unknown {
+  const found = attrs.attributes.filter((a) => a.type === type);
+  if (found.length > 1 || (found[0] && found[0].values.length !== 1)) {
+    throw new SmimeError('MALFORMED_CMS', `SignerInfo: attribute ${type} must occur once with one value (RFC 5652 §11)`);
+  }
+  return found[0]?.values[0];
+}
+
+function certificateFor(signed: pkijs.SignedData, sid: unknown): pkijs.Certificate | null {
+  for (const c of signed.certificates ?? []) {
+    if (!(c instanceof pkijs.Certificate)) continue;
+    if (sid instanceof pkijs.IssuerAndSerialNumber) {
+      if (c.issuer.isEqual(sid.issuer) && c.serialNumber.isEqual(sid.serialNumber)) return c;
+    } else if (sid instanceof asn1js.BaseBlock) {
+      const ski = c.extensions?.find((e) => e.extnID === '2.5.29.14')?.parsedValue as { valueBlock?: { valueHexView?: Uint8Array } } | undefined;
+      const want = (sid as unknown as { valueBlock: { valueHexView?: Uint8Array } }).valueBlock.valueHexView;
+      if (ski?.valueBlock?.valueHexView && want && Buffer.from(ski.valueBlock.valueHexView).equals(Buffer.from(want))) return c;
+    }
+  }
+  return null;
+}
+
+/**
+ * Verifies the one SignerInfo of `signed` against the peer directory: the signer must be a configured
+ * peer's signing certificate (pinned), valid at `now`; the message digest and the signature must
+ * verify; SHA-1 and short keys only for peers that allow legacy. `detached` is the signed content of
+ * a multipart/signed message; each candidate byte form is tried (as sent, then CRLF-canonical).
+ */
+export function verifySignedData(
+  signed: pkijs.SignedData,
+  opts: { directory: PeerDirectory; now: Date; detached?: readonly Buffer[] },
+): VerifiedSignature & { content: Buffer } {
+  if (signed.signerInfos.length !== 1) {
+    throw new SmimeError(signed.signerInfos.length === 0 ? 'NO_SIGNATURE' : 'MALFORMED_CMS', `SignedData: ${signed.signerInfos.length} signers, expected one`);
+  }
+  const si = signed.signerInfos[0]!;
+
+  // Who signed: the certificate named by the SignerIdentifier, pinned in the directory.
+  let peer: Peer | null = null;
+  let certificate: PeerCertificate | null = null;
+  const embedded = certificateFor(signed, si.sid);
+  if (embedded) {
+    const der = Buffer.from(embedded.toSchema().toBER(false));
+    peer = opts.directory.findBySigner(der);
+    if (!peer) {
+      const subject = embedded.subject.typesAndValues.map((t) => `${t.type}=${t.value.valueBlock.value}`).join(', ');
+      throw new SmimeError('UNKNOWN_SIGNER', `SignerInfo: certificate ${subject} is not a configured peer signing certificate`);
+    }
+    certificate = peer.signing;
+  } else {
+    const sid = si.sid;
+    const found =
+      sid instanceof pkijs.IssuerAndSerialNumber
+        ? opts.directory.findBySignerId(sid)
+        : opts.directory.findBySignerId({ subjectKeyIdentifier: (sid as { valueBlock: { valueHexView: Uint8Array } }).valueBlock.valueHexView });
+    if (!found) throw new SmimeError('UNKNOWN_SIGNER', 'SignerInfo: the signer is not a configured peer (certificate not included and not in the directory)');
+    peer = found.peer;
+    certificate = found.certificate;
+  }
+  if (!certificate) throw new SmimeError('UNKNOWN_SIGNER', `SignerInfo: no signing certificate configured for ${peer.code}`);
+  if (opts.now < certificate.notBefore || opts.now > certificate.notAfter) {
+    throw new SmimeError(
+      'EXPIRED_SIGNER',
+      `SignerInfo: ${peer.code} signing certificate valid ${certificate.notBefore.toISOString()} – ${certificate.notAfter.toISOString()}, not at ${opts.now.toISOString()}`,
+    );
+  }
+
+  // Algorithms.
+  const digest = DIGEST_BY_OID[si.digestAlgorithm.algorithmId];
+  if (!digest) throw new SmimeError('UNSUPPORTED_ALGORITHM', `SignerInfo: digest ${si.digestAlgorithm.algorithmId}`);
+  const sigAlg = si.signatureAlgorithm.algorithmId;
+  if (sigAlg !== OID.rsaEncryption) {
+    const implied = RSA_SIGNATURE_DIGEST[sigAlg];
+    if (!implied) throw new SmimeError('UNSUPPORTED_ALGORITHM', `SignerInfo: signature algorithm ${sigAlg}`);
+    if (implied !== digest) throw new SmimeError('BAD_SIGNATURE', `SignerInfo: signature algorithm ${sigAlg} disagrees with digest ${digest}`);
+  }
+
+  // The signed content and its digest.
+  const eContentType = signed.encapContentInfo.eContentType;
+  const attached = encapsulatedContent(signed);
+  const candidates = attached ? [attached] : (opts.detached ?? []);
+  if (candidates.length === 0) throw new SmimeError('NO_SIGNATURE', 'SignedData: a detached signature without its content');
+  let content: Buffer | null = null;
+  let toVerify: Uint8Array;
+  if (si.signedAttrs) {
+    const ct = attributeValue(si.signedAttrs, OID.contentType);
+    if (!(ct instanceof asn1js.ObjectIdentifier) || ct.valueBlock.toString() !== eContentType) {
+      throw new SmimeError('BAD_SIGNATURE', 'SignerInfo: contentType attribute missing or not the eContentType');
+    }
+    const md = attributeValue(si.signedAttrs, OID.messageDigest);
+    if (!(md instanceof asn1js.OctetString)) throw new SmimeError('BAD_SIGNATURE', 'SignerInfo: messageDigest attribute missing');
+    const expected = Buffer.from(md.valueBlock.valueHexView);
+    content = candidates.find((c) => createHash(digest).update(c).digest().equals(expected)) ?? null;
+    if (!content) throw new SmimeError('BAD_SIGNATURE', 'SignerInfo: message digest does not match the content (tampered)');
+    toVerify = new Uint8Array(si.signedAttrs.encodedValue);
+  } else {
+    // No signed attributes (openssl cms -noattr): the signature covers the content itself.
+    content = candidates[0]!;
+    toVerify = content;
+  }
+  const signature = Buffer.from(si.signature.valueBlock.valueHexView);
+  let ok = false;
+  for (const candidate of si.signedAttrs ? [toVerify] : candidates) {
+    if (cryptoVerify(digest, candidate, { key: certificate.x509.publicKey, padding: constants.RSA_PKCS1_PADDING }, signature)) {
+      ok = true;
+      if (!si.signedAttrs) content = Buffer.from(candidate);
+      break;
+    }
+  }
+  if (!ok) throw new SmimeError('BAD_SIGNATURE', `SignerInfo: the RSA signature does not verify with ${peer.code}'s certificate`);
+
+  const legacy = digest === 'sha1' || certificate.keyBits < 2048;
+  if (legacy && !peer.crypto.allowLegacy) {
+    throw new SmimeError(
+      'LEGACY_NOT_ALLOWED',
+      `SignerInfo: ${digest === 'sha1' ? 'SHA-1' : `RSA-${certificate.keyBits}`} from ${peer.code}, whose profile does not allow legacy algorithms`,
+    );
+  }
+  let signingTime: Date | null = null;
+  if (si.signedAttrs) {
+    const t = attributeValue(si.signedAttrs, OID.signingTime);
+    if (t instanceof asn1js.UTCTime || t instanceof asn1js.GeneralizedTime) signingTime = t.toDate();
+  }
+  return { peer, certificate, digest, legacy, signingTime, content };
+}
