@@ -444,6 +444,21 @@ describe('SMTP receiver with STARTTLS', () => {
     }
   });
 
+  test('survives a client that sends garbage instead of a TLS handshake after STARTTLS', async () => {
+    const c = await RawSmtp.open(receiver.port);
+    await c.reply();
+    await c.cmd('EHLO relay.test');
+    assert.equal((await c.cmd('STARTTLS'))?.code, 220);
+    c.send(Buffer.from('this is not a TLS ClientHello\r\n\x16\x03\x01\x00\xff garbage'));
+    await c.closed;
+    const again = await RawSmtp.open(receiver.port);
+    try {
+      assert.equal((await again.reply())?.code, 220);
+    } finally {
+      again.destroy();
+    }
+  });
+
   test('our sender with requireTls delivers over a verified STARTTLS session', async () => {
     const sender = createSmtpSender({ host: '127.0.0.1', port: receiver.port, heloName: 'gw-de.test', requireTls: true, tlsCa: cert, pool: false });
     try {

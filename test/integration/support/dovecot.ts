@@ -18,7 +18,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { run } from '../../../appliance/util/exec.js';
-import { alive, checkSearchable, onProcessExit, reap, startDaemon, waitForPort, type MaildirRoute } from './postfix.js';
+import { alive, checkSearchable, onProcessExit, reap, startDaemon, waitForPidFile, waitForPort, type MaildirRoute } from './postfix.js';
 
 export interface DovecotOptions {
   /** Private folder of this instance (created if missing). */
@@ -129,7 +129,8 @@ service pop3-login {
     const log = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
     throw new Error(`dovecot failed to start (${started.code}): ${started.stderr.trim()}\n${log.slice(-2000)}`);
   }
-  const masterPid = Number(readFileSync(join(baseDir, 'master.pid'), 'utf8').trim());
+  // `dovecot` returns once it has forked; the daemon writes master.pid a moment later.
+  const masterPid = await waitForPidFile(join(baseDir, 'master.pid'), logFile);
   const removeExitHook = onProcessExit(() => {
     execFileSync('dovecot', ['-c', confFile, 'stop'], { stdio: 'ignore', timeout: 5000 });
     if (alive(masterPid)) process.kill(masterPid, 'SIGKILL');

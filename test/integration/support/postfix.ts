@@ -140,6 +140,24 @@ export function alive(pid: number): boolean {
   }
 }
 
+/** Reads a daemon's pid file once it has been written; rejects after timeoutMs with the daemon's log tail. */
+export async function waitForPidFile(file: string, logFile: string, timeoutMs = 10_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const pid = Number(readFileSync(file, 'utf8').trim());
+      if (Number.isSafeInteger(pid) && pid > 1) return pid;
+    } catch {
+      // not written yet
+    }
+    if (Date.now() > deadline) {
+      const log = existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(-2000) : '(no log)';
+      throw new Error(`${file} not written within ${timeoutMs} ms; log tail:\n${log}`);
+    }
+    await sleep(25);
+  }
+}
+
 /** Waits for `pid` to exit; SIGKILLs it after graceMs. Only ever called with a pid we started. */
 export async function reap(pid: number, graceMs: number): Promise<void> {
   const deadline = Date.now() + graceMs;
@@ -350,8 +368,7 @@ export async function startPostfix(opts: PostfixOptions): Promise<PostfixInstanc
     const log = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
     throw new Error(`postfix start failed (${started.code}): ${started.stderr.trim()}\n${log.slice(-2000)}`);
   }
-  const masterPid = readPid();
-  if (masterPid === null) throw new Error(`postfix started but wrote no ${pidFile}`);
+  const masterPid = readPid() ?? (await waitForPidFile(pidFile, logFile));
   const removeExitHook = onProcessExit(() => {
     execFileSync('postfix', ['-c', configDir, 'abort'], { stdio: 'ignore', timeout: 5000 });
     if (alive(masterPid)) process.kill(masterPid, 'SIGKILL');
