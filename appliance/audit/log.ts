@@ -563,32 +563,23 @@ export class AuditLog {
    * on the shared connection.
    */
   queryEntries(query: EntryQuery, afterIndex: number, beforeIndex: number, limit: number): StoredEntry[] {
-    const where = ['e.occurred_at >= ?', 'e.occurred_at < ?', 'e.idx > ?', 'e.idx < ?'];
-    const params: (string | number)[] = [query.from.toISOString(), query.to.toISOString(), afterIndex, beforeIndex];
-    if (query.state !== undefined) {
-      where.push('e.peer_state = ?');
-      params.push(query.state);
-    }
-    if (query.channel !== undefined) {
-      where.push('e.channel = ?');
-      params.push(query.channel);
-    }
-    if (query.officerId !== undefined) {
-      where.push('(e.officer_id = ? OR e.ordering_officer_id = ?)');
-      params.push(query.officerId, query.officerId);
-    }
-    if (query.referenceNumber !== undefined) {
-      where.push('EXISTS (SELECT 1 FROM audit_entry_refs r WHERE r.ref = ? AND r.idx = e.idx)');
-      params.push(query.referenceNumber);
-    }
-    params.push(limit);
+    const { where, params } = whereClause(query, afterIndex, beforeIndex);
     return this.db
       .prepare<(string | number)[], EntryRow>(
         `SELECT e.idx, e.period, e.leaf_index, e.leaf, e.blocked_at, e.block_reason FROM audit_entries e
-         WHERE ${where.join(' AND ')} ORDER BY e.idx LIMIT ?`,
+         WHERE ${where} ORDER BY e.idx LIMIT ?`,
       )
-      .all(...params)
+      .all(...params, limit)
       .map(toEntry);
+  }
+
+  /** How many entries match `query` in each period (index < beforeIndex). */
+  countEntriesByPeriod(query: EntryQuery, beforeIndex: number): Map<string, number> {
+    const { where, params } = whereClause(query, -1, beforeIndex);
+    const rows = this.db
+      .prepare<(string | number)[], { period: string; n: number }>(`SELECT e.period, COUNT(*) AS n FROM audit_entries e WHERE ${where} GROUP BY e.period`)
+      .all(...params);
+    return new Map(rows.map((r) => [r.period, r.n]));
   }
 
   deletionRecords(): DeletionRecord[] {
@@ -796,6 +787,28 @@ export class AuditLog {
       return n;
     })();
   }
+}
+
+function whereClause(query: EntryQuery, afterIndex: number, beforeIndex: number): { where: string; params: (string | number)[] } {
+  const where = ['e.occurred_at >= ?', 'e.occurred_at < ?', 'e.idx > ?', 'e.idx < ?'];
+  const params: (string | number)[] = [query.from.toISOString(), query.to.toISOString(), afterIndex, beforeIndex];
+  if (query.state !== undefined) {
+    where.push('e.peer_state = ?');
+    params.push(query.state);
+  }
+  if (query.channel !== undefined) {
+    where.push('e.channel = ?');
+    params.push(query.channel);
+  }
+  if (query.officerId !== undefined) {
+    where.push('(e.officer_id = ? OR e.ordering_officer_id = ?)');
+    params.push(query.officerId, query.officerId);
+  }
+  if (query.referenceNumber !== undefined) {
+    where.push('EXISTS (SELECT 1 FROM audit_entry_refs r WHERE r.ref = ? AND r.idx = e.idx)');
+    params.push(query.referenceNumber);
+  }
+  return { where: where.join(' AND '), params };
 }
 
 function toPeriod(row: PeriodRow): PeriodInfo {

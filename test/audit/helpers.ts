@@ -232,3 +232,39 @@ export function nonAutomated(clock: TestClock, over: Partial<NonAutomatedEvent> 
     ...over,
   };
 }
+
+import { run } from '../../appliance/util/exec.js';
+
+export interface CommandRun {
+  command: string;
+  code: number;
+  output: string;
+}
+
+/** Runs every "$ command" line of a bundle's VERIFY.txt, in the bundle, as an auditor would. */
+export async function runVerifyTxt(dir: string): Promise<CommandRun[]> {
+  const text = readFileSync(join(dir, 'VERIFY.txt'), 'utf8');
+  const commands = text
+    .split('\n')
+    .filter((l) => l.startsWith('    $ '))
+    .map((l) => l.slice('    $ '.length));
+  const out: CommandRun[] = [];
+  for (const command of commands) {
+    const r = await run('sh', ['-c', command], { cwd: dir });
+    out.push({ command, code: r.code, output: `${r.stdout.toString('utf8')}${r.stderr}` });
+  }
+  return out;
+}
+
+/** Recomputes SHA256SUMS the way a forger would after changing files (it cannot re-sign it). */
+export async function forgeSums(dir: string): Promise<void> {
+  const sums = readFileSync(join(dir, 'SHA256SUMS'), 'utf8');
+  const lines = sums
+    .trimEnd()
+    .split('\n')
+    .map((l) => {
+      const file = l.slice(66);
+      return `${createHash('sha256').update(readFileSync(join(dir, file))).digest('hex')}  ${file}`;
+    });
+  writeFileSync(join(dir, 'SHA256SUMS'), `${lines.join('\n')}\n`);
+}
