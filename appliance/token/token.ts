@@ -227,7 +227,14 @@ export class Token {
         return plain;
       } catch (e) {
         const code = pkcs11Code(e);
-        if (code === CKR.ENCRYPTED_DATA_INVALID || code === CKR.ENCRYPTED_DATA_LEN_RANGE || code === CKR.GENERAL_ERROR) {
+        // A key not allowed to decrypt (e.g. a message encrypted to our signing certificate) is the sender's mistake, too.
+        if (
+          code === CKR.ENCRYPTED_DATA_INVALID ||
+          code === CKR.ENCRYPTED_DATA_LEN_RANGE ||
+          code === CKR.GENERAL_ERROR ||
+          code === CKR.KEY_FUNCTION_NOT_PERMITTED ||
+          code === CKR.KEY_TYPE_INCONSISTENT
+        ) {
           throw new TokenError('DECRYPT_FAILED', `token could not decrypt with "${label}": ${pkcs11Name(e)}`);
         }
         throw e;

@@ -1,6 +1,6 @@
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
-import { constants, createHash, verify as cryptoVerify } from 'node:crypto';
+import { X509Certificate, constants, createHash, verify as cryptoVerify } from 'node:crypto';
 import type { Token } from '../../token/token.js';
 import type { Peer, PeerCertificate, PeerDirectory } from '../../peers/directory.js';
 import { SmimeError } from './errors.js';
@@ -132,7 +132,12 @@ export function verifySignedData(
     const der = Buffer.from(embedded.toSchema().toBER(false));
     peer = opts.directory.findBySigner(der);
     if (!peer) {
-      const subject = embedded.subject.typesAndValues.map((t) => `${t.type}=${t.value.valueBlock.value}`).join(', ');
+      let subject = '(unreadable subject)';
+      try {
+        subject = new X509Certificate(der).subject.replace(/\n/g, ', ');
+      } catch {
+        // the subject is only for the message
+      }
       throw new SmimeError('UNKNOWN_SIGNER', `SignerInfo: certificate ${subject} is not a configured peer signing certificate`);
     }
     certificate = peer.signing;
