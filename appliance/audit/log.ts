@@ -233,6 +233,10 @@ export class AuditLog {
     if (!ORIGIN_RE.test(origin)) throw new AuditError('EVENT_INVALID', `origin ${JSON.stringify(origin)} must match ${ORIGIN_RE}`);
     this.origin = origin;
     this.clock = options.clock ?? (() => new Date());
+    // Deleted or moved content must not linger in free space of the file (Art. 30(4) "deleted",
+    // and DP-PURPOSE for the queue sharing this connection): SQLite zeroes it when this is on.
+    // It must be on from the start: B-tree rebalancing leaves stale copies of rows behind.
+    db.pragma('secure_delete = ON');
     AuditLog.migrate(db);
     this.q = {
       openPeriod: db.prepare<[], PeriodRow>(`SELECT * FROM audit_periods WHERE ended_at IS NULL`),
@@ -698,24 +702,17 @@ export class AuditLog {
       this.rollover(now);
       if (signer) await this.signPendingFinals(signer);
       const report: RetentionReport = { deleted: [], skipped: [], releasedEntriesDeleted: 0 };
-      const previousSecureDelete = this.db.pragma('secure_delete', { simple: true });
-      // Overwrite deleted content in the file instead of leaving it in free pages.
-      this.db.pragma('secure_delete = ON');
-      try {
-        for (const p of this.q.periods.all()) {
-          if (p.ended_at === null || retentionDeadline(p.id).getTime() >= now.getTime()) continue;
-          if (p.deleted_at !== null) {
-            report.releasedEntriesDeleted += this.deleteReleased(p, now);
-            continue;
-          }
-          if (p.final_checkpoint_id === null) {
-            report.skipped.push({ period: p.id, code: 'FINAL_HEAD_UNSIGNED', message: `period ${p.id} expired but its final head is not signed yet; run a checkpoint with the audit key` });
-            continue;
-          }
-          report.deleted.push(this.deletePeriod(p, p.final_checkpoint_id, now));
+      for (const p of this.q.periods.all()) {
+        if (p.ended_at === null || retentionDeadline(p.id).getTime() >= now.getTime()) continue;
+        if (p.deleted_at !== null) {
+          report.releasedEntriesDeleted += this.deleteReleased(p, now);
+          continue;
         }
-      } finally {
-        this.db.pragma(`secure_delete = ${Number(previousSecureDelete) ? 'ON' : 'OFF'}`);
+        if (p.final_checkpoint_id === null) {
+          report.skipped.push({ period: p.id, code: 'FINAL_HEAD_UNSIGNED', message: `period ${p.id} expired but its final head is not signed yet; run a checkpoint with the audit key` });
+          continue;
+        }
+        report.deleted.push(this.deletePeriod(p, p.final_checkpoint_id, now));
       }
       if (report.deleted.length > 0 || report.releasedEntriesDeleted > 0) {
         // Old page images of deleted rows live on in the WAL until it is checkpointed.
