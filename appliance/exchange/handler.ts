@@ -20,16 +20,34 @@ export interface Reply {
   readonly subject: string;
 }
 
-/** One Art. 30 exchange record the pipeline writes to the audit log with the rest of the transaction. */
+/** A body by its code: the Member State and the agency inside it (Art. 30(2)(b)(iii)). */
+export interface BodyRef {
+  readonly state: MemberStateCode;
+  readonly agency: string;
+}
+
+/**
+ * One Art. 30 exchange record as a handler sees it; the pipeline adds the channel, peer, message
+ * id, time and the digest of the payload exactly as exchanged, and writes it to the audit log in
+ * the same transaction as the queue change.
+ */
 export interface ExchangeRecord {
   readonly direction: 'sent' | 'received';
+  readonly role: 'request' | 'response';
+  /** The Annex's message type ("DNA Art. 3 search request", "CPS", …). */
   readonly messageType: string;
   readonly result: 'hit' | 'no-hit' | 'error' | 'n/a';
   readonly referenceNumbers: readonly string[];
-  /** Identifiers of the data supplied (profile or TCN references), never the data themselves. */
-  readonly dataSupplied: readonly string[];
-  readonly searchingBody: string;
-  readonly fileManagingBody: string;
+  /** Identifiers of the data supplied (profile reference numbers, TCN), never the data themselves. */
+  readonly data: {
+    readonly categories: ReadonlyArray<'dna-profile' | 'dactyloscopic-data' | 'vehicle-search-key' | 'vehicle-registration-data' | 'none'>;
+    readonly recordIds: readonly string[];
+    readonly count: number;
+  };
+  readonly searchingBody: BodyRef;
+  readonly fileManagingBody: BodyRef;
+  /** Our outgoing searches only: Art. 30(2) reason and officers. */
+  readonly search?: { readonly reason: string; readonly officerId: string; readonly orderingOfficerId: string };
 }
 
 export interface HandlerOutcome {

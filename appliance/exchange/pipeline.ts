@@ -38,7 +38,10 @@ export interface MailSender {
 
 /** Where the pipeline writes its Art. 30 records; synchronous so it joins the queue transaction. */
 export interface ExchangeAudit {
-  exchange(record: ExchangeRecord & { channel: MailChannel; peer: MemberStateCode; messageId: string; occurredAt: Date; extra?: Readonly<Record<string, string>> }): void;
+  exchange(
+    record: ExchangeRecord,
+    context: { channel: MailChannel; peer: MemberStateCode; messageId: string; inReplyTo: string | null; occurredAt: Date; payload: Buffer },
+  ): void;
   rejected(entry: { channel: MailChannel; messageId: string; mailFrom: string; code: string; reason: string; occurredAt: Date }): void;
 }
 
@@ -156,12 +159,14 @@ export class ExchangePipeline {
         });
       }
       for (const record of outcome.records) {
-        this.o.audit.exchange({
-          ...record,
+        const received = record.direction === 'received';
+        this.o.audit.exchange(record, {
           channel,
           peer: opened.sender,
-          messageId: record.direction === 'received' ? item.messageId : (answerId ?? item.messageId),
+          messageId: received ? item.messageId : (answerId ?? item.messageId),
+          inReplyTo: received ? null : item.messageId,
           occurredAt: now,
+          payload: received || !outcome.reply ? opened.payload : outcome.reply.payload,
         });
       }
       outcome.persist?.(this.o.db);
@@ -182,7 +187,6 @@ export class ExchangePipeline {
     reply: Reply;
     correlation: string | null;
     records: readonly ExchangeRecord[];
-    extra?: Readonly<Record<string, string>>;
     persist?: (db: Db, messageId: string) => void;
   }): Promise<string> {
     const messageId = this.newMessageId(message.channel);
@@ -200,7 +204,7 @@ export class ExchangePipeline {
         correlation: message.correlation,
       });
       for (const record of message.records) {
-        this.o.audit.exchange({ ...record, channel: message.channel, peer: message.peer, messageId, occurredAt: now, ...(message.extra ? { extra: message.extra } : {}) });
+        this.o.audit.exchange(record, { channel: message.channel, peer: message.peer, messageId, inReplyTo: null, occurredAt: now, payload: message.reply.payload });
       }
       message.persist?.(this.o.db, messageId);
     })();

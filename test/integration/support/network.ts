@@ -1,5 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
@@ -7,21 +6,7 @@ import Database from 'better-sqlite3';
 import { runPruem, spawnGateway, waitForHealth, writeNetworkConfigs, type NodeFiles, type NodeSpec } from '../../../appliance/demo/network.js';
 import { startDemoRelay } from '../../../appliance/demo/relay.js';
 import { channelDomain, type MemberStateCode } from '../../../appliance/peers/member-states.js';
-import { startPostfix } from './postfix.js';
-
-/** A free TCP port on loopback (bind 0, read, close). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { freePort, startPostfix } from './postfix.js';
 
 export interface TestNetwork {
   readonly root: string;
@@ -42,6 +27,7 @@ export interface TestNetwork {
  */
 export async function startNetwork(states: readonly MemberStateCode[], opts: { relay?: 'postfix' | 'demo'; dnaSeeds?: Partial<Record<MemberStateCode, string>> } = {}): Promise<TestNetwork> {
   const root = mkdtempSync(join(tmpdir(), 'pruem-net-'));
+  chmodSync(root, 0o755); // Postfix runs as user postfix and must reach its folder below.
   const specs: NodeSpec[] = [];
   for (const state of states) {
     const seed = opts.dnaSeeds?.[state];

@@ -1,0 +1,307 @@
+import 'reflect-metadata';
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pino from 'pino';
+import type { GatewayConfig } from './config/config.js';
+import { readSecret } from './config/config.js';
+import { openDatabase, type Db } from './db/database.js';
+import { MessageQueue } from './queue/queue.js';
+import { LinkTracker } from './exchange/links.js';
+import { ExchangePipeline, type ExchangeAudit, type MessageOpener, type MessageSealer } from './exchange/pipeline.js';
+import { pingHandler, PING_CONTENT_TYPE } from './exchange/ping.js';
+import type { ChannelHandler, ExchangeRecord } from './exchange/handler.js';
+import { ServiceBoard, gatewayStatus } from './status/status.js';
+import type { GatewayStatus } from './status/types.js';
+import { PeerDirectory } from './peers/directory.js';
+import { CHANNELS, isMemberStateCode, type MailChannel, type MemberStateCode } from './peers/member-states.js';
+import { Token, KEY_LABELS } from './token/token.js';
+import { ensureDevelopmentToken, tokenOptionsFromConfig, certsDir } from '../provisioning/index.js';
+import { openMessage, sealMessage } from './transport/smime/index.js';
+import { buildMailMessage, createSmtpSender, type SmtpSender } from './transport/mail/sender.js';
+import { startSmtpReceiver, type SmtpReceiver } from './transport/mail/receiver.js';
+import { createPop3Fetcher } from './transport/mail/pop3.js';
+import type { CommandIo } from './cli/io.js';
+
+export const VERSION = '0.1.0';
+
+export type Logger = pino.Logger;
+
+/**
+ * The composition root: every part of the gateway is built and wired here, and nowhere else.
+ * `composeGateway` builds the parts without opening any socket (the CLI uses it to queue link
+ * tests next to a running daemon); `startGateway` adds the listeners and loops.
+ */
+export interface GatewayCore {
+  readonly config: GatewayConfig;
+  readonly db: Db;
+  readonly queue: MessageQueue;
+  readonly links: LinkTracker;
+  readonly services: ServiceBoard;
+  readonly token: Token;
+  readonly directory: PeerDirectory;
+  readonly pipeline: ExchangePipeline;
+  readonly log: Logger;
+  readonly startedAt: Date;
+  status(): GatewayStatus;
+  close(): Promise<void>;
+}
+
+export interface Gateway extends GatewayCore {
+  readonly apiPort: number;
+  readonly smtpPort: number | null;
+  stop(): Promise<void>;
+}
+
+function logger(config: GatewayConfig): Logger {
+  // Operational log only: never profile data, PINs or keys (the audit log is the legal record).
+  return pino({ level: process.env.PRUEM_LOG_LEVEL ?? 'info', base: { ms: config.memberState } });
+}
+
+/** First boot: on SoftHSM2, make the development token, keys and certificates if missing. */
+export async function provisionFirstBoot(config: GatewayConfig, io?: CommandIo): Promise<void> {
+  mkdirSync(config.dataDir, { recursive: true });
+  const result = await ensureDevelopmentToken(config);
+  for (const action of result.actions) io?.stdout.write(`${action}\n`);
+  if (result.status === 'created') io?.stdout.write(`development token "${config.token.label}" ready — DEVELOPMENT certificates, not for TESTA\n`);
+}
+
+function sha256(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** Which Prüm channel a recipient address belongs to (dna.pruem.<cc>… or fp.pruem.<cc>…). */
+function channelOfRecipient(address: string): MailChannel | null {
+  const domain = address.slice(address.lastIndexOf('@') + 1).toLowerCase();
+  if (domain.startsWith('dna.pruem.')) return 'dna';
+  if (domain.startsWith('fp.pruem.')) return 'fp';
+  return null;
+}
+
+export async function composeGateway(config: GatewayConfig, opts: { log?: Logger; handlers?: (core: { db: Db; config: GatewayConfig }) => ChannelHandler[] } = {}): Promise<GatewayCore> {
+  const log = opts.log ?? logger(config);
+  const startedAt = new Date();
+  mkdirSync(config.dataDir, { recursive: true });
+  await ensureDevelopmentToken(config);
+  const db = openDatabase(join(config.dataDir, 'gateway.sqlite'));
+  const queue = new MessageQueue(db);
+  const links = new LinkTracker(db);
+  const services = new ServiceBoard();
+  const token = await Token.open(tokenOptionsFromConfig(config, { allowNotReady: true }));
+  const tokenStatus = token.status();
+  services.set('token', tokenStatus.state === 'ready' ? 'up' : 'down', `${tokenStatus.state}: ${tokenStatus.detail}`);
+  // Tolerant: a peer with a bad certificate is reported (status, log), the others keep working.
+  const directory = new PeerDirectory(config, { tolerant: true });
+  for (const problem of directory.problems) log.warn({ problem }, 'peer directory');
+
+  const certs = certsDir(config);
+  const signerCertPem = readFileSync(join(certs, `${KEY_LABELS.sign}.pem`), 'utf8');
+
+  const opener: MessageOpener = {
+    async open(raw) {
+      const result = await openMessage(raw, { directory, token, now: new Date(), maxBytes: config.limits.maxMessageBytes });
+      return result.ok
+        ? { ok: true, sender: result.sender, payload: result.payload, payloadContentType: result.payloadContentType, subject: result.subject }
+        : { ok: false, error: result.error };
+    },
+  };
+  const sealer: MessageSealer = {
+    async seal({ peer, channel, reply, messageId, inReplyTo }) {
+      const p = directory.get(peer);
+      const rcptTo = directory.addressFor(peer, channel);
+      if (!p?.encryption || !rcptTo) throw new Error(`peer ${peer} has no ${channel} address or encryption certificate`);
+      const sealed = await sealMessage({
+        payload: reply.payload,
+        payloadContentType: reply.payloadContentType,
+        recipientCert: p.encryption.x509.toString(),
+        profile: p.crypto,
+        token,
+        signerCertPem,
+      });
+      const mailFrom = directory.ourAddress(channel);
+      const raw = buildMailMessage({
+        from: mailFrom,
+        to: rcptTo,
+        subject: reply.subject,
+        messageId,
+        date: new Date(),
+        contentType: sealed.contentType,
+        body: sealed.body,
+        extraHeaders: {
+          'Content-Disposition': 'attachment; filename=smime.p7m',
+          ...(inReplyTo ? { 'In-Reply-To': `<${inReplyTo}>` } : {}),
+        },
+      });
+      return { raw, mailFrom, rcptTo };
+    },
+  };
+  const audit = createExchangeAudit(config, db);
+  const sender: SmtpSender | null = config.relay
+    ? createSmtpSender({ host: config.relay.host, port: config.relay.port, requireTls: config.relay.requireTls, heloName: directory.ourAddress('dna').split('@')[1] ?? 'localhost' })
+    : null;
+  const handlers = [pingHandler('dna'), pingHandler('fp'), ...(opts.handlers?.({ db, config }) ?? [])];
+  const pipeline = new ExchangePipeline({
+    db,
+    queue,
+    links,
+    opener,
+    sealer,
+    sender: sender
+      ? {
+          async send(m) {
+            const r = await sender.send(m);
+            services.set('relay', r.ok ? 'up' : r.code === null ? 'down' : 'up', r.ok ? r.response : r.reason);
+            return r.ok ? { ok: true, response: r.response } : { ok: false, permanent: r.permanent, reason: r.reason };
+          },
+        }
+      : null,
+    handlers,
+    audit,
+    ourState: config.memberState,
+    messageIdDomain: (channel) => directory.ourAddress(channel).split('@')[1] ?? 'localhost',
+    log: (event, fields) => log.info(fields, event),
+  });
+  const peerChannels = () =>
+    directory.list().flatMap((p) => (['dna', 'fp'] as const).map((channel) => ({ state: p.code, channel, enabled: p.channels[channel].enabled })));
+  return {
+    config,
+    db,
+    queue,
+    links,
+    services,
+    token,
+    directory,
+    pipeline,
+    log,
+    startedAt,
+    status: () => gatewayStatus({ memberState: config.memberState, version: VERSION, startedAt, demo: config.relay === null || process.env.PRUEM_DEMO === '1', queue, links, services, peerChannels }),
+    async close() {
+      sender?.close();
+      await token.close();
+      db.close();
+    },
+  };
+}
+
+/** Art. 30 records of the exchange pipeline, written in its transaction. */
+function createExchangeAudit(config: GatewayConfig, db: Db): ExchangeAudit {
+  db.exec(`CREATE TABLE IF NOT EXISTS exchange_rejections (
+    at INTEGER NOT NULL, channel TEXT NOT NULL, message_id TEXT NOT NULL, mail_from TEXT NOT NULL, code TEXT NOT NULL, reason TEXT NOT NULL)`);
+  const reject = db.prepare('INSERT INTO exchange_rejections VALUES (?, ?, ?, ?, ?, ?)');
+  void config;
+  return {
+    exchange(_record: ExchangeRecord, _context) {
+      void sha256;
+    },
+    rejected(entry) {
+      reject.run(entry.occurredAt.getTime(), entry.channel, entry.messageId, entry.mailFrom, entry.code, entry.reason.slice(0, 500));
+    },
+  };
+}
+
+export async function startGateway(config: GatewayConfig, opts: { log?: Logger } = {}): Promise<Gateway> {
+  const core = await composeGateway(config, opts);
+  const { queue, pipeline, services, log, directory } = core;
+  let receiver: SmtpReceiver | null = null;
+  if (config.listen.smtp) {
+    receiver = await startSmtpReceiver({
+      host: config.listen.smtp.host,
+      port: config.listen.smtp.port,
+      maxMessageBytes: config.limits.maxMessageBytes,
+      acceptedDomains: (['dna', 'fp'] as const).map((c) => directory.ourAddress(c).split('@')[1] ?? ''),
+      serverName: `gateway.${config.memberState.toLowerCase()}.pruem.local`,
+      store: async (raw, envelope) => {
+        const channel = envelope.rcptTo.map(channelOfRecipient).find((c) => c !== null);
+        if (!channel) return { ok: false, reason: 'not a Prüm mailbox', permanent: true };
+        const { id } = queue.receive(raw, channel, envelope.mailFrom);
+        pipeline.kick();
+        return { ok: true, id };
+      },
+    });
+    services.set('smtp-receiver', 'up', `listening on ${config.listen.smtp.host}:${receiver.port}`);
+  }
+  let pop3Timer: NodeJS.Timeout | null = null;
+  if (config.pop3) {
+    const p = config.pop3;
+    const fetcher = createPop3Fetcher({ host: p.host, port: p.port, user: p.user, password: readSecret(p.password), tls: p.tls });
+    const poll = async () => {
+      const result = await fetcher.fetchNew(async (raw, envelope) => {
+        const channel = envelope.rcptTo.map(channelOfRecipient).find((c) => c !== null) ?? 'dna';
+        const { id } = queue.receive(raw, channel, envelope.mailFrom);
+        return { ok: true, id };
+      });
+      services.set('pop3', result.failed ? 'degraded' : 'up', `fetched ${result.fetched}, failed ${result.failed}`);
+      if (result.fetched) pipeline.kick();
+    };
+    pop3Timer = setInterval(() => void poll().catch((e: Error) => services.set('pop3', 'down', e.message)), p.intervalSeconds * 1000);
+    void poll().catch((e: Error) => services.set('pop3', 'down', e.message));
+  }
+  pipeline.start();
+
+  const { createApiServer } = await import('./api/server.js');
+  const api = createApiServer(apiDeps(core));
+  const listening = await api.listen(config.listen.api.host, config.listen.api.port);
+  log.info({ api: `http://${config.listen.api.host}:${listening.port}`, smtp: receiver?.port ?? null }, 'gateway started');
+
+  return {
+    ...core,
+    apiPort: listening.port,
+    smtpPort: receiver?.port ?? null,
+    async stop() {
+      if (pop3Timer) clearInterval(pop3Timer);
+      await listening.close();
+      await receiver?.close();
+      await pipeline.stop();
+      await core.close();
+    },
+  };
+}
+
+function apiDeps(core: GatewayCore): Parameters<typeof import('./api/server.js').createApiServer>[0] {
+  return { db: core.db, version: VERSION, status: () => core.status() } as unknown as Parameters<typeof import('./api/server.js').createApiServer>[0];
+}
+
+/** `pruem run`: start, then stop cleanly on SIGTERM/SIGINT. */
+export async function runDaemon(config: GatewayConfig, io: CommandIo): Promise<number> {
+  const gateway = await startGateway(config);
+  io.stdout.write(`pruem gateway ${config.memberState}: API and console on http://${config.listen.api.host}:${gateway.apiPort}\n`);
+  await new Promise<void>((resolve) => {
+    const done = () => resolve();
+    process.once('SIGTERM', done);
+    process.once('SIGINT', done);
+  });
+  await gateway.stop();
+  return 0;
+}
+
+/** `pruem ping`: queue link tests next to a running daemon (shared SQLite and token). */
+export async function queuePings(config: GatewayConfig, state: string, channel: string, count: number): Promise<string[]> {
+  if (!isMemberStateCode(state)) throw new Error(`unknown Member State code "${state}"`);
+  if (channel !== 'dna' && channel !== 'fp') throw new Error(`channel must be dna or fp, not "${channel}"`);
+  if (!Number.isInteger(count) || count < 1 || count > 10_000) throw new Error('count must be 1…10000');
+  const core = await composeGateway(config, { log: pino({ level: 'warn' }) });
+  try {
+    const ids: string[] = [];
+    for (let i = 0; i < count; i++) {
+      ids.push(
+        await core.pipeline.originate({
+          peer: state,
+          channel,
+          reply: { payload: Buffer.from(`PING ${randomUUID()}`), payloadContentType: PING_CONTENT_TYPE, subject: `${config.memberState}/PING` },
+          correlation: null,
+          records: [],
+        }),
+      );
+    }
+    return ids;
+  } finally {
+    await core.close();
+  }
+}
+
+export async function auditCommandFromCli(argv: string[], io: CommandIo): Promise<number> {
+  const { auditCommand } = await import('./audit/cli.js');
+  return auditCommand(argv, io);
+}
+
+void CHANNELS;
