@@ -1,5 +1,8 @@
 import 'reflect-metadata';
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomUUID, X509Certificate } from 'node:crypto';
+
+/** id-data (RFC 5652 §4): the content type of a detached signature over plain bytes. */
+const DATA_OID = '1.2.840.113549.1.7.1';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -22,8 +25,15 @@ import { buildMailMessage, createSmtpSender, type SmtpSender } from './transport
 import { startSmtpReceiver, type SmtpReceiver } from './transport/mail/receiver.js';
 import { createPop3Fetcher } from './transport/mail/pop3.js';
 import type { CommandIo } from './cli/io.js';
+import { AuditLog, periodOf } from './audit/log.js';
+import type { AuditSigner } from './audit/signer.js';
+import type { AuditEvent } from './audit/events.js';
+import { createSignedData } from './transport/smime/SignedData.js';
 
 export const VERSION = '0.1.0';
+
+/** How often the audit tree head is signed when it grew (a bound on what an attacker could rewrite unseen). */
+const AUDIT_CHECKPOINT_MS = 5 * 60_000;
 
 export type Logger = pino.Logger;
 
@@ -41,6 +51,8 @@ export interface GatewayCore {
   readonly token: Token;
   readonly directory: PeerDirectory;
   readonly pipeline: ExchangePipeline;
+  readonly audit: AuditLog;
+  readonly auditSigner: AuditSigner;
   readonly log: Logger;
   readonly startedAt: Date;
   status(): GatewayStatus;
@@ -135,7 +147,9 @@ export async function composeGateway(config: GatewayConfig, opts: { log?: Logger
       return { raw, mailFrom, rcptTo };
     },
   };
-  const audit = createExchangeAudit(config, db);
+  const auditLog = new AuditLog(db, { origin: `${config.memberState}/pruem-gateway` });
+  const auditSigner = tokenAuditSigner(token, readFileSync(join(certs, `${KEY_LABELS.audit}.pem`), 'utf8'));
+  const audit = createExchangeAudit(db, auditLog);
   const sender: SmtpSender | null = config.relay
     ? createSmtpSender({ host: config.relay.host, port: config.relay.port, requireTls: config.relay.requireTls, heloName: directory.ourAddress('dna').split('@')[1] ?? 'localhost' })
     : null;
@@ -172,6 +186,8 @@ export async function composeGateway(config: GatewayConfig, opts: { log?: Logger
     token,
     directory,
     pipeline,
+    audit: auditLog,
+    auditSigner,
     log,
     startedAt,
     status: () => gatewayStatus({ memberState: config.memberState, version: VERSION, startedAt, demo: config.relay === null || process.env.PRUEM_DEMO === '1', queue, links, services, peerChannels }),
@@ -183,15 +199,58 @@ export async function composeGateway(config: GatewayConfig, opts: { log?: Logger
   };
 }
 
-/** Art. 30 records of the exchange pipeline, written in its transaction. */
-function createExchangeAudit(config: GatewayConfig, db: Db): ExchangeAudit {
+/** The audit key on the token, as the audit log wants it (checkpoints, export signatures). */
+function tokenAuditSigner(token: Token, certificatePem: string): AuditSigner {
+  const der = new X509Certificate(certificatePem).raw;
+  return {
+    certificatePem,
+    chainPem: [],
+    signRaw: (data) => token.sign(KEY_LABELS.audit, data, 'SHA-256'),
+    signCmsDetached: (data) =>
+      createSignedData({ eContentType: DATA_OID, eContent: data, signerCertDer: der, token, keyLabel: KEY_LABELS.audit, digest: 'sha256', now: new Date(), detached: true }),
+  };
+}
+
+/**
+ * Art. 30 records of the exchange pipeline, appended in its transaction. Messages rejected before
+ * we know who sent them (bad signature, unknown signer) are not exchanges with a Member State:
+ * they go to a security table the console shows, with the reason.
+ */
+function createExchangeAudit(db: Db, audit: AuditLog): ExchangeAudit {
   db.exec(`CREATE TABLE IF NOT EXISTS exchange_rejections (
     at INTEGER NOT NULL, channel TEXT NOT NULL, message_id TEXT NOT NULL, mail_from TEXT NOT NULL, code TEXT NOT NULL, reason TEXT NOT NULL)`);
   const reject = db.prepare('INSERT INTO exchange_rejections VALUES (?, ?, ?, ?, ?, ?)');
-  void config;
   return {
-    exchange(_record: ExchangeRecord, _context) {
-      void sha256;
+    exchange(record: ExchangeRecord, ctx) {
+      const common = {
+        kind: 'exchange' as const,
+        channel: ctx.channel,
+        messageType: record.messageType,
+        automated: true,
+        dataSupplied: {
+          categories: [...record.data.categories],
+          recordIds: [...record.data.recordIds],
+          count: record.data.count,
+          sha256: sha256(ctx.payload),
+          byteLength: ctx.payload.length,
+        },
+        occurredAt: ctx.occurredAt.toISOString(),
+        searchingBody: { ...record.searchingBody },
+        fileManagingBody: { ...record.fileManagingBody },
+        peerState: ctx.peer,
+        messageId: ctx.messageId,
+        referenceNumbers: [...record.referenceNumbers],
+        result: record.result,
+      };
+      const inReplyTo = ctx.inReplyTo ? { inReplyTo: ctx.inReplyTo } : {};
+      let event: AuditEvent;
+      if (record.direction === 'sent' && record.role === 'request') {
+        if (!record.search) throw new Error('an outgoing search needs its reason and officers (Art. 30(2))');
+        event = { ...common, direction: 'sent', role: 'request', ...record.search };
+      } else if (record.direction === 'sent') event = { ...common, direction: 'sent', role: 'response', ...inReplyTo };
+      else if (record.role === 'request') event = { ...common, direction: 'received', role: 'request' };
+      else event = { ...common, direction: 'received', role: 'response', ...inReplyTo };
+      audit.append(event);
     },
     rejected(entry) {
       reject.run(entry.occurredAt.getTime(), entry.channel, entry.messageId, entry.mailFrom, entry.code, entry.reason.slice(0, 500));
@@ -238,6 +297,18 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger }
   }
   pipeline.start();
 
+  // Signed tree heads at regular checkpoints, and the two-year retention (Art. 30(4)) once a day.
+  const checkpoint = async () => {
+    const head = core.audit.head(periodOf(new Date()));
+    const last = core.audit.latestCheckpoint();
+    if (head && (!last || last.size !== head.size || last.period !== periodOf(new Date()))) await core.audit.checkpoint(core.auditSigner);
+  };
+  const checkpointTimer = setInterval(() => void checkpoint().catch((e: Error) => log.error({ reason: e.message }, 'audit checkpoint failed')), AUDIT_CHECKPOINT_MS);
+  const retentionTimer = setInterval(
+    () => void core.audit.applyRetention(new Date(), core.auditSigner).catch((e: Error) => log.error({ reason: e.message }, 'audit retention failed')),
+    24 * 3_600_000,
+  );
+
   const { createApiServer } = await import('./api/server.js');
   const api = createApiServer(apiDeps(core));
   const listening = await api.listen(config.listen.api.host, config.listen.api.port);
@@ -249,6 +320,9 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger }
     smtpPort: receiver?.port ?? null,
     async stop() {
       if (pop3Timer) clearInterval(pop3Timer);
+      clearInterval(checkpointTimer);
+      clearInterval(retentionTimer);
+      await checkpoint().catch((e: Error) => log.error({ reason: e.message }, 'audit checkpoint failed'));
       await listening.close();
       await receiver?.close();
       await pipeline.stop();

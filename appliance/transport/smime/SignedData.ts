@@ -6,6 +6,7 @@ import type { Peer, PeerCertificate, PeerDirectory } from '../../peers/directory
 import { SmimeError } from './errors.js';
 import { DIGEST_BY_OID, DIGEST_OID, OID, RSA_SIGNATURE_DIGEST, TOKEN_HASH, type DigestName } from './oids.js';
 import { octets, parseContentInfo, wrapContentInfo } from './ContentInfo.js';
+import { pkijsCertificate } from './Certificate.js';
 
 /**
  * CMS SignedData (RFC 5652 §5) with one SignerInfo: signed attributes contentType, signingTime and
@@ -20,8 +21,10 @@ export async function createSignedData(opts: {
   keyLabel: string;
   digest: DigestName;
   now: Date;
+  /** Leave eContent out (a detached signature, e.g. SHA256SUMS.p7s of an audit export). */
+  detached?: boolean;
 }): Promise<Buffer> {
-  const cert = pkijs.Certificate.fromBER(new Uint8Array(opts.signerCertDer));
+  const cert = pkijsCertificate(opts.signerCertDer);
   const digestAlgorithm = new pkijs.AlgorithmIdentifier({ algorithmId: DIGEST_OID[opts.digest] });
   const messageDigest = createHash(opts.digest).update(opts.eContent).digest();
   const attributes = [
@@ -41,7 +44,7 @@ export async function createSignedData(opts: {
 
   const eci = new pkijs.EncapsulatedContentInfo({ eContentType: opts.eContentType });
   // Assigned after construction: the constructor would split it into 64 KiB BER chunks; we emit DER.
-  eci.eContent = new asn1js.OctetString({ valueHex: opts.eContent });
+  if (!opts.detached) eci.eContent = new asn1js.OctetString({ valueHex: opts.eContent });
   const signerInfo = new pkijs.SignerInfo({
     version: 1,
     sid: new pkijs.IssuerAndSerialNumber({ issuer: cert.issuer, serialNumber: cert.serialNumber }),
