@@ -6,6 +6,7 @@ import { TokenError } from '../../token/token.js';
 import { SmimeError } from './errors.js';
 import { CONTENT_CIPHERS, DIGEST_BY_OID, OID, TOKEN_HASH, type DigestName } from './oids.js';
 import { octets, unwrapEnvelopedData, wrapContentInfo } from './ContentInfo.js';
+import { pkijsCertificate } from './Certificate.js';
 
 export type KeyTransport = 'rsa-pkcs1' | 'rsa-oaep-sha256';
 
@@ -17,7 +18,7 @@ export type KeyTransport = 'rsa-pkcs1' | 'rsa-oaep-sha256';
  * encryption is unaffected by the Marvin restriction on private decryption).
  */
 export function createEnvelopedData(content: Uint8Array, recipient: { der: Uint8Array; x509: X509Certificate }, keyTransport: KeyTransport): Buffer {
-  const cert = pkijs.Certificate.fromBER(new Uint8Array(recipient.der));
+  const cert = pkijsCertificate(recipient.der);
   const cek = randomBytes(32);
   const iv = randomBytes(16);
   const cipher = createCipheriv('aes-256-cbc', cek, iv);
@@ -68,18 +69,6 @@ export interface DecryptedContent {
   readonly wrapped: boolean;
   /** Label of the token key that decrypted it. */
   readonly keyLabel: string;
-}
-
-const parsedCerts = new Map<string, pkijs.Certificate>();
-
-function pkijsCert(der: Buffer): pkijs.Certificate {
-  const key = der.toString('base64');
-  let cert = parsedCerts.get(key);
-  if (!cert) {
-    cert = pkijs.Certificate.fromBER(new Uint8Array(der));
-    parsedCerts.set(key, cert);
-  }
-  return cert;
 }
 
 function subjectKeyIdentifier(cert: pkijs.Certificate): Buffer | null {
@@ -151,7 +140,7 @@ export async function decryptEnvelopedData(bytes: Uint8Array, token: Token): Pro
     if (ri.variant !== 1 || !(ri.value instanceof pkijs.KeyTransRecipientInfo)) continue;
     const ktri = ri.value;
     for (const mine of ours) {
-      const cert = pkijsCert(mine.der);
+      const cert = pkijsCertificate(mine.der);
       const rid = ktri.rid;
       const hit =
         rid instanceof pkijs.IssuerAndSerialNumber
