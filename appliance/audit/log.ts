@@ -4,7 +4,7 @@ import { Mutex } from '../util/mutex.js';
 import { AuditError, fail, ok, type Outcome } from './errors.js';
 import { canonicalJson, isOutgoingSearch, parseAuditEvent, type AuditEvent, type DataSupplied, type OutgoingSearchEvent } from './events.js';
 import {
-  MemoryNodes,
+  PackedNodes,
   consistencyPath,
   inclusionPath,
   nodesForAppend,
@@ -421,12 +421,13 @@ export class AuditLog {
   }
 
   /** All nodes of a period's first `size` leaves, in memory: for exports with many proofs. */
-  loadNodes(period: string, size: number): MemoryNodes {
-    const mem = new MemoryNodes();
+  loadNodes(period: string, size: number): PackedNodes {
+    const mem = new PackedNodes(size);
     for (let level = 0, width = 1; width <= size; level++, width *= 2) {
       const count = Math.floor(size / width);
       for (const row of this.q.levelNodes.iterate(period, level, count)) mem.set(level, row.pos, row.hash);
     }
+    if (!mem.complete()) throw new AuditError('TREE_CORRUPT', `period ${period}: stored nodes are missing`);
     return mem;
   }
 

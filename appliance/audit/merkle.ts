@@ -167,3 +167,40 @@ export class MemoryNodes implements NodeSource {
     return hash;
   }
 }
+
+/**
+ * A period's nodes packed into one buffer per level: loading a million-leaf tree costs ~64 MB
+ * instead of millions of small Buffer objects.
+ */
+export class PackedNodes implements NodeSource {
+  private readonly levels: Buffer[];
+  private readonly filled: number[];
+
+  /** `size` leaves: level L holds floor(size / 2^L) perfect subtrees. */
+  constructor(readonly size: number) {
+    this.levels = [];
+    this.filled = [];
+    for (let width = 1; width <= size; width *= 2) {
+      this.levels.push(Buffer.alloc(Math.floor(size / width) * HASH_BYTES));
+      this.filled.push(0);
+    }
+  }
+
+  set(level: number, index: number, hash: Uint8Array): void {
+    const buf = this.levels[level];
+    if (!buf || (index + 1) * HASH_BYTES > buf.length || hash.length !== HASH_BYTES) throw new RangeError(`no slot for node ${level}/${index}`);
+    buf.set(hash, index * HASH_BYTES);
+    this.filled[level] = (this.filled[level] ?? 0) + 1;
+  }
+
+  /** True when every slot was set exactly once (a missing row would otherwise read as zeros). */
+  complete(): boolean {
+    return this.levels.every((b, l) => this.filled[l] === b.length / HASH_BYTES);
+  }
+
+  node(level: number, index: number): Buffer {
+    const buf = this.levels[level];
+    if (!buf || (index + 1) * HASH_BYTES > buf.length) throw new RangeError(`no stored node at level ${level}, index ${index}`);
+    return buf.subarray(index * HASH_BYTES, (index + 1) * HASH_BYTES);
+  }
+}

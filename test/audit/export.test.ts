@@ -300,3 +300,23 @@ test('bad requests are error values', async () => {
   const lastTwo = [log.period('2026-11')!.size - 2, log.period('2026-11')!.size - 1].map((i) => JSON.parse(log.entry(log.period('2026-11')!.firstIndex + i)!.leaf) as AuditLeaf);
   assert.deepEqual(lastTwo.map((l) => l.event.kind === 'admin' && [l.event.action, l.event.outcome]), [['export', 'success'], ['export', 'failure']]);
 });
+
+test('a large period is proven from the tree loaded into memory (proofs for every entry)', async () => {
+  const clock = new TestClock('2026-11-01T00:00:00.000Z');
+  const log = new AuditLog(openDb(tmp.path, 'large.sqlite'), { clock: clock.now, origin: 'RO/pruem-gateway' });
+  const signer = softwareSigner(pki);
+  for (let i = 0; i < 300; i++) {
+    clock.advance(1000);
+    log.append(i % 3 ? incomingRequest(clock) : outgoingSearch(clock));
+  }
+  for (const proofs of ['each', 'auto'] as const) {
+    const dir = outDir();
+    const r = await exportBundle(log, dir, options(signer, proofs === 'auto' ? { channel: 'fp' } : {}, { proofs }));
+    assert.ok(r.ok);
+    const proofLines = readFileSync(join(dir, 'proofs/inclusion.jsonl'), 'utf8').trimEnd().split('\n').length;
+    assert.equal(proofLines, r.value.entries);
+    assert.ok(r.value.entries > 64);
+    const rep = await verifyBundle(dir, { trustAnchorSha256: r.value.trustAnchorsSha256 });
+    assert.deepEqual(rep.errors, []);
+  }
+});

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import {
   EMPTY_ROOT,
   MemoryNodes,
+  PackedNodes,
   consistencyPath,
   inclusionPath,
   leafHash,
@@ -124,4 +125,20 @@ test('verifiers reject malformed, attacker-supplied numbers and hashes without t
   assert.equal(V.verifyConsistency(4, 4, root, root, [root]), false);
   // Sizes beyond 2^32 use arithmetic, not 32-bit bit operations.
   assert.equal(V.verifyInclusion(leafHashes[0]!, 2 ** 33, 2 ** 33 + 1, [root], nodeHash(root, leafHashes[0]!)), true);
+});
+
+test('packed nodes give the same roots and proofs, and notice a missing node', () => {
+  const leaves = Array.from({ length: 23 }, (_, i) => leafHash(Buffer.from([i])));
+  const mem = MemoryNodes.fromLeaves(leaves);
+  const packed = new PackedNodes(23);
+  for (let level = 0, width = 1; width <= 23; level++, width *= 2) {
+    for (let i = 0; i < Math.floor(23 / width); i++) packed.set(level, i, mem.node(level, i));
+  }
+  assert.equal(packed.complete(), true);
+  assert.equal(hex(rootHash(packed, 23)), hex(rootHash(mem, 23)));
+  assert.deepEqual(inclusionPath(packed, 17, 23).map(hex), inclusionPath(mem, 17, 23).map(hex));
+  const partial = new PackedNodes(4);
+  partial.set(0, 0, leaves[0]!);
+  assert.equal(partial.complete(), false);
+  assert.throws(() => partial.node(0, 4), RangeError);
 });
