@@ -104,6 +104,8 @@ first_valid_gid = ${gid}
 last_valid_gid = ${gid}
 mail_location = maildir:${maildir}
 pop3_uidl_format = %08Xu%08Xv
+# No stats process: a login process otherwise waits 5 s for the stats-writer handshake while the master shuts down.
+stats_writer_socket_path =
 passdb {
   driver = passwd-file
   args = scheme=PLAIN username_format=%u ${passwd}
@@ -129,13 +131,29 @@ service pop3-login {
     const log = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
     throw new Error(`dovecot failed to start (${started.code}): ${started.stderr.trim()}\n${log.slice(-2000)}`);
   }
-  // `dovecot` returns once it has forked; the daemon writes master.pid a moment later.
-  const masterPid = await waitForPidFile(join(baseDir, 'master.pid'), logFile);
+  // From here a daemon may be running: whatever fails next, it must not outlive the test process.
+  let masterPid: number | null = null;
   const removeExitHook = onProcessExit(() => {
-    execFileSync('dovecot', ['-c', confFile, 'stop'], { stdio: 'ignore', timeout: 5000 });
-    if (alive(masterPid)) process.kill(masterPid, 'SIGKILL');
+    if (masterPid !== null && alive(masterPid)) process.kill(masterPid, 'SIGKILL');
+    else execFileSync('dovecot', ['-c', confFile, 'stop'], { stdio: 'ignore', timeout: 5000 });
   });
-  await waitForPort(opts.port);
+  const stopMaster = async (pid: number): Promise<void> => {
+    // What `dovecot stop` does, without its wait: that one polls with kill(0), which sees the exited
+    // master as alive until PID 1 reaps the zombie (~3 s here).
+    if (alive(pid)) process.kill(pid, 'SIGTERM');
+    await reap(pid, 10_000);
+    removeExitHook();
+  };
+  try {
+    // `dovecot` returns once it has forked; the daemon writes master.pid a moment later.
+    masterPid = await waitForPidFile(join(baseDir, 'master.pid'), logFile);
+    await waitForPort(opts.port);
+  } catch (err) {
+    if (masterPid !== null) await stopMaster(masterPid);
+    else await run('dovecot', ['-c', confFile, 'stop'], { timeoutMs: 15_000 });
+    throw err;
+  }
+  const pid = masterPid;
 
   let sequence = 0;
   let stopped: Promise<void> | null = null;
@@ -166,11 +184,7 @@ service pop3-login {
     },
     log,
     stop() {
-      stopped ??= (async () => {
-        await run('dovecot', ['-c', confFile, 'stop'], { timeoutMs: 15_000 });
-        await reap(masterPid, 10_000);
-        removeExitHook();
-      })();
+      stopped ??= stopMaster(pid);
       return stopped;
     },
   };

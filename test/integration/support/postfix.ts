@@ -130,13 +130,18 @@ export async function waitForPort(port: number, timeoutMs = 10_000): Promise<voi
   }
 }
 
-/** True while a process with this pid exists (signal 0 checks without sending anything). */
+/**
+ * True while a process with this pid runs. A daemon's master is re-parented to PID 1 when it
+ * daemonizes, and an exited one stays a zombie until PID 1 reaps it (seconds, on this VM), so a
+ * zombie counts as gone.
+ */
 export function alive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
   }
 }
 
@@ -368,12 +373,24 @@ export async function startPostfix(opts: PostfixOptions): Promise<PostfixInstanc
     const log = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
     throw new Error(`postfix start failed (${started.code}): ${started.stderr.trim()}\n${log.slice(-2000)}`);
   }
-  const masterPid = readPid() ?? (await waitForPidFile(pidFile, logFile));
+  // From here a master may be running: whatever fails next, it must not outlive the test process.
+  let masterPid: number | null = readPid();
   const removeExitHook = onProcessExit(() => {
     execFileSync('postfix', ['-c', configDir, 'abort'], { stdio: 'ignore', timeout: 5000 });
-    if (alive(masterPid)) process.kill(masterPid, 'SIGKILL');
+    if (masterPid !== null && alive(masterPid)) process.kill(masterPid, 'SIGKILL');
   });
-  await waitForPort(opts.listenPort);
+  const stopMaster = async (): Promise<void> => {
+    await run('postfix', ['-c', configDir, 'stop'], { timeoutMs: 15_000 });
+    if (masterPid !== null) await reap(masterPid, 10_000);
+    removeExitHook();
+  };
+  try {
+    masterPid ??= await waitForPidFile(pidFile, logFile);
+    await waitForPort(opts.listenPort);
+  } catch (err) {
+    await stopMaster();
+    throw err;
+  }
 
   const log = (): string => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
   let stopped: Promise<void> | null = null;
@@ -423,11 +440,7 @@ export async function startPostfix(opts: PostfixOptions): Promise<PostfixInstanc
       }
     },
     stop() {
-      stopped ??= (async () => {
-        await run('postfix', ['-c', configDir, 'stop'], { timeoutMs: 15_000 });
-        await reap(masterPid, 10_000);
-        removeExitHook();
-      })();
+      stopped ??= stopMaster();
       return stopped;
     },
   };
