@@ -51,7 +51,7 @@ function asMail(smime: Buffer, opts: { from?: string; subject?: string; messageI
 }
 
 /** DE's side, opaque: cms -encrypt to our token certificate, then cms -sign -nodetach over the DER with eContentType envelopedData. */
-async function deSendsOpaque(payload: Buffer, opts: { oaep?: boolean; md?: string; bare?: boolean; noCerts?: boolean } = {}): Promise<Buffer> {
+async function deSendsOpaque(payload: Buffer, opts: { oaep?: boolean; md?: string; bare?: boolean; noCerts?: boolean; keyid?: boolean } = {}): Promise<Buffer> {
   const tag = randomBytes(4).toString('hex');
   const input = file(`p-${tag}`, payload);
   const keyopt = opts.oaep ? ['-keyopt', 'rsa_padding_mode:oaep', '-keyopt', 'rsa_oaep_md:sha256'] : [];
@@ -66,7 +66,7 @@ async function deSendsOpaque(payload: Buffer, opts: { oaep?: boolean; md?: strin
   }
   await openssl([
     'cms', '-sign', '-binary', '-nodetach', '-econtent_type', 'pkcs7-envelopedData', '-in', enveloped,
-    '-signer', 'de-sign.pem', '-inkey', 'de-sign.key', '-md', opts.md ?? 'sha256', ...(opts.noCerts ? ['-nocerts'] : []),
+    '-signer', 'de-sign.pem', '-inkey', 'de-sign.key', '-md', opts.md ?? 'sha256', ...(opts.noCerts ? ['-nocerts'] : []), ...(opts.keyid ? ['-keyid'] : []),
     '-outform', 'SMIME', '-out', `signed-${tag}.smime`,
   ]);
   return asMail(readFileSync(join(work, `signed-${tag}.smime`)));
@@ -125,7 +125,7 @@ test('openssl → gateway: opaque signed-data over a ContentInfo-wrapped Envelop
   assert.deepEqual(r.algorithms, { digest: 'sha256', cipher: 'aes-256-cbc', keyTransport: 'rsa-pkcs1', signature: 'opaque', envelope: 'wrapped', legacy: false });
 });
 
-test('openssl → gateway: RSA-OAEP-SHA256 key transport, bare EnvelopedData, signer certificate not included', async () => {
+test('openssl → gateway: RSA-OAEP-SHA256 key transport, bare EnvelopedData, signer certificate not included, signer named by key id', async () => {
   const payload = randomBytes(70_000); // larger than one BER chunk
   const r1 = await openMessage(await deSendsOpaque(payload, { oaep: true }), opts());
   assertOpened(r1);
@@ -138,6 +138,10 @@ test('openssl → gateway: RSA-OAEP-SHA256 key transport, bare EnvelopedData, si
   const r3 = await openMessage(await deSendsOpaque(DNA_XML, { noCerts: true }), opts());
   assertOpened(r3);
   assert.equal(r3.sender, 'DE');
+  // SignerIdentifier as subjectKeyIdentifier (openssl cms -sign -keyid) instead of issuer and serial
+  const r4 = await openMessage(await deSendsOpaque(DNA_XML, { noCerts: true, keyid: true }), opts());
+  assertOpened(r4);
+  assert.equal(r4.sender, 'DE');
 });
 
 test('openssl → gateway: decrypted content that is a MIME entity yields its decoded body and Content-Type', async () => {

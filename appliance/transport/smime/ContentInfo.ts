@@ -16,16 +16,6 @@ export function parseBer(bytes: Uint8Array, structure: string): asn1js.AsnType {
   return parsed.result;
 }
 
-/** ContentInfo (RFC 5652 §3) from untrusted bytes. */
-export function parseContentInfo(bytes: Uint8Array): pkijs.ContentInfo {
-  const asn = parseBer(bytes, 'ContentInfo');
-  try {
-    return new pkijs.ContentInfo({ schema: asn });
-  } catch (e) {
-    throw new SmimeError('MALFORMED_CMS', `ContentInfo: ${(e as Error).message}`);
-  }
-}
-
 export function wrapContentInfo(contentType: string, content: asn1js.AsnType): Buffer {
   const ci = new pkijs.ContentInfo({ contentType, content });
   return Buffer.from(ci.toSchema().toBER(false));

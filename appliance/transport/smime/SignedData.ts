@@ -5,7 +5,7 @@ import type { Token } from '../../token/token.js';
 import type { Peer, PeerCertificate, PeerDirectory } from '../../peers/directory.js';
 import { SmimeError } from './errors.js';
 import { DIGEST_BY_OID, DIGEST_OID, OID, RSA_SIGNATURE_DIGEST, TOKEN_HASH, type DigestName } from './oids.js';
-import { octets, parseContentInfo, wrapContentInfo } from './ContentInfo.js';
+import { octets, parseBer, wrapContentInfo } from './ContentInfo.js';
 import { pkijsCertificate } from './Certificate.js';
 
 /**
@@ -64,21 +64,73 @@ export async function createSignedData(opts: {
   return wrapContentInfo(OID.signedData, signed.toSchema(true));
 }
 
-/** SignedData from a ContentInfo; a ContentInfo of another type is NO_SIGNATURE (EnvelopedData alone) or MALFORMED_CMS. */
-export function parseSignedData(bytes: Uint8Array): pkijs.SignedData {
-  const ci = parseContentInfo(bytes);
-  if (ci.contentType === OID.envelopedData) throw new SmimeError('NO_SIGNATURE', 'ContentInfo holds an EnvelopedData: encrypted but not signed');
-  if (ci.contentType !== OID.signedData) throw new SmimeError('MALFORMED_CMS', `ContentInfo: expected signedData, found ${ci.contentType}`);
-  try {
-    return new pkijs.SignedData({ schema: ci.content });
-  } catch (e) {
-    throw new SmimeError('MALFORMED_CMS', `SignedData: ${(e as Error).message}`);
-  }
+/**
+ * The parts of a received SignedData that verification uses. Parsed with asn1js by hand rather than
+ * through pkijs's SignedData schema: that one also parses every embedded certificate (≈2.5 ms a
+ * message), and we never trust embedded certificates anyway — the signer is looked up in the
+ * peer directory by its SignerIdentifier.
+ */
+export interface SignedDataView {
+  readonly eContentType: string;
+  readonly eContent: Buffer | null;
+  /** DER of each embedded X.509 certificate (only used to name an unknown signer). */
+  readonly certificates: readonly Buffer[];
+  readonly signerInfos: readonly pkijs.SignerInfo[];
 }
 
-export function encapsulatedContent(signed: pkijs.SignedData): Buffer | null {
-  const c = signed.encapContentInfo.eContent;
-  return c ? octets(c) : null;
+function malformed(message: string): never {
+  throw new SmimeError('MALFORMED_CMS', `SignedData: ${message}`);
+}
+
+/** SignedData from a ContentInfo; a ContentInfo of another type is NO_SIGNATURE (EnvelopedData alone) or MALFORMED_CMS. */
+export function parseSignedData(bytes: Uint8Array): SignedDataView {
+  const ci = parseBer(bytes, 'ContentInfo');
+  if (!(ci instanceof asn1js.Sequence) || ci.valueBlock.value.length !== 2) throw new SmimeError('MALFORMED_CMS', 'ContentInfo: not a SEQUENCE of two');
+  const [type, explicit] = ci.valueBlock.value as [asn1js.AsnType, asn1js.AsnType];
+  if (!(type instanceof asn1js.ObjectIdentifier)) throw new SmimeError('MALFORMED_CMS', 'ContentInfo: contentType is not an OID');
+  const contentType = type.valueBlock.toString();
+  if (contentType === OID.envelopedData) throw new SmimeError('NO_SIGNATURE', 'ContentInfo holds an EnvelopedData: encrypted but not signed');
+  if (contentType !== OID.signedData) throw new SmimeError('MALFORMED_CMS', `ContentInfo: expected signedData, found ${contentType}`);
+  if (!(explicit instanceof asn1js.Constructed) || explicit.idBlock.tagClass !== 3 || explicit.idBlock.tagNumber !== 0) {
+    throw new SmimeError('MALFORMED_CMS', 'ContentInfo: content is not [0] EXPLICIT');
+  }
+  const sd = explicit.valueBlock.value[0];
+  if (!(sd instanceof asn1js.Sequence)) malformed('not a SEQUENCE');
+  const fields = sd.valueBlock.value;
+  if (!(fields[0] instanceof asn1js.Integer)) malformed('version is not an INTEGER');
+  if (!(fields[1] instanceof asn1js.Set)) malformed('digestAlgorithms is not a SET');
+  const eci = fields[2];
+  if (!(eci instanceof asn1js.Sequence)) malformed('encapContentInfo is not a SEQUENCE');
+  const [eType, eWrapped] = eci.valueBlock.value;
+  if (!(eType instanceof asn1js.ObjectIdentifier)) malformed('eContentType is not an OID');
+  let eContent: Buffer | null = null;
+  if (eWrapped !== undefined) {
+    if (!(eWrapped instanceof asn1js.Constructed) || eWrapped.idBlock.tagClass !== 3 || eWrapped.idBlock.tagNumber !== 0) malformed('eContent is not [0] EXPLICIT');
+    const os = eWrapped.valueBlock.value[0];
+    if (!(os instanceof asn1js.OctetString)) malformed('eContent is not an OCTET STRING');
+    eContent = octets(os);
+  }
+  const certificates: Buffer[] = [];
+  let i = 3;
+  for (; i < fields.length - 1; i++) {
+    const f = fields[i]!;
+    if (f.idBlock.tagClass !== 3 || (f.idBlock.tagNumber !== 0 && f.idBlock.tagNumber !== 1) || !(f instanceof asn1js.Constructed)) {
+      malformed('unexpected field between encapContentInfo and signerInfos');
+    }
+    if (f.idBlock.tagNumber === 0) {
+      for (const c of f.valueBlock.value) if (c instanceof asn1js.Sequence) certificates.push(Buffer.from(c.valueBeforeDecodeView));
+    }
+  }
+  const infos = fields[i];
+  if (!(infos instanceof asn1js.Set)) malformed('signerInfos is not a SET');
+  const signerInfos = infos.valueBlock.value.map((schema) => {
+    try {
+      return new pkijs.SignerInfo({ schema });
+    } catch (e) {
+      throw new SmimeError('MALFORMED_CMS', `SignerInfo: ${(e as Error).message}`);
+    }
+  });
+  return { eContentType: eType.valueBlock.toString(), eContent, certificates, signerInfos };
 }
 
 export interface VerifiedSignature {
@@ -90,26 +142,20 @@ export interface VerifiedSignature {
   readonly signingTime: Date | null;
 }
 
+/** The OCTET STRING content of a [0] IMPLICIT SubjectKeyIdentifier (primitive, or constructed BER). */
+function skiOf(block: asn1js.BaseBlock): Uint8Array {
+  const v = (block as unknown as { valueBlock: { valueHexView?: Uint8Array; value?: asn1js.BaseBlock[] } }).valueBlock;
+  if (v.valueHexView && v.valueHexView.byteLength) return v.valueHexView;
+  const inner = v.value?.[0] as unknown as { valueBlock?: { valueHexView?: Uint8Array } } | undefined;
+  return inner?.valueBlock?.valueHexView ?? new Uint8Array();
+}
+
 function attributeValue(attrs: pkijs.SignedAndUnsignedAttributes, type: string): unknown {
   const found = attrs.attributes.filter((a) => a.type === type);
   if (found.length > 1 || (found[0] && found[0].values.length !== 1)) {
     throw new SmimeError('MALFORMED_CMS', `SignerInfo: attribute ${type} must occur once with one value (RFC 5652 §11)`);
   }
   return found[0]?.values[0];
-}
-
-function certificateFor(signed: pkijs.SignedData, sid: unknown): pkijs.Certificate | null {
-  for (const c of signed.certificates ?? []) {
-    if (!(c instanceof pkijs.Certificate)) continue;
-    if (sid instanceof pkijs.IssuerAndSerialNumber) {
-      if (c.issuer.isEqual(sid.issuer) && c.serialNumber.isEqual(sid.serialNumber)) return c;
-    } else if (sid instanceof asn1js.BaseBlock) {
-      const ski = c.extensions?.find((e) => e.extnID === '2.5.29.14')?.parsedValue as { valueBlock?: { valueHexView?: Uint8Array } } | undefined;
-      const want = (sid as unknown as { valueBlock: { valueHexView?: Uint8Array } }).valueBlock.valueHexView;
-      if (ski?.valueBlock?.valueHexView && want && Buffer.from(ski.valueBlock.valueHexView).equals(Buffer.from(want))) return c;
-    }
-  }
-  return null;
 }
 
 /**
@@ -119,7 +165,7 @@ function certificateFor(signed: pkijs.SignedData, sid: unknown): pkijs.Certifica
  * a multipart/signed message; each candidate byte form is tried (as sent, then CRLF-canonical).
  */
 export function verifySignedData(
-  signed: pkijs.SignedData,
+  signed: SignedDataView,
   opts: { directory: PeerDirectory; now: Date; detached?: readonly Buffer[] },
 ): VerifiedSignature & { content: Buffer } {
   if (signed.signerInfos.length !== 1) {
@@ -127,33 +173,29 @@ export function verifySignedData(
   }
   const si = signed.signerInfos[0]!;
 
-  // Who signed: the certificate named by the SignerIdentifier, pinned in the directory.
-  let peer: Peer | null = null;
-  let certificate: PeerCertificate | null = null;
-  const embedded = certificateFor(signed, si.sid);
-  if (embedded) {
-    const der = Buffer.from(embedded.toSchema().toBER(false));
-    peer = opts.directory.findBySigner(der);
-    if (!peer) {
-      let subject = '(unreadable subject)';
+  // Who signed: the certificate the SignerIdentifier names must be a peer's signing certificate in the
+  // directory (pinned); embedded certificates are not trusted, only used to name a stranger.
+  const sid = si.sid;
+  const found =
+    sid instanceof pkijs.IssuerAndSerialNumber
+      ? opts.directory.findBySignerId(sid)
+      : sid instanceof asn1js.BaseBlock && sid.idBlock.tagClass === 3 && sid.idBlock.tagNumber === 0
+        ? opts.directory.findBySignerId({ subjectKeyIdentifier: skiOf(sid) })
+        : null;
+  if (!found) {
+    let who = 'the signer';
+    for (const der of signed.certificates) {
       try {
-        subject = new X509Certificate(der).subject.replace(/\n/g, ', ');
+        who = `certificate ${new X509Certificate(der).subject.replace(/\n/g, ', ')}`;
+        break;
       } catch {
-        // the subject is only for the message
+        // only for the message
       }
-      throw new SmimeError('UNKNOWN_SIGNER', `SignerInfo: certificate ${subject} is not a configured peer signing certificate`);
     }
-    certificate = peer.signing;
-  } else {
-    const sid = si.sid;
-    const found =
-      sid instanceof pkijs.IssuerAndSerialNumber
-        ? opts.directory.findBySignerId(sid)
-        : opts.directory.findBySignerId({ subjectKeyIdentifier: (sid as { valueBlock: { valueHexView: Uint8Array } }).valueBlock.valueHexView });
-    if (!found) throw new SmimeError('UNKNOWN_SIGNER', 'SignerInfo: the signer is not a configured peer (certificate not included and not in the directory)');
-    peer = found.peer;
-    certificate = found.certificate;
+    throw new SmimeError('UNKNOWN_SIGNER', `SignerInfo: ${who} is not a configured peer signing certificate`);
   }
+  const peer: Peer = found.peer;
+  const certificate: PeerCertificate | null = found.certificate;
   if (!certificate) throw new SmimeError('UNKNOWN_SIGNER', `SignerInfo: no signing certificate configured for ${peer.code}`);
   if (opts.now < certificate.notBefore || opts.now > certificate.notAfter) {
     throw new SmimeError(
@@ -173,8 +215,8 @@ export function verifySignedData(
   }
 
   // The signed content and its digest.
-  const eContentType = signed.encapContentInfo.eContentType;
-  const attached = encapsulatedContent(signed);
+  const eContentType = signed.eContentType;
+  const attached = signed.eContent;
   const candidates = attached ? [attached] : (opts.detached ?? []);
   if (candidates.length === 0) throw new SmimeError('NO_SIGNATURE', 'SignedData: a detached signature without its content');
   let content: Buffer | null = null;

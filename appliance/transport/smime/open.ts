@@ -117,7 +117,7 @@ async function open(rawMail: Buffer, opts: OpenOptions): Promise<OpenResult> {
     if (smimeType === 'enveloped-data') return failure('NO_SIGNATURE', 'application/pkcs7-mime enveloped-data: encrypted but not signed');
     const signed = parseSignedData(decodeBody(mail));
     verified = verifySignedData(signed, { directory: opts.directory, now: opts.now });
-    const eContentType = signed.encapContentInfo.eContentType;
+    const eContentType = signed.eContentType;
     if (eContentType === OID.envelopedData) {
       envelopedBytes = verified.content;
       envelope = 'wrapped'; // refined below from what the bytes are
@@ -140,7 +140,7 @@ async function open(rawMail: Buffer, opts: OpenOptions): Promise<OpenResult> {
       return failure('NO_SIGNATURE', `multipart/signed second part is ${sigEntity.contentType.mediaType}, not a pkcs7-signature`);
     }
     const signed = parseSignedData(decodeBody(sigEntity));
-    if (signed.encapContentInfo.eContent) return failure('MALFORMED_CMS', 'multipart/signed: the signature part carries content of its own');
+    if (signed.eContent) return failure('MALFORMED_CMS', 'multipart/signed: the signature part carries content of its own');
     const canonical = toCanonicalCrlf(signedPart);
     verified = verifySignedData(signed, { directory: opts.directory, now: opts.now, detached: canonical === signedPart ? [signedPart] : [signedPart, canonical] });
     envelopedBytes = envelopedFromEntity(parseMimeEntity(verified.content), 'multipart/signed first part');
