@@ -1,0 +1,715 @@
+/**
+ * The match engine: an in-memory index over the national profiles in the store, answering "which of our
+ * profiles does this profile hit, and how well" exactly as the rules in match.ts say, without looking at
+ * every profile.
+ *
+ * Why a search can skip most profiles. A hit needs (a) at least six fully designated matching loci and
+ * (b) at most one differing allele in the whole comparison (match.ts). So a locus where both profiles are
+ * fully designated either matches — the stored genotype is one of the few genotypes equivalent to the
+ * request's (itself, micro-variants, both permutations) — or carries the one differing allele. For a set S of
+ * the request's designated loci, every hit therefore matches at least
+ *     T(S) = max( 6 − |request designated loci not in S| ,  |S ∩ loci designated in the stored profile| − 1 )
+ * loci of S. The index keeps, per locus and genotype, the list of profiles with that genotype, so counting
+ * how many lists of S a profile appears in and keeping those that reach T(S) finds every hit; the survivors
+ * are then checked with the full rules.
+ *
+ * Layout. Profiles are grouped by the loci they have (kits: SGM Plus, Identifiler, PowerPlex, NGM…; partial
+ * stains by their most selective loci) and laid out in blocks of at most 65 536 profiles of one group, so each
+ * block knows its `core` — the loci designated in every member — and the second term of T(S) applies to it.
+ * Per block and request the engine picks S among the request's loci with the shortest lists, weighing list
+ * lengths against expected survivors (or a plain scan of the block, when that is cheaper). Posting entries
+ * are 16-bit offsets within the block and counting uses a 64 KiB counter array that stays in cache.
+ *
+ * Memory per profile: 2 bytes × 23 loci of genotype ids, 2 bytes per designated locus of postings, 4 bytes
+ * for its store slot, 4 for the slot → position map, 1 live flag; < 128 bytes even with all 23 loci.
+ * Genotype ids are per-locus dictionary entries (one Map shared by all profiles).
+ *
+ * Updates: new profiles go to an open tail block (postings in plain arrays) that is sealed when full;
+ * removed profiles are flagged dead in place. A restart rebuilds the optimal layout from the store.
+ */
+import { WILDCARD_CODE } from './allele.js';
+import { ABSENT, encodeLoci, MATCH_LOCUS_COUNT as NL } from './encoding.js';
+import { MATCH_LOCI, PENTA_LOCI } from './loci.js';
+import { compareLocusCodes, equivalentCodes, hitQuality, MIN_MATCHING_LOCI, type HitQuality } from './match.js';
+import type { DnaLoci, NormalisedProfile } from './profile.js';
+
+export const BLOCK_SIZE = 65536;
+const NO_SLOT = 0xffffffff;
+const ALL_LOCI_MASK = (1 << NL) - 1;
+const MAX_GENOTYPES = 0xffff;
+const MAX_DIGIT: ReadonlyArray<3 | 4> = MATCH_LOCI.map((l) => (PENTA_LOCI.has(l) ? 4 : 3));
+
+// Cost model, in units of one posting entry counted (~1 ns here): verifying a candidate against all loci, and
+// verifying a member during a block scan (usually stops at the second differing allele).
+const VERIFY_COST = 300;
+const SCAN_COST = 60;
+
+/** One of our profiles that a request profile hits. */
+export interface EngineHit {
+  readonly slot: number;
+  readonly quality: HitQuality;
+  readonly hitcount: number;
+}
+
+/** A stored national profile as the store returns it. */
+export interface StoredProfile {
+  readonly slot: number;
+  readonly id: string;
+  readonly type: 'P' | 'S';
+  readonly agency: string;
+  /** Date the profile was stored or last changed (xs:date), sent as the hit's `date`. */
+  readonly storedOn: string;
+  readonly profile: NormalisedProfile;
+}
+
+export interface Hit extends EngineHit {
+  readonly nationalProfileId: string;
+  readonly record: StoredProfile;
+}
+
+/** What the engine needs from the store: the encoded profiles at build time, whole records for hits. */
+export interface EngineSource {
+  count(): number;
+  forEachEncoded(visit: (slot: number, codes: Uint16Array) => void): void;
+  get(slot: number): StoredProfile | undefined;
+}
+
+class Genotypes {
+  private readonly byKey = new Map<number, number>();
+  lo = new Uint16Array(256);
+  hi = new Uint16Array(256);
+  /** Live profiles per genotype, for selectivity estimates. */
+  live = new Uint32Array(256);
+  size = 1; // id 0 = locus absent
+
+  idOf(lo: number, hi: number): number | undefined {
+    return this.byKey.get(lo * 16384 + hi);
+  }
+
+  intern(lo: number, hi: number): number {
+    const key = lo * 16384 + hi;
+    const known = this.byKey.get(key);
+    if (known !== undefined) return known;
+    if (this.size >= MAX_GENOTYPES) return -1;
+    if (this.size === this.lo.length) {
+      const grow = <T extends Uint16Array | Uint32Array>(a: T): T => {
+        const b = new (a.constructor as new (n: number) => T)(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.lo = grow(this.lo);
+      this.hi = grow(this.hi);
+      this.live = grow(this.live);
+    }
+    const id = this.size++;
+    this.lo[id] = lo;
+    this.hi[id] = hi;
+    this.byKey.set(key, id);
+    return id;
+  }
+
+  bytes(): number {
+    // Map entries cost roughly 80 bytes each in V8.
+    return this.lo.byteLength + this.hi.byteLength + this.live.byteLength + this.byKey.size * 80;
+  }
+}
+
+class Block {
+  size = 0;
+  live = 0;
+  /** Loci designated in every member ever added (dead members included: they are skipped anyway). */
+  core = ALL_LOCI_MASK;
+  /** Loci designated in some member. */
+  any = 0;
+  readonly slots: Uint32Array;
+  readonly geno: Uint16Array;
+  readonly alive: Uint8Array;
+  // Sealed: CSR postings. base[l] = start of locus l's offsets; glen[l] = genotype ids covered.
+  sealed = false;
+  base = new Uint32Array(NL);
+  glen = new Uint32Array(NL);
+  offsets = new Uint32Array(0);
+  ids = new Uint16Array(0);
+  // Open (tail) block: postings in growable arrays keyed by l * 65536 + genotype.
+  open: Map<number, number[]> | null = null;
+
+  constructor(readonly capacity: number) {
+    this.slots = new Uint32Array(capacity);
+    this.geno = new Uint16Array(capacity * NL);
+    this.alive = new Uint8Array(capacity);
+  }
+
+  seal(dicts: readonly Genotypes[]): void {
+    let total = 0;
+    for (let l = 0; l < NL; l++) {
+      this.base[l] = total;
+      this.glen[l] = dicts[l]!.size;
+      total += dicts[l]!.size + 1;
+    }
+    const offsets = new Uint32Array(total);
+    let entries = 0;
+    for (let i = 0; i < this.size; i++) {
+      if (!this.alive[i]) continue;
+      const row = i * NL;
+      for (let l = 0; l < NL; l++) {
+        const g = this.geno[row + l]!;
+        if (g !== 0 && dicts[l]!.lo[g] !== WILDCARD_CODE) {
+          offsets[this.base[l]! + g + 1]!++;
+          entries++;
+        }
+      }
+    }
+    // One running sum over all loci: locus regions are contiguous and each starts with an empty genotype 0.
+    for (let i = 1; i < total; i++) offsets[i]! += offsets[i - 1]!;
+    const fill = offsets.slice();
+    const ids = new Uint16Array(entries);
+    for (let i = 0; i < this.size; i++) {
+      if (!this.alive[i]) continue;
+      const row = i * NL;
+      for (let l = 0; l < NL; l++) {
+        const g = this.geno[row + l]!;
+        if (g !== 0 && dicts[l]!.lo[g] !== WILDCARD_CODE) ids[fill[this.base[l]! + g]!++] = i;
+      }
+    }
+    this.offsets = offsets;
+    this.ids = ids;
+    this.open = null;
+    this.sealed = true;
+  }
+
+  bytes(): number {
+    return (
+      this.slots.byteLength + this.geno.byteLength + this.alive.byteLength + this.offsets.byteLength +
+      this.ids.byteLength + this.base.byteLength + this.glen.byteLength
+    );
+  }
+}
+
+interface Overflow {
+  slot: number;
+  codes: Uint16Array;
+}
+
+function popcount(x: number): number {
+  x -= (x >>> 1) & 0x55555555;
+  x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+  return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+}
+
+/** Per-request working data, reused between searches. */
+class Request {
+  readonly codes = new Uint16Array(NL * 2);
+  /** Loci present in the request (wildcards included), and the fully designated ones. */
+  present: number[] = [];
+  designated: number[] = [];
+  designatedMask = 0;
+  /** Equivalent designated genotype ids per designated locus (index into `designated`). */
+  keys: number[][] = [];
+}
+
+export interface EngineStats {
+  readonly profiles: number;
+  readonly blocks: number;
+  readonly indexBytes: number;
+  readonly bytesPerProfile: number;
+}
+
+export class MatchEngine {
+  private readonly dicts: Genotypes[] = MATCH_LOCI.map(() => new Genotypes());
+  private readonly blocks: Block[] = [];
+  private tail: Block | null = null;
+  private where = new Uint32Array(1024).fill(NO_SLOT);
+  private overflow: Overflow[] = [];
+  private readonly counts = new Uint8Array(BLOCK_SIZE);
+  private readonly req = new Request();
+  private readonly scratch = new Uint16Array(NL * 2);
+  private liveProfiles = 0;
+
+  private constructor(
+    private readonly source: Pick<EngineSource, 'get'>,
+    private readonly blockSize: number,
+  ) {}
+
+  /**
+   * Builds the index from every profile of the store (at start). `minGroup` (profiles sharing loci needed to
+   * form a group) and `blockSize` (≤ 65 536) exist for tests that need many groups and blocks on little data.
+   */
+  static build(source: EngineSource, options: { minGroup?: number; blockSize?: number } = {}): MatchEngine {
+    const blockSize = Math.min(BLOCK_SIZE, Math.max(1, options.blockSize ?? BLOCK_SIZE));
+    const engine = new MatchEngine(source, blockSize);
+    engine.bulkLoad(source, options.minGroup);
+    return engine;
+  }
+
+  get size(): number {
+    return this.liveProfiles;
+  }
+
+  stats(): EngineStats {
+    let bytes = this.where.byteLength + this.counts.byteLength;
+    for (const b of this.blocks) bytes += b.bytes();
+    if (this.tail) {
+      bytes += this.tail.bytes();
+      for (const list of this.tail.open?.values() ?? []) bytes += list.length * 8 + 32;
+    }
+    for (const d of this.dicts) bytes += d.bytes();
+    for (const o of this.overflow) bytes += o.codes.byteLength + 32;
+    return {
+      profiles: this.liveProfiles,
+      blocks: this.blocks.length + (this.tail ? 1 : 0),
+      indexBytes: bytes,
+      bytesPerProfile: this.liveProfiles === 0 ? 0 : bytes / this.liveProfiles,
+    };
+  }
+
+  // ---- building ------------------------------------------------------------------------------------------
+
+  /** Genotype ids for one encoded profile; false when a locus dictionary is full (profile goes to overflow). */
+  private internAll(codes: Uint16Array, out: Uint16Array, offset: number): { mask: number; ok: boolean } {
+    let mask = 0;
+    for (let l = 0; l < NL; l++) {
+      const lo = codes[2 * l]!;
+      if (lo === ABSENT) {
+        out[offset + l] = 0;
+        continue;
+      }
+      const g = this.dicts[l]!.intern(lo, codes[2 * l + 1]!);
+      if (g < 0) return { mask: 0, ok: false };
+      out[offset + l] = g;
+      if (lo !== WILDCARD_CODE) mask |= 1 << l;
+    }
+    return { mask, ok: true };
+  }
+
+  private ensureWhere(slot: number): void {
+    if (slot < this.where.length) return;
+    let n = this.where.length;
+    while (n <= slot) n *= 2;
+    const w = new Uint32Array(n).fill(NO_SLOT);
+    w.set(this.where);
+    this.where = w;
+  }
+
+  private bulkLoad(source: EngineSource, minGroupOption?: number): void {
+    const expected = source.count();
+    let n = 0;
+    let slots = new Uint32Array(Math.max(16, expected));
+    let geno = new Uint16Array(Math.max(16, expected) * NL);
+    let masks = new Uint32Array(Math.max(16, expected));
+    let maxSlot = 0;
+    source.forEachEncoded((slot, codes) => {
+      if (n === slots.length) {
+        const s2 = new Uint32Array(n * 2);
+        s2.set(slots);
+        slots = s2;
+        const m2 = new Uint32Array(n * 2);
+        m2.set(masks);
+        masks = m2;
+        const g2 = new Uint16Array(n * 2 * NL);
+        g2.set(geno);
+        geno = g2;
+      }
+      const r = this.internAll(codes, geno, n * NL);
+      if (!r.ok) {
+        this.overflow.push({ slot, codes: codes.slice() });
+        this.liveProfiles++;
+        return;
+      }
+      for (let l = 0; l < NL; l++) {
+        const g = geno[n * NL + l]!;
+        if (g !== 0) this.dicts[l]!.live[g]!++;
+      }
+      slots[n] = slot;
+      masks[n] = r.mask;
+      if (slot > maxSlot) maxSlot = slot;
+      n++;
+    });
+    this.ensureWhere(maxSlot);
+
+    // Rank loci by how rarely two random profiles share a genotype there (most selective first).
+    const matchProbability = this.dicts.map((d) => {
+      let total = 0;
+      let sq = 0;
+      for (let g = 1; g < d.size; g++) if (d.lo[g] !== WILDCARD_CODE) total += d.live[g]!;
+      for (let g = 1; g < d.size; g++) if (d.lo[g] !== WILDCARD_CODE) sq += (d.live[g]! / total) ** 2;
+      return total === 0 ? 1 : sq;
+    });
+    const rank = [...Array(NL).keys()].sort((a, b) => matchProbability[a]! - matchProbability[b]!);
+
+    // Group profiles: by their exact set of designated loci when that set is common, else by their k most
+    // selective loci for decreasing k, else into one rest group.
+    const minGroup = minGroupOption ?? Math.max(1024, Math.ceil(n / 256));
+    const LEVELS = [NL, 12, 9, 6, 4];
+    const topK = (mask: number, k: number): number => {
+      if (k >= NL) return mask;
+      let out = 0;
+      let taken = 0;
+      for (const l of rank) {
+        if (taken === k) break;
+        if (mask & (1 << l)) {
+          out |= 1 << l;
+          taken++;
+        }
+      }
+      return out;
+    };
+    const groupOf = new Int32Array(n).fill(-1);
+    const groupKeys = new Map<string, number>();
+    let groups = 0;
+    for (const k of LEVELS) {
+      const counts = new Map<number, number>();
+      const keyCache = new Map<number, number>();
+      const keyOf = (mask: number): number => {
+        let key = keyCache.get(mask);
+        if (key === undefined) {
+          key = topK(mask, k);
+          keyCache.set(mask, key);
+        }
+        return key;
+      };
+      for (let i = 0; i < n; i++) {
+        if (groupOf[i] !== -1) continue;
+        const key = keyOf(masks[i]!);
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+      }
+      for (let i = 0; i < n; i++) {
+        if (groupOf[i] !== -1) continue;
+        const key = keyOf(masks[i]!);
+        if ((counts.get(key) ?? 0) < minGroup) continue;
+        const name = `${k}:${key}`;
+        let gi = groupKeys.get(name);
+        if (gi === undefined) {
+          gi = groups++;
+          groupKeys.set(name, gi);
+        }
+        groupOf[i] = gi;
+      }
+    }
+    const rest = groups++;
+    for (let i = 0; i < n; i++) if (groupOf[i] === -1) groupOf[i] = rest;
+
+    // Counting sort by group, keeping store order inside a group (postings come out sorted).
+    const groupSize = new Uint32Array(groups);
+    for (let i = 0; i < n; i++) groupSize[groupOf[i]!]!++;
+    const groupStart = new Uint32Array(groups + 1);
+    for (let g = 0; g < groups; g++) groupStart[g + 1] = groupStart[g]! + groupSize[g]!;
+    const order = new Uint32Array(n);
+    const next = groupStart.slice(0, groups);
+    for (let i = 0; i < n; i++) order[next[groupOf[i]!]!++] = i;
+
+    for (let g = 0; g < groups; g++) {
+      for (let start = groupStart[g]!; start < groupStart[g + 1]!; start += this.blockSize) {
+        const end = Math.min(start + this.blockSize, groupStart[g + 1]!);
+        const block = new Block(end - start);
+        const bi = this.blocks.length;
+        for (let j = start; j < end; j++) {
+          const i = order[j]!;
+          const local = block.size++;
+          block.slots[local] = slots[i]!;
+          block.geno.set(geno.subarray(i * NL, i * NL + NL), local * NL);
+          block.alive[local] = 1;
+          block.core &= masks[i]!;
+          block.any |= masks[i]!;
+          this.where[slots[i]!] = bi * BLOCK_SIZE + local;
+        }
+        block.live = block.size;
+        block.seal(this.dicts);
+        this.blocks.push(block);
+        this.liveProfiles += block.live;
+      }
+    }
+  }
+
+  // ---- updates -------------------------------------------------------------------------------------------
+
+  /** Adds (or replaces) the profile stored at `slot`. */
+  add(slot: number, profile: NormalisedProfile | DnaLoci): void {
+    this.remove(slot);
+    const codes = encodeLoci(isProfile(profile) ? profile.loci : profile, this.scratch);
+    if (this.tail === null || this.tail.size === this.tail.capacity) {
+      if (this.tail) {
+        this.tail.seal(this.dicts);
+        this.blocks.push(this.tail);
+      }
+      this.tail = new Block(this.blockSize);
+      this.tail.open = new Map();
+    }
+    const tail = this.tail;
+    const local = tail.size;
+    const r = this.internAll(codes, tail.geno, local * NL);
+    if (!r.ok) {
+      this.overflow.push({ slot, codes: codes.slice() });
+      this.liveProfiles++;
+      return;
+    }
+    tail.size++;
+    tail.live++;
+    tail.slots[local] = slot;
+    tail.alive[local] = 1;
+    tail.core &= r.mask;
+    tail.any |= r.mask;
+    for (let l = 0; l < NL; l++) {
+      const g = tail.geno[local * NL + l]!;
+      if (g === 0) continue;
+      this.dicts[l]!.live[g]!++;
+      if (r.mask & (1 << l)) {
+        const key = l * 65536 + g;
+        const list = tail.open!.get(key);
+        if (list) list.push(local);
+        else tail.open!.set(key, [local]);
+      }
+    }
+    this.ensureWhere(slot);
+    this.where[slot] = this.blocks.length * BLOCK_SIZE + local;
+    this.liveProfiles++;
+  }
+
+  /** Removes the profile stored at `slot`; false if the index does not hold it. */
+  remove(slot: number): boolean {
+    const at = slot < this.where.length ? this.where[slot]! : NO_SLOT;
+    if (at === NO_SLOT) {
+      const i = this.overflow.findIndex((o) => o.slot === slot);
+      if (i < 0) return false;
+      this.overflow.splice(i, 1);
+      this.liveProfiles--;
+      return true;
+    }
+    const bi = Math.floor(at / BLOCK_SIZE);
+    const local = at % BLOCK_SIZE;
+    const block = bi === this.blocks.length ? this.tail : this.blocks[bi];
+    if (!block || block.slots[local] !== slot || !block.alive[local]) return false;
+    block.alive[local] = 0;
+    block.live--;
+    for (let l = 0; l < NL; l++) {
+      const g = block.geno[local * NL + l]!;
+      if (g !== 0) this.dicts[l]!.live[g]!--;
+    }
+    this.where[slot] = NO_SLOT;
+    this.liveProfiles--;
+    return true;
+  }
+
+  // ---- searching -----------------------------------------------------------------------------------------
+
+  private prepare(loci: DnaLoci): Request {
+    const q = this.req;
+    encodeLoci(loci, q.codes);
+    q.present = [];
+    q.designated = [];
+    q.keys = [];
+    q.designatedMask = 0;
+    for (let l = 0; l < NL; l++) {
+      const a = q.codes[2 * l]!;
+      if (a === ABSENT) continue;
+      q.present.push(l);
+      if (a === WILDCARD_CODE) continue;
+      const b = q.codes[2 * l + 1]!;
+      q.designated.push(l);
+      q.designatedMask |= 1 << l;
+      const keys: number[] = [];
+      const d = this.dicts[l]!;
+      for (const u of equivalentCodes(MAX_DIGIT[l]!, a)) {
+        for (const v of equivalentCodes(MAX_DIGIT[l]!, b)) {
+          const id = u <= v ? d.idOf(u, v) : d.idOf(v, u);
+          if (id !== undefined && !keys.includes(id)) keys.push(id);
+        }
+      }
+      q.keys.push(keys);
+    }
+    return q;
+  }
+
+  /** Full rules on one stored profile, from genotype ids; undefined when it is not a hit. */
+  private verify(q: Request, geno: Uint16Array, row: number, slot: number, out: EngineHit[]): void {
+    let mismatches = 0;
+    let matching = 0;
+    let compared = 0;
+    let micro = 0;
+    let wild = 0;
+    const codes = q.codes;
+    for (const l of q.present) {
+      const g = geno[row + l]!;
+      if (g === 0) continue;
+      const d = this.dicts[l]!;
+      const lo = d.lo[g]!;
+      const r1 = codes[2 * l]!;
+      const s = compareLocusCodes(MAX_DIGIT[l]!, r1, codes[2 * l + 1]!, lo, d.hi[g]!);
+      compared++;
+      mismatches += s >> 2;
+      if (mismatches > 1) return;
+      micro |= s & 2;
+      wild |= s & 1;
+      if (s < 4 && r1 !== WILDCARD_CODE && lo !== WILDCARD_CODE) matching++;
+    }
+    if (matching < MIN_MATCHING_LOCI) return;
+    out.push({ slot, quality: hitQuality(mismatches, micro !== 0, wild !== 0), hitcount: compared * 2 - mismatches });
+  }
+
+  private verifyCodes(q: Request, codes: Uint16Array, slot: number, out: EngineHit[]): void {
+    // Overflow profiles keep raw codes; give them temporary genotype rows through a throwaway lookup.
+    let mismatches = 0;
+    let matching = 0;
+    let compared = 0;
+    let micro = 0;
+    let wild = 0;
+    for (const l of q.present) {
+      const lo = codes[2 * l]!;
+      if (lo === ABSENT) continue;
+      const r1 = q.codes[2 * l]!;
+      const s = compareLocusCodes(MAX_DIGIT[l]!, r1, q.codes[2 * l + 1]!, lo, codes[2 * l + 1]!);
+      compared++;
+      mismatches += s >> 2;
+      if (mismatches > 1) return;
+      micro |= s & 2;
+      wild |= s & 1;
+      if (s < 4 && r1 !== WILDCARD_CODE && lo !== WILDCARD_CODE) matching++;
+    }
+    if (matching < MIN_MATCHING_LOCI) return;
+    out.push({ slot, quality: hitQuality(mismatches, micro !== 0, wild !== 0), hitcount: compared * 2 - mismatches });
+  }
+
+  private listLength(block: Block, l: number, keys: readonly number[]): number {
+    let len = 0;
+    if (block.sealed) {
+      const b = block.base[l]!;
+      const glen = block.glen[l]!;
+      for (const g of keys) if (g < glen) len += block.offsets[b + g + 1]! - block.offsets[b + g]!;
+    } else {
+      for (const g of keys) len += block.open!.get(l * 65536 + g)?.length ?? 0;
+    }
+    return len;
+  }
+
+  private searchBlock(q: Request, block: Block, out: EngineHit[]): void {
+    if (block.live === 0) return;
+    // No member can have six designated loci in common with the request.
+    if (popcount(block.any & q.designatedMask) < MIN_MATCHING_LOCI) return;
+    const nd = q.designated.length;
+    const lens: number[] = new Array(nd);
+    const order: number[] = new Array(nd);
+    for (let j = 0; j < nd; j++) {
+      lens[j] = this.listLength(block, q.designated[j]!, q.keys[j]!);
+      // insertion sort by list length
+      let k = j;
+      while (k > 0 && lens[order[k - 1]!]! > lens[j]!) {
+        order[k] = order[k - 1]!;
+        k--;
+      }
+      order[k] = j;
+    }
+    // Choose how many of the shortest lists to count (k) and the threshold T they imply, or a scan.
+    const e = [1, 0, 0, 0, 0, 0, 0];
+    let bestCost = block.size * SCAN_COST;
+    let bestK = 0;
+    let bestT = 0;
+    let sum = 0;
+    let inCore = 0;
+    for (let k = 1; k <= nd; k++) {
+      const j = order[k - 1]!;
+      const p = Math.min(1, lens[j]! / block.size);
+      sum += lens[j]!;
+      for (let t = Math.min(k, 6); t >= 1; t--) e[t]! += p * e[t - 1]!;
+      if (block.core & (1 << q.designated[j]!)) inCore++;
+      const T = Math.max(MIN_MATCHING_LOCI - (nd - k), inCore - 1);
+      if (T < 1) continue;
+      const candidates = Math.min(sum, block.size * e[Math.min(T, 6)]!);
+      const cost = sum * 2 + candidates * VERIFY_COST;
+      if (cost < bestCost) {
+        bestCost = cost;
+        bestK = k;
+        bestT = T;
+      }
+    }
+    const row = (i: number) => i * NL;
+    if (bestK === 0) {
+      for (let i = 0; i < block.size; i++) if (block.alive[i]) this.verify(q, block.geno, row(i), block.slots[i]!, out);
+      return;
+    }
+    const counts = this.counts;
+    const T = bestT;
+    const candidates: number[] = [];
+    const ids = block.ids;
+    const offsets = block.offsets;
+    for (let k = 0; k < bestK; k++) {
+      const j = order[k]!;
+      const l = q.designated[j]!;
+      for (const g of q.keys[j]!) {
+        if (block.sealed) {
+          if (g >= block.glen[l]!) continue;
+          const b = block.base[l]! + g;
+          const end = offsets[b + 1]!;
+          for (let p = offsets[b]!; p < end; p++) {
+            const x = ids[p]!;
+            if (++counts[x]! === T) candidates.push(x);
+          }
+        } else {
+          const list = block.open!.get(l * 65536 + g);
+          if (!list) continue;
+          for (const x of list) if (++counts[x]! === T) candidates.push(x);
+        }
+      }
+    }
+    if (sum * 8 > block.size) counts.fill(0, 0, block.size);
+    else {
+      for (let k = 0; k < bestK; k++) {
+        const j = order[k]!;
+        const l = q.designated[j]!;
+        for (const g of q.keys[j]!) {
+          if (block.sealed) {
+            if (g >= block.glen[l]!) continue;
+            const b = block.base[l]! + g;
+            for (let p = offsets[b]!; p < offsets[b + 1]!; p++) counts[ids[p]!] = 0;
+          } else {
+            for (const x of block.open!.get(l * 65536 + g) ?? []) counts[x] = 0;
+          }
+        }
+      }
+    }
+    for (const x of candidates) if (block.alive[x]) this.verify(q, block.geno, row(x), block.slots[x]!, out);
+  }
+
+  /** Hits as slots, quality and hitcount, in no particular order; no store access. */
+  searchSlots(loci: DnaLoci): EngineHit[] {
+    const q = this.prepare(loci);
+    const out: EngineHit[] = [];
+    if (q.designated.length < MIN_MATCHING_LOCI) return out;
+    for (const block of this.blocks) this.searchBlock(q, block, out);
+    if (this.tail) this.searchBlock(q, this.tail, out);
+    for (const o of this.overflow) this.verifyCodes(q, o.codes, o.slot, out);
+    return out;
+  }
+
+  /** The naive full scan with the same rules: every live profile verified. Baseline for benchmarks. */
+  searchSlotsNaive(loci: DnaLoci): EngineHit[] {
+    const q = this.prepare(loci);
+    const out: EngineHit[] = [];
+    const all = this.tail ? [...this.blocks, this.tail] : this.blocks;
+    for (const block of all) {
+      for (let i = 0; i < block.size; i++) if (block.alive[i]) this.verify(q, block.geno, i * NL, block.slots[i]!, out);
+    }
+    for (const o of this.overflow) this.verifyCodes(q, o.codes, o.slot, out);
+    return out;
+  }
+
+  /** Hits with the stored records, best quality first, then by national id. */
+  search(profile: NormalisedProfile | DnaLoci): Hit[] {
+    const loci = isProfile(profile) ? profile.loci : profile;
+    const hits: Hit[] = [];
+    for (const h of this.searchSlots(loci)) {
+      const record = this.source.get(h.slot);
+      // A slot the store no longer has was deleted behind the engine's back: not a hit any more.
+      if (record) hits.push({ ...h, nationalProfileId: record.id, record });
+    }
+    hits.sort((a, b) => a.quality - b.quality || (a.nationalProfileId < b.nationalProfileId ? -1 : a.nationalProfileId > b.nationalProfileId ? 1 : 0));
+    return hits;
+  }
+
+  /** Art. 4: up to 500 profiles (the message limit); one result list per profile, in order. */
+  searchBatch(profiles: ReadonlyArray<NormalisedProfile | DnaLoci>): Hit[][] {
+    return profiles.map((p) => this.search(p));
+  }
+}
+
+function isProfile(p: NormalisedProfile | DnaLoci): p is NormalisedProfile {
+  return typeof (p as NormalisedProfile).type === 'string' && typeof (p as NormalisedProfile).loci === 'object';
+}

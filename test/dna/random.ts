@@ -1,0 +1,83 @@
+/** Seeded random profiles that stress the rules: few allele values, micro-variants, wildcards, gaps. */
+import { MATCH_LOCI, PENTA_LOCI, type LocusName } from '../../appliance/dna/loci.js';
+import type { AllelePair, DnaLoci } from '../../appliance/dna/profile.js';
+
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export class Gen {
+  constructor(readonly r: () => number) {}
+  int(n: number): number {
+    return Math.floor(this.r() * n);
+  }
+  chance(p: number): boolean {
+    return this.r() < p;
+  }
+  pick<T>(xs: readonly T[]): T {
+    return xs[this.int(xs.length)]!;
+  }
+
+  /** Values clustered on 8…13 so that random profiles collide often; a quarter are micro-variants. */
+  allele(locus: LocusName): string {
+    const whole = 8 + this.int(6);
+    if (!this.chance(0.25)) return String(whole);
+    const digit = 1 + this.int(PENTA_LOCI.has(locus) ? 5 : 4); // includes a digit beyond the table
+    return `${whole}.${digit}`;
+  }
+
+  /** A value next to v: an equivalent micro-variant or an almost-equivalent one. */
+  neighbour(locus: LocusName, v: string): string {
+    if (v === '*') return this.allele(locus);
+    const [w, d] = v.split('.');
+    const whole = Number(w);
+    const digit = d === undefined ? 0 : Number(d);
+    const options = [
+      `${whole}.${digit + 1}`, digit > 0 ? (digit === 1 ? String(whole) : `${whole}.${digit - 1}`) : `${whole - 1}.3`,
+      String(whole + 1), `${whole - 1}.4`, `${whole}.2`, String(whole),
+    ];
+    return this.pick(options.filter((o) => !o.startsWith('0') && !o.startsWith('-')));
+  }
+
+  profile(minLoci = 4, maxLoci = MATCH_LOCI.length): DnaLoci {
+    const n = minLoci + this.int(maxLoci - minLoci + 1);
+    const loci = [...MATCH_LOCI].sort(() => this.r() - 0.5).slice(0, n);
+    const out: Partial<Record<LocusName, AllelePair>> = {};
+    for (const l of loci) {
+      const a = this.chance(0.04) ? '*' : this.allele(l);
+      const b = this.chance(0.15) ? a : this.chance(0.04) ? '*' : this.allele(l);
+      out[l] = [a, b];
+    }
+    if (this.chance(0.3)) out.amelogenin = this.pick([['X', 'X'], ['X', 'Y']] as const);
+    return out;
+  }
+
+  /** A relative of p: dropped, added, wildcarded, micro-shifted, mismatched, homozygous-ised loci. */
+  variant(p: DnaLoci, strength = 1): DnaLoci {
+    const out: Partial<Record<LocusName, AllelePair>> = {};
+    for (const l of MATCH_LOCI) {
+      const pair = p[l];
+      if (!pair) {
+        if (this.chance(0.05 * strength)) out[l] = [this.allele(l), this.allele(l)];
+        continue;
+      }
+      if (this.chance(0.08 * strength)) continue;
+      let [a, b] = pair;
+      if (this.chance(0.04 * strength)) a = '*';
+      if (this.chance(0.02 * strength)) b = '*';
+      if (this.chance(0.06 * strength)) a = this.neighbour(l, a);
+      if (this.chance(0.03 * strength)) b = this.allele(l);
+      if (this.chance(0.04 * strength)) b = a;
+      out[l] = this.chance(0.5) ? [a, b] : [b, a];
+    }
+    if (p.amelogenin) out.amelogenin = this.chance(0.1) ? ['X', 'Y'] : p.amelogenin;
+    return out;
+  }
+}
