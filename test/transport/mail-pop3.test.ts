@@ -30,6 +30,8 @@ interface FakePop3Options {
   dropDuringRetr?: { n: number; after: number };
   /** Never answer after the greeting. */
   silent?: boolean;
+  /** After login, send every reply's first 2 bytes on their own ("+O", "K …"), as a slow link might. */
+  splitStatus?: boolean;
 }
 
 class FakePop3 {
@@ -74,7 +76,10 @@ class FakePop3 {
     let authed = false;
     let user = '';
     const snapshot = [...this.mailbox.messages];
-    const write = (s: string): void => void socket.write(s);
+    const write = (s: string): void => {
+      if (authed && this.options.splitStatus) void this.sendMulti(socket, Buffer.from(s, 'latin1'));
+      else socket.write(s);
+    };
     // A real server holds the maildrop lock from login until QUIT (or a dropped connection).
     let holding = true;
     const release = (): void => {
@@ -163,8 +168,9 @@ class FakePop3 {
   }
 
   private async sendMulti(socket: Socket, reply: Buffer): Promise<void> {
-    // The status line always goes out with the first piece, as every real server does.
+    // The status line goes out whole with the first piece, as every real server does, unless splitStatus.
     const pieces = this.options.chunker ? this.options.chunker(reply) : [reply];
+    if (this.options.splitStatus) pieces.splice(0, 1, pieces[0]!.subarray(0, 2), pieces[0]!.subarray(2));
     for (const [k, piece] of pieces.entries()) {
       if (k > 0) await sleep(15); // separate TCP segments, so the client sees separate chunks
       socket.write(piece);
@@ -347,6 +353,19 @@ describe('POP3 fetcher against an in-process server', () => {
     assert.equal(r.fetched, 2);
     assert.equal(rec.calls[0]!.raw.toString('latin1'), mail('d1', 'x\r\n.y\r\n'));
     assert.equal(rec.calls[1]!.raw.toString('latin1'), mail('d2', 'plain\r\n'));
+  });
+
+  test('status lines cut in two are read correctly', async () => {
+    const s = await server({ splitStatus: true });
+    s.add('s1', mail('s1'));
+    s.add('s2', mail('s2', '.dot\r\n'));
+    const rec = recorder((raw, i) => (raw.includes('<s2@') ? { ok: false, reason: 'busy', permanent: false } : { ok: true, id: `q${i}` }));
+    const r = await fetcher(s, { timeoutMs: 5000 }).fetchNew(rec.store);
+    assert.equal(r.error, null);
+    assert.deepEqual({ fetched: r.fetched, failed: r.failed, committed: r.committed }, { fetched: 1, failed: 1, committed: true });
+    assert.equal(rec.calls[0]!.raw.toString('latin1'), mail('s1'));
+    assert.equal(rec.calls[1]!.raw.toString('latin1'), mail('s2', '.dot\r\n'));
+    assert.deepEqual(s.uids(), ['s2']);
   });
 
   test('a connection dropped in the middle of RETR is an error value, and nothing is deleted', async () => {

@@ -25,6 +25,9 @@ export const DEFAULT_POP3_MAX_MESSAGE_BYTES = 20 * 1024 * 1024;
  */
 const WIRE_OVERHEAD_FACTOR = 2;
 
+/** RFC 1939 §3: a status line is at most 512 octets; beyond that we stop waiting for its CRLF. */
+const MAX_STATUS_LINE_BYTES = 512;
+
 /** The header block we look at for trace fields; the store gets the whole message regardless. */
 const MAX_TRACE_HEADER_BYTES = 64 * 1024;
 
@@ -118,6 +121,35 @@ export class Pop3Session extends Pop3Command {
     if (emitEnd > this.virtualBytes) stream.push(data.subarray(this.virtualBytes, emitEnd));
     this.virtualBytes = Math.max(0, this.virtualBytes - emitEnd);
     this.carry = data.subarray(emitEnd);
+  }
+
+  /**
+   * node-pop3 also reads a status line ("+OK …" / "-ERR …") from the first bytes of a TCP chunk: a line
+   * cut in two would be misread (its tail taken as reply data). After login, this puts a line assembler
+   * in front of the library's socket listener: outside a multi-line reply, bytes are held until a CRLF
+   * has arrived. Called once the session is logged in (the greeting, USER and PASS go unassembled; their
+   * replies start fresh segments).
+   */
+  assembleStatusLines(): void {
+    const socket = this._socket;
+    const listeners = socket?.listeners('data') ?? [];
+    const library = listeners[0];
+    if (!socket || listeners.length !== 1 || typeof library !== 'function') return;
+    socket.removeListener('data', library as (chunk: Buffer) => void);
+    let pending: Buffer | null = null;
+    socket.on('data', (chunk: Buffer) => {
+      if (this._stream) {
+        library.call(socket, chunk);
+        return;
+      }
+      const data: Buffer = pending ? Buffer.concat([pending, chunk]) : chunk;
+      if (data.indexOf(CRLF) === -1 && data.length < MAX_STATUS_LINE_BYTES) {
+        pending = data;
+        return;
+      }
+      pending = null;
+      library.call(socket, data);
+    });
   }
 }
 
@@ -228,6 +260,7 @@ class GuardedSession {
   /** Once connected, a closed socket breaks the session at once instead of waiting for the timeout. */
   watchSocket(): void {
     this.pop._socket?.once('close', () => this.fail('connection closed by server'));
+    this.pop.assembleStatusLines();
   }
 
   get isBroken(): boolean {
