@@ -42,7 +42,8 @@ export interface ProvisioningPort {
   generateCsr(request: CsrRequest): Promise<CsrResult>;
   /** Imports a certificate for one of our token keys (the CA's answer to a CSR). */
   importCertificate(pem: string): Promise<CertificateInfo>;
-  importPeerCertificate(peer: MemberStateCode, usage: 'signing' | 'encryption', pem: string): Promise<CertificateInfo>;
+  /** Checks and files a peer's certificate; the API then points the peer's configuration at `path`. */
+  importPeerCertificate(peer: MemberStateCode, usage: 'signing' | 'encryption', pem: string): Promise<{ certificate: CertificateInfo; path: string; warnings: readonly string[] }>;
   /** First run: initialise a blank token with this PIN, or log in to an initialised one; store the PIN where the daemon reads it. */
   setupToken(pin: string): Promise<TokenState>;
 }
@@ -51,7 +52,8 @@ export interface ProvisioningPort {
 export interface AuditPort {
   search(query: AuditQuery): Promise<AuditSearchResult>;
   usbDrives(): Promise<readonly UsbDrive[]>;
-  exportBundle(request: AuditExportRequest, onProgress: (progress: AuditExportProgress) => void): Promise<AuditExportResult>;
+  /** `actor` is the signed-in auditor, recorded by the log with the export. */
+  exportBundle(request: AuditExportRequest, actor: string, onProgress: (progress: AuditExportProgress) => void): Promise<AuditExportResult>;
   verifyBundle(path: string): Promise<AuditVerifyResult>;
 }
 
@@ -59,9 +61,9 @@ export interface AuditPort {
 export interface OfficersPort {
   list(): Promise<readonly Officer[]>;
   /** Creates or updates (by id). */
-  save(officer: OfficerInput): Promise<Officer>;
+  save(officer: OfficerInput, actor: string): Promise<Officer>;
   /** Withdraws the authorisation; the officer stays listed (the log refers to it). */
-  revoke(id: string): Promise<Officer>;
+  revoke(id: string, actor: string): Promise<Officer>;
 }
 
 /** Annual statistics (Annex ch.4). */
@@ -72,8 +74,8 @@ export interface StatisticsPort {
 /** The configuration file the daemon runs with. */
 export interface ConfigPort {
   current(): GatewayConfig;
-  /** Validated already; writes it where the daemon reads it and applies it (may restart parts). */
-  apply(next: GatewayConfig): Promise<void>;
+  /** Validated already; writes it where the daemon reads it and applies what it can at once. */
+  apply(next: GatewayConfig): Promise<{ readonly restartRequired: boolean } | void>;
 }
 
 export interface NetworkPort {

@@ -51,7 +51,7 @@ export interface TokenState {
   readonly detail: string;
 }
 
-export type CertificateUsage = 'signing' | 'encryption' | 'tls' | 'ca' | 'other';
+export type CertificateUsage = 'signing' | 'encryption' | 'audit' | 'ca' | 'other';
 
 export interface CertificateInfo {
   /** Stable id within the appliance (token object id/label or peer/usage). */
@@ -72,11 +72,16 @@ export interface CertificateInfo {
 }
 
 export interface CsrRequest {
-  readonly usage: 'signing' | 'encryption' | 'tls';
+  /** The token key: S/MIME signing (ncp-sign), S/MIME encryption (ncp-decrypt) or the audit log's key. */
+  readonly usage: 'signing' | 'encryption' | 'audit';
   readonly commonName: string;
   readonly organization: string;
   readonly country: string;
-  /** Generate a new key pair on the token (true), or reuse the existing key for this usage. */
+  /**
+   * Generate the key pair on the token. Refused when a key for this usage exists: the daemon
+   * signs and decrypts with it, and replacing it would cut the links (key roll-over is a separate,
+   * planned operation). False: use the existing key (renewal with the same key).
+   */
   readonly newKey: boolean;
 }
 
@@ -256,6 +261,8 @@ export interface ConfigChange {
 }
 
 export interface RevisionDetail extends RevisionSummary {
+  /** The daemon applies this change only after a service restart. */
+  readonly restartRequired?: boolean;
   /** Secrets replaced by "[redacted]". */
   readonly config: unknown;
   /** Changes from the previous revision. */

@@ -120,7 +120,7 @@ export function createHarness(overrides: Partial<ApiDeps> = {}): Harness {
       },
       importPeerCertificate: async (state, usage) => {
         calls.push(`peer-import:${state}:${usage}`);
-        return { ...cert, owner: 'peer', state, usage };
+        return { certificate: { ...cert, owner: 'peer', state, usage }, path: `/var/lib/pruem/certs/peers/${state.toLowerCase()}-${usage}.pem`, warnings: [] };
       },
       setupToken: async (pin) => {
         calls.push(`token:${pin.length}`);
@@ -134,7 +134,7 @@ export function createHarness(overrides: Partial<ApiDeps> = {}): Harness {
         return { entries: entries.filter((e) => !q.state || e.state === q.state), total: entries.length };
       },
       usbDrives: async () => [{ id: 'usb-1', label: 'AUDIT', mountPoint: join(dir, 'usb'), sizeBytes: 1_000_000, freeBytes: 900_000 }],
-      exportBundle: async (r, onProgress) => {
+      exportBundle: async (r, _actor, onProgress) => {
         onProgress({ phase: 'writing', done: 1, total: 1 });
         calls.push(`export:${r.target.kind}`);
         return { path: join(dir, 'export'), entries: 1, files: ['log.jsonl'] };

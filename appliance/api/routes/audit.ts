@@ -75,7 +75,7 @@ class ExportJobs {
     return [...this.jobs.values()].reverse();
   }
 
-  start(request: AuditExportRequest, onEnd: (job: AuditExportJob) => void): AuditExportJob {
+  start(request: AuditExportRequest, actor: string, onEnd: (job: AuditExportJob) => void): AuditExportJob {
     if (this.running) throw new ApiError('EXPORT_BUSY');
     const id = randomUUID();
     const job: AuditExportJob = {
@@ -101,7 +101,7 @@ class ExportJobs {
     };
     void (async () => {
       try {
-        const result = await this.deps.audit.exportBundle(request, (progress) => update({ progress }));
+        const result = await this.deps.audit.exportBundle(request, actor, (progress) => update({ progress }));
         update({ result, progress: { phase: 'verifying', done: result.entries, total: result.entries } });
         // Verified by reading back what was written, as the auditor's offline check would.
         const verification = await this.deps.audit.verifyBundle(result.path);
@@ -160,7 +160,7 @@ export const auditRoutes: InternalRouteModule = (router, kit, { deps }) => {
     }
     const described = describeRequest(request);
     const user = ctx.state.user ?? undefined;
-    const job = jobs.start(request, (done) => {
+    const job = jobs.start(request, user?.username ?? 'console', (done) => {
       void kit.audit(
         ctx,
         {

@@ -2,14 +2,15 @@ import { z } from 'zod';
 import type { InternalRouteModule } from '../internals.js';
 import { callDependency, memberStateSchema, parseBody } from '../validate.js';
 import { daysLeft, expiryLevel } from '../expiry.js';
-import type { CertificateInfo } from '../wire.js';
+import type { CertificateInfo, RevisionDetail } from '../wire.js';
+import { changeConfig } from './config.js';
 
 /** A certificate in PEM (or base64 DER) is a few KB; a chain a few more. */
 const CERT_BODY_LIMIT = 256 * 1024;
 
 const csrSchema = z
   .object({
-    usage: z.enum(['signing', 'encryption', 'tls']),
+    usage: z.enum(['signing', 'encryption', 'audit']),
     commonName: z.string().trim().min(1).max(64),
     organization: z.string().trim().min(1).max(64),
     country: z.string().regex(/^[A-Z]{2}$/, 'two capital letters'),
@@ -24,7 +25,8 @@ function describe(c: CertificateInfo): string {
 }
 
 /** Token state, certificates with expiry warnings, CSR generation and imports (via provisioning/). */
-export const certificateRoutes: InternalRouteModule = (router, kit, { deps }) => {
+export const certificateRoutes: InternalRouteModule = (router, kit, internals) => {
+  const { deps } = internals;
   router.get('/certificates', kit.requirePermission('certificates.read'), async (ctx) => {
     const [token, certificates] = await Promise.all([
       callDependency('token', () => deps.provisioning.tokenState()),
@@ -69,10 +71,25 @@ export const certificateRoutes: InternalRouteModule = (router, kit, { deps }) =>
       await kit.readJson(ctx, CERT_BODY_LIMIT + 1024),
     );
     try {
-      const certificate = await callDependency('provisioning', () => deps.provisioning.importPeerCertificate(body.state, body.usage, body.pem));
-      await kit.audit(ctx, { action: 'certificate.peer.import', target: describe(certificate), outcome: 'success' });
+      const imported = await callDependency('provisioning', () => deps.provisioning.importPeerCertificate(body.state, body.usage, body.pem));
+      const certificate = imported.certificate;
+      await kit.audit(ctx, { action: 'certificate.peer.import', target: describe(certificate), outcome: 'success', ...(imported.warnings.length ? { detail: imported.warnings.join('; ') } : {}) });
+      // The peer directory reads certificates from the files the configuration names.
+      const current = deps.config.current().peers.find((p) => p.code === body.state)?.certificates[body.usage];
+      let revision: RevisionDetail | null = null;
+      if (current !== imported.path) {
+        revision = await changeConfig(ctx, kit, internals, {
+          action: 'config.peer.certificate',
+          target: `peer ${body.state} ${body.usage} certificate file`,
+          mutate: (c) => {
+            const exists = c.peers.some((p) => p.code === body.state);
+            const peers = exists ? c.peers : [...c.peers, { code: body.state, channels: {}, certificates: {}, crypto: { allowLegacy: false, keyTransport: 'rsa-pkcs1' as const, digest: 'sha256' as const } }];
+            return { ...c, peers: peers.map((p) => (p.code === body.state ? { ...p, certificates: { ...p.certificates, [body.usage]: imported.path } } : p)) };
+          },
+        });
+      }
       ctx.status = 201;
-      ctx.body = { certificate };
+      ctx.body = { certificate, warnings: imported.warnings, revision };
     } catch (e) {
       await kit.audit(ctx, { action: 'certificate.peer.import', target: `peer ${body.state} ${body.usage} certificate`, outcome: 'failure', detail: (e as Error).message });
       throw e;

@@ -31,8 +31,10 @@ export async function changeConfig(
   const changes = diffConfig(redactConfig(current), redactConfig(next));
   if (canonicalJson(current) === canonicalJson(next)) throw new ApiError('CONFIG_UNCHANGED');
   const what = changes.map((c) => `${c.path}: ${JSON.stringify(c.before)} → ${JSON.stringify(c.after)}`).join('; ');
+  let restartRequired = false;
   try {
-    await callDependency('configuration', () => deps.config.apply(next));
+    const applied = await callDependency('configuration', () => deps.config.apply(next));
+    restartRequired = applied?.restartRequired ?? false;
   } catch (e) {
     await kit.audit(ctx, { action: change.action, target: change.target, outcome: 'failure', detail: `${(e as ApiError).detail?.['reason'] ?? (e as Error).message}` });
     throw e;
@@ -40,7 +42,7 @@ export async function changeConfig(
   const actor = change.actor ?? ctx.state.user?.username ?? 'setup';
   const saved = revisions.record(next, actor, `${change.target}: ${what}`.slice(0, 300), change.revertOf ?? null);
   await kit.audit(ctx, { action: change.action, target: change.target, outcome: 'success', detail: `revision ${saved.id} (from ${base.id}): ${what}`.slice(0, 1000) });
-  return { id: saved.id, at: saved.at, actor: saved.actor, summary: saved.summary, revertOf: saved.revertOf, config: redactConfig(next), changes };
+  return { id: saved.id, at: saved.at, actor: saved.actor, summary: saved.summary, revertOf: saved.revertOf, config: redactConfig(next), changes, restartRequired };
 }
 
 function detail(revisions: RevisionStore, id: number): RevisionDetail {

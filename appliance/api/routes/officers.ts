@@ -27,7 +27,7 @@ export const officerRoutes: InternalRouteModule = (router, kit, { deps }) => {
     const body = parseBody(officerSchema, await kit.readJson(ctx));
     const existed = (await callDependency('officers', () => deps.officers.list())).some((o) => o.id === id);
     try {
-      const officer = await callDependency('officers', () => deps.officers.save({ id, ...body }));
+      const officer = await callDependency('officers', () => deps.officers.save({ id, ...body }, ctx.state.user?.username ?? 'console'));
       await kit.audit(ctx, {
         action: existed ? 'officer.update' : 'officer.authorise',
         target: `officer ${id}`,
@@ -46,7 +46,7 @@ export const officerRoutes: InternalRouteModule = (router, kit, { deps }) => {
     const id = ctx.params['id'] ?? '';
     if (!OFFICER_ID.test(id)) throw new ApiError('NOT_FOUND');
     try {
-      const officer = await callDependency('officers', () => deps.officers.revoke(id));
+      const officer = await callDependency('officers', () => deps.officers.revoke(id, ctx.state.user?.username ?? 'console'));
       await kit.audit(ctx, { action: 'officer.revoke', target: `officer ${id}`, outcome: 'success' });
       ctx.body = { officer };
     } catch (e) {

@@ -172,7 +172,8 @@ export const setupRoutes: InternalRouteModule = (router, kit, internals: ApiInte
     const country = deps.config.current().memberState;
     const csrs: CsrResult[] = [];
     for (const usage of ['signing', 'encryption'] as const) {
-      const request = { usage, commonName: `${body.commonName} ${usage}`, organization: body.organization, country: country === 'EL' ? 'GR' : country === 'UK' ? 'GB' : country, newKey: true };
+      // newKey false: the token step already made the keys (development token) or the card came with them.
+      const request = { usage, commonName: `${body.commonName} ${usage}`, organization: body.organization, country: country === 'EL' ? 'GR' : country === 'UK' ? 'GB' : country, newKey: false };
       try {
         csrs.push(await callDependency('provisioning', () => deps.provisioning.generateCsr(request)));
         await kit.audit(ctx, { action: 'setup.keys', target: `${usage} key, CN=${request.commonName}`, outcome: 'success' });

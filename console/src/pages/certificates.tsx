@@ -55,11 +55,11 @@ function readFileInto(set: (s: string) => void) {
 }
 
 function CsrForm({ country, onDone }: { country: string; onDone: () => void }) {
-  const [usage, setUsage] = useState<'signing' | 'encryption' | 'tls'>('signing');
+  const [usage, setUsage] = useState<'signing' | 'encryption' | 'audit'>('signing');
   const [cn, setCn] = useState('');
   const [org, setOrg] = useState('');
   const [c, setC] = useState(country);
-  const [newKey, setNewKey] = useState(true);
+  const [newKey, setNewKey] = useState(false);
   const [csr, setCsr] = useState<CsrResult | null>(null);
   const action = useAction();
   const submit = async (e: Event) => {
@@ -75,7 +75,7 @@ function CsrForm({ country, onDone }: { country: string; onDone: () => void }) {
       <form onSubmit={submit} class="form-grid">
         <Field label={t('cert.csr.usage')}>
           <select name="usage" value={usage} onChange={(e) => setUsage(inputValue(e) as typeof usage)}>
-            {(['signing', 'encryption', 'tls'] as const).map((u) => (
+            {(['signing', 'encryption', 'audit'] as const).map((u) => (
               <option key={u} value={u}>
                 {t(`cert.usage.${u}`)}
               </option>

@@ -94,10 +94,10 @@ function RelayAndPeers({ config, onChange }: { config: GatewayConfig; onChange: 
   const saveRelay = async (e: Event) => {
     e.preventDefault();
     const relay = host.trim() ? { host: host.trim(), port: Number(port), requireTls: tls } : null;
-    if (await action.run(() => api('PUT', '/config/relay', { body: { relay } }), () => t('common.saved'))) onChange();
+    if (await action.run(() => api<{ revision: RevisionDetail }>('PUT', '/config/relay', { body: { relay } }), (r) => t(r.revision.restartRequired ? 'ops.restartRequired' : 'common.saved'))) onChange();
   };
   const toggle = async (code: string, channel: Channel, enabled: boolean) => {
-    if (await action.run(() => api('PUT', `/config/peers/${code}/channels/${channel}`, { body: { enabled } }), () => t('common.saved'))) onChange();
+    if (await action.run(() => api<{ revision: RevisionDetail }>('PUT', `/config/peers/${code}/channels/${channel}`, { body: { enabled } }), (r) => t(r.revision.restartRequired ? 'ops.restartRequired' : 'common.saved'))) onChange();
   };
   return (
     <>

@@ -1,0 +1,97 @@
+/**
+ * Builds the API's ports from the gateway's real parts, for the composition root:
+ *
+ *   const api = createApiServer(buildApiDeps({ config, configPath, db, version, status, token, audit, auditSigner, ping, links… }));
+ *
+ * Everything here is an adapter: the rules live in the parts (provisioning/, audit/, exchange/).
+ */
+import { writeFileSync, renameSync } from 'node:fs';
+import type Database from 'better-sqlite3';
+import type { GatewayConfig } from '../../config/config.js';
+import type { GatewayStatus } from '../../status/types.js';
+import type { Token } from '../../token/token.js';
+import type { AuditLog } from '../../audit/log.js';
+import type { AuditSigner } from '../../audit/signer.js';
+import { OfficerRegistry } from '../../audit/officers.js';
+import type { MailChannel, MemberStateCode } from '../../peers/member-states.js';
+import { runOk } from '../../util/exec.js';
+import type { ApiDeps, ConfigPort, SystemPort } from '../deps.js';
+import { provisioningPort } from './provisioning.js';
+import { adminAuditSink, auditPort, officersPort, statisticsPort } from './audit.js';
+import { testMessageSender } from './test-message.js';
+
+export { provisioningPort, toTokenState } from './provisioning.js';
+export { adminAuditSink, auditPort, officersPort, statisticsPort, listUsbDrives, drivesFromLsblk, entryView } from './audit.js';
+export { testMessageSender } from './test-message.js';
+
+/**
+ * The configuration file as the console changes it: written whole and atomically (mode 0600, it
+ * may hold a literal POP3 password). The daemon reads it at start, so changes need a restart,
+ * which the console says.
+ */
+export function configFilePort(initial: GatewayConfig, path: string | null, onApplied?: (next: GatewayConfig) => void): ConfigPort {
+  let current = initial;
+  return {
+    current: () => current,
+    async apply(next) {
+      if (path) {
+        const tmp = `${path}.${process.pid}.tmp`;
+        writeFileSync(tmp, `${JSON.stringify(next, null, 2)}\n`, { mode: 0o600 });
+        renameSync(tmp, path);
+      }
+      current = next;
+      onApplied?.(next);
+      return { restartRequired: true };
+    },
+  };
+}
+
+/** On the appliance systemd restarts the service (Restart=always) and owns reboot. */
+export const systemdPort: SystemPort = {
+  async restartService() {
+    process.kill(process.pid, 'SIGTERM');
+  },
+  async reboot() {
+    await runOk('systemctl', ['reboot'], { timeoutMs: 30_000 });
+  },
+};
+
+export interface GatewayParts {
+  readonly config: GatewayConfig;
+  /** The file the daemon was started with; null: changes live in memory only (tests, demo). */
+  readonly configPath: string | null;
+  readonly db: Database.Database;
+  readonly version: string;
+  status(): GatewayStatus;
+  readonly token: Token;
+  readonly audit: AuditLog;
+  readonly auditSigner: AuditSigner | (() => AuditSigner);
+  readonly officers?: OfficerRegistry;
+  /** Queue a link-test PING (pipeline.originate); enables peer test messages. */
+  readonly ping?: (peer: MemberStateCode, channel: MailChannel) => Promise<string>;
+  readonly usbRoots?: readonly string[];
+}
+
+export function buildApiDeps(parts: GatewayParts, overrides: Partial<ApiDeps> = {}): ApiDeps {
+  const config = overrides.config ?? configFilePort(parts.config, parts.configPath);
+  const officers = parts.officers ?? new OfficerRegistry(parts.db, parts.audit);
+  const signer = typeof parts.auditSigner === 'function' ? parts.auditSigner : () => parts.auditSigner as AuditSigner;
+  return {
+    db: parts.db,
+    version: parts.version,
+    status: () => parts.status(),
+    config,
+    provisioning: provisioningPort({ token: parts.token, config: () => config.current() }),
+    audit: auditPort({ log: parts.audit, signer, officers, ...(parts.usbRoots ? { usbRoots: parts.usbRoots } : {}) }),
+    officers: officersPort(officers),
+    statistics: statisticsPort(parts.audit),
+    auditAdmin: adminAuditSink(parts.audit),
+    sendTestMessage: testMessageSender({
+      config: () => config.current(),
+      ...(parts.ping ? { ping: parts.ping } : {}),
+      link: (peer, channel) => parts.status().peers.find((p) => p.state === peer && p.channel === channel),
+    }),
+    system: systemdPort,
+    ...overrides,
+  };
+}

@@ -1,0 +1,163 @@
+import { readFileSync } from 'node:fs';
+import type { GatewayConfig } from '../../config/config.js';
+import { channelAddress, type MailChannel } from '../../peers/member-states.js';
+import { KEY_LABELS, type Token, type TokenStatus } from '../../token/token.js';
+import {
+  certificateInfo,
+  certsDir,
+  generateCsr,
+  importCertificate,
+  importPeerCertificate,
+  ProvisioningError,
+  setupDevelopmentToken,
+  writeFileAtomic,
+  type CertificateInfo as PemInfo,
+} from '../../../provisioning/index.js';
+import type { ProvisioningPort } from '../deps.js';
+import type { CertificateInfo, CertificateUsage, CsrRequest, TokenState } from '../wire.js';
+
+const LABEL_OF: Record<CsrRequest['usage'], string> = { signing: KEY_LABELS.sign, encryption: KEY_LABELS.decrypt, audit: KEY_LABELS.audit };
+const USAGE_OF: Record<string, CertificateUsage> = { [KEY_LABELS.sign]: 'signing', [KEY_LABELS.decrypt]: 'encryption', [KEY_LABELS.audit]: 'audit' };
+
+/** An error the API reports with one of its own codes (validate.ts passes these through). */
+function coded(code: 'CERTIFICATE_INVALID' | 'TOKEN_PIN_INVALID' | 'TOKEN_UNAVAILABLE' | 'VALIDATION_FAILED' | 'NOT_CONFIGURED', message: string): Error {
+  return Object.assign(new Error(message), { code });
+}
+
+function mapProvisioningError(e: unknown): unknown {
+  if (e instanceof ProvisioningError) {
+    switch (e.code) {
+      case 'BAD_CERTIFICATE':
+      case 'CERT_EXPIRED':
+      case 'CERT_NOT_YET_VALID':
+      case 'CERT_MISMATCH':
+      case 'WEAK_KEY':
+        return coded('CERTIFICATE_INVALID', `${e.code}: ${e.message}`);
+      case 'TOKEN_NOT_SOFTHSM':
+        return coded('NOT_CONFIGURED', e.message);
+      default:
+        return coded('TOKEN_UNAVAILABLE', `${e.code}: ${e.message}`);
+    }
+  }
+  const code = (e as { code?: unknown })?.code;
+  if (code === 'PIN_INCORRECT' || code === 'PIN_INVALID' || /CKR_PIN_(INCORRECT|INVALID|LEN_RANGE)/.test(String((e as Error)?.message))) {
+    return coded('TOKEN_PIN_INVALID', (e as Error).message);
+  }
+  return e;
+}
+
+async function mapped<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (e) {
+    throw mapProvisioningError(e);
+  }
+}
+
+function view(info: PemInfo, extra: { id: string; owner: 'own' | 'peer'; state: CertificateInfo['state']; usage: CertificateUsage; keyOnToken: boolean }): CertificateInfo {
+  return {
+    ...extra,
+    subject: info.subject,
+    issuer: info.issuer,
+    serialNumber: info.serialNumber,
+    notBefore: info.notBefore,
+    notAfter: info.notAfter,
+    fingerprintSha256: info.fingerprintSha256,
+    development: info.development,
+  };
+}
+
+export interface ProvisioningWiring {
+  readonly token: Token;
+  /** The configuration as it is now (it changes through the console). */
+  readonly config: () => GatewayConfig;
+  readonly now?: () => Date;
+}
+
+/** The console's token and certificate operations, on the provisioning/ library and the daemon's Token. */
+export function provisioningPort(w: ProvisioningWiring): ProvisioningPort {
+  const now = w.now ?? (() => new Date());
+  return {
+    tokenState: async () => toTokenState(w.token.status()),
+
+    async certificates(): Promise<CertificateInfo[]> {
+      const out: CertificateInfo[] = [];
+      const config = w.config();
+      for (const label of Object.values(KEY_LABELS)) {
+        const pem = await w.token.certificatePem(label).catch(() => null);
+        if (!pem) continue;
+        out.push(view(certificateInfo(pem, now()), { id: `own:${label}`, owner: 'own', state: config.memberState, usage: USAGE_OF[label] ?? 'other', keyOnToken: true }));
+      }
+      for (const peer of config.peers) {
+        for (const usage of ['signing', 'encryption'] as const) {
+          const path = peer.certificates[usage];
+          if (!path) continue;
+          try {
+            out.push(view(certificateInfo(readFileSync(path, 'utf8'), now()), { id: `peer:${peer.code}:${usage}`, owner: 'peer', state: peer.code, usage, keyOnToken: false }));
+          } catch {
+            // A missing or unreadable peer file is the peer directory's problem to report; not listed here.
+          }
+        }
+      }
+      return out;
+    },
+
+    generateCsr: (request) =>
+      mapped(async () => {
+        const label = LABEL_OF[request.usage];
+        const exists = await w.token.hasPrivateKey(label);
+        if (exists && request.newKey) {
+          throw coded('VALIDATION_FAILED', `the token already holds the ${request.usage} key "${label}"; renew with the existing key (key roll-over is not done from the console)`);
+        }
+        if (!exists) await w.token.generateKeyPair(label, { usage: request.usage === 'encryption' ? 'decrypt' : 'sign', bits: 3072 });
+        const config = w.config();
+        const emails = request.usage === 'audit' ? [] : (['dna', 'fp'] as MailChannel[]).map((c) => channelAddress(c, config.memberState));
+        const subject: Array<Record<string, string[]>> = [{ C: [request.country] }, { O: [request.organization] }, { CN: [request.commonName] }];
+        const pem = await generateCsr(w.token, label, subject, { emails });
+        return { usage: request.usage, subject: `C=${request.country}, O=${request.organization}, CN=${request.commonName}`, pem, keyLabel: label };
+      }),
+
+    importCertificate: (pem) =>
+      mapped(async () => {
+        const r = await importCertificate(w.token, null, pem, { certsDir: certsDir(w.config()), now: now() });
+        return view(r.info, { id: `own:${r.label}`, owner: 'own', state: w.config().memberState, usage: USAGE_OF[r.label] ?? 'other', keyOnToken: true });
+      }),
+
+    importPeerCertificate: (state, usage, pem) =>
+      mapped(async () => {
+        const r = await importPeerCertificate({ dataDir: w.config().dataDir, state, usage, pem, now: now() });
+        return { certificate: view(r.info, { id: `peer:${state}:${usage}`, owner: 'peer', state, usage, keyOnToken: false }), path: r.path, warnings: r.warnings };
+      }),
+
+    setupToken: (pin) =>
+      mapped(async () => {
+        const config = w.config();
+        try {
+          await setupDevelopmentToken(config, pin);
+        } catch (e) {
+          if (!(e instanceof ProvisioningError && e.code === 'TOKEN_NOT_SOFTHSM')) throw e;
+          // A smartcard or HSM comes initialised: the PIN must log in, then it is stored for the daemon.
+          const status = await w.token.setPin(pin);
+          if (status.state !== 'ready') throw coded('TOKEN_PIN_INVALID', status.detail);
+          if ('file' in config.token.pin) writeFileAtomic(config.token.pin.file, `${pin}\n`, 0o600);
+        }
+        const status = await w.token.setPin(pin);
+        if (status.state !== 'ready') throw coded(status.state === 'pin-blocked' || status.state === 'locked' ? 'TOKEN_PIN_INVALID' : 'TOKEN_UNAVAILABLE', status.detail);
+        return toTokenState(status);
+      }),
+  };
+}
+
+export function toTokenState(s: TokenStatus): TokenState {
+  return {
+    present: s.state !== 'absent',
+    initialized: s.state !== 'absent',
+    loggedIn: s.state === 'ready',
+    pinLocked: s.state === 'pin-blocked',
+    label: s.label,
+    manufacturer: s.manufacturer,
+    model: s.model,
+    serial: s.serialNumber,
+    detail: `${s.state}: ${s.detail}`,
+  };
+}
