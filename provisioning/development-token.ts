@@ -4,7 +4,7 @@ import { existsSync, readFileSync, mkdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { GatewayConfig } from '../appliance/config/config.js';
 import { readSecret } from '../appliance/config/config.js';
-import { Token, KEY_LABELS, derToPem, type TokenOpenOptions } from '../appliance/token/token.js';
+import { Token, TokenError, KEY_LABELS, derToPem, type TokenOpenOptions } from '../appliance/token/token.js';
 import { acquireModule } from '../appliance/token/pkcs11-module.js';
 import { pkcs11Name } from '../appliance/token/pkcs11-errors.js';
 import {
@@ -242,8 +242,13 @@ export async function setupDevelopmentToken(config: GatewayConfig, pin: string):
       }
     })();
     if (exists) {
+      // Not just a login: in a daemon whose Token is already logged in, any PIN would "log in".
       const t = await Token.open({ module: config.token.module, label: config.token.label, pin, softhsmConf: conf });
-      await t.close();
+      try {
+        if (!(await t.verifyPin(pin))) throw new TokenError('TOKEN_LOCKED', 'login refused: CKR_PIN_INCORRECT');
+      } finally {
+        await t.close();
+      }
     }
   }
   writeFileAtomic(source.file, `${pin}\n`, 0o600);

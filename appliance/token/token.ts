@@ -186,6 +186,25 @@ export class Token {
     return this.reconnect();
   }
 
+  /**
+   * Whether `pin` is the user PIN. Login state belongs to the whole process in PKCS#11, so once logged
+   * in, C_Login cannot tell a wrong PIN (CKR_USER_ALREADY_LOGGED_IN); C_SetPIN(pin, pin) checks the old
+   * PIN of the logged-in user instead. On cards a wrong PIN here counts as a failed try, like a login.
+   */
+  async verifyPin(pin: string): Promise<boolean> {
+    return this.withSession(async (c) => {
+      try {
+        c.session.setPin(pin, pin);
+        return true;
+      } catch (e) {
+        const code = pkcs11Code(e);
+        if (code === CKR.PIN_INCORRECT || code === CKR.PIN_INVALID || code === CKR.PIN_LEN_RANGE) return false;
+        if (code === CKR.PIN_LOCKED) throw new TokenError('PIN_BLOCKED', 'the user PIN is blocked');
+        throw e;
+      }
+    });
+  }
+
   /** RSASSA-PKCS1-v1_5 over `data` (hashed here or on the token) with the private key `label`. */
   async sign(label: string, data: Uint8Array, hash: TokenHash = 'SHA-256'): Promise<Buffer> {
     return this.withSession(async (c) => {
@@ -542,7 +561,7 @@ export class Token {
       return null;
     } catch (e) {
       const code = pkcs11Code(e);
-      if (code === CKR.USER_ALREADY_LOGGED_IN) return null;
+      if (code === CKR.USER_ALREADY_LOGGED_IN) return this.checkPinWhileLoggedIn(c);
       if (code === CKR.PIN_INCORRECT || code === CKR.PIN_INVALID || code === CKR.PIN_LEN_RANGE || code === CKR.PIN_EXPIRED) {
         this.refusedPin = this.pin;
         return { state: 'locked', detail: `login refused: ${pkcs11Name(e)}` };
@@ -552,6 +571,24 @@ export class Token {
         return { state: 'pin-blocked', detail: 'the user PIN is blocked; unblock it with the SO PIN' };
       }
       return { state: 'error', detail: `login failed: ${pkcs11Name(e)}` };
+    }
+  }
+
+  /**
+   * Another session of this process is logged in, so C_Login accepted the PIN unseen; C_SetPIN(pin, pin)
+   * checks it. Tokens that refuse C_SetPIN for other reasons (read-only, policy) are given the benefit of the doubt.
+   */
+  private checkPinWhileLoggedIn(c: Connection): { state: TokenState; detail: string } | null {
+    try {
+      c.session.setPin(this.pin, this.pin);
+      return null;
+    } catch (e) {
+      const code = pkcs11Code(e);
+      if (code === CKR.PIN_INCORRECT || code === CKR.PIN_INVALID || code === CKR.PIN_LEN_RANGE) {
+        this.refusedPin = this.pin;
+        return { state: 'locked', detail: `login refused: ${pkcs11Name(e)}` };
+      }
+      return null;
     }
   }
 

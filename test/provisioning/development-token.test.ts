@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { parseConfig, resolvePaths, type GatewayConfig } from '../../appliance/config/config.js';
 import { Token } from '../../appliance/token/token.js';
 import { runOk, run } from '../../appliance/util/exec.js';
-import { ensureDevelopmentToken, tokenOptionsFromConfig, certificateInfo, parseCertificate, DEVELOPMENT_MARK } from '../../provisioning/index.js';
+import { ensureDevelopmentToken, setupDevelopmentToken, tokenOptionsFromConfig, certificateInfo, parseCertificate, DEVELOPMENT_MARK } from '../../provisioning/index.js';
 
 const dirs: string[] = [];
 after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -121,6 +121,23 @@ test('an existing token whose PIN file was lost is reported, not re-created', as
   await assert.rejects(ensureDevelopmentToken(cfg), (e: unknown) => (e as { code?: string }).code === 'PIN_FILE_MISSING');
   writeFileSync(pinFile, 'wrong-pin-000\n', { mode: 0o600 });
   await assert.rejects(ensureDevelopmentToken(cfg), (e: unknown) => (e as { code?: string }).code === 'TOKEN_LOCKED');
+});
+
+test('setupDevelopmentToken: first run stores the chosen PIN; later, a wrong PIN is refused even while the daemon is logged in', async () => {
+  const cfg = config({ memberState: 'BG' });
+  const pinFile = 'file' in cfg.token.pin ? cfg.token.pin.file : '';
+  const r = await setupDevelopmentToken(cfg, 'chosen-pin-42');
+  assert.equal(r.status, 'created');
+  assert.equal(readFileSync(pinFile, 'utf8').trim(), 'chosen-pin-42');
+  const daemon = await Token.open(tokenOptionsFromConfig(cfg));
+  try {
+    await assert.rejects(setupDevelopmentToken(cfg, 'not-the-pin-1'), (e: unknown) => (e as { code?: string }).code === 'TOKEN_LOCKED');
+    assert.equal(readFileSync(pinFile, 'utf8').trim(), 'chosen-pin-42', 'PIN file untouched');
+    const again = await setupDevelopmentToken(cfg, 'chosen-pin-42');
+    assert.equal(again.status, 'existing');
+  } finally {
+    await daemon.close();
+  }
 });
 
 test('not SoftHSM2 → nothing is done', async () => {

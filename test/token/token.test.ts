@@ -133,6 +133,24 @@ test('reopens the session after it was closed under it (CKR_SESSION_HANDLE_INVAL
   }
 });
 
+test('verifyPin and open() tell a wrong PIN even when the process is already logged in (where C_Login cannot)', async () => {
+  assert.equal(await token.verifyPin(tt.pin), true);
+  assert.equal(await token.verifyPin('wrong-pin-1'), false);
+  // C_Login answers CKR_USER_ALREADY_LOGGED_IN to any PIN here (login state is per application); open() checks it.
+  await assert.rejects(
+    Token.open({ module: tt.module, label: tt.label, pin: 'wrong-pin-1', softhsmConf: tt.conf }),
+    (e: unknown) => e instanceof TokenError && e.code === 'TOKEN_LOCKED',
+  );
+  const second = await Token.open({ module: tt.module, label: tt.label, pin: tt.pin, softhsmConf: tt.conf });
+  try {
+    assert.equal(second.status().state, 'ready');
+    assert.equal((await second.sign('ncp-sign', Buffer.from('second'))).length, 256);
+  } finally {
+    await second.close();
+  }
+  assert.equal((await token.sign('ncp-sign', Buffer.from('still fine'))).length, 256);
+});
+
 test('checkHealth() after idle keeps the token ready', async () => {
   const s = await token.checkHealth();
   assert.equal(s.state, 'ready');
