@@ -386,6 +386,18 @@ describe('POP3 fetcher against an in-process server', () => {
     assert.deepEqual(s.uids(), []);
   });
 
+  test('a store slower than timeoutMs does not break the session (the deadline is per protocol step)', async () => {
+    const s = await server();
+    s.add('slow1', mail('slow1'));
+    s.add('slow2', mail('slow2'));
+    const r = await fetcher(s, { timeoutMs: 200 }).fetchNew(async (_raw) => {
+      await sleep(400);
+      return { ok: true, id: 'slow' };
+    });
+    assert.deepEqual({ fetched: r.fetched, committed: r.committed, error: r.error }, { fetched: 2, committed: true, error: null });
+    assert.deepEqual(s.uids(), []);
+  });
+
   test('a wrong password is an error value', async () => {
     const s = await server({ password: 'other' });
     s.add('m', mail('m'));

@@ -314,7 +314,7 @@ export function createPop3Fetcher(opts: Pop3FetcherOptions): Pop3Fetcher {
   const origin = `pop3:${opts.host}:${opts.port}`;
   /** UIDs the store refused for good; kept for the life of the fetcher so a poison message is not re-fetched every poll. */
   const refused = new Set<string>();
-  /** Two overlapping polls would open two sessions on one maildrop; the second would find it locked. */
+  /** Two overlapping sessions on one maildrop would collide on its lock (and on which of them deletes what). */
   let running: Promise<unknown> = Promise.resolve();
 
   const config = (): Pop3Config => ({
@@ -323,7 +323,8 @@ export function createPop3Fetcher(opts: Pop3FetcherOptions): Pop3Fetcher {
     user: opts.user,
     password: opts.password,
     tls: opts.tls === true,
-    timeout: timeoutMs,
+    // No idle timeout in the library: each protocol step has its own deadline (GuardedSession.step), and
+    // the connection may rightly sit idle while the store commits a large message.
     ...(opts.tls ? { tlsOptions: { rejectUnauthorized: true, ...(opts.tlsCa ? { ca: opts.tlsCa } : {}) } } : {}),
   });
 
@@ -355,6 +356,9 @@ export function createPop3Fetcher(opts: Pop3FetcherOptions): Pop3Fetcher {
     try {
       const uids = parseListing(await session.step('UIDL', () => pop.UIDL()));
       const sizes = parseListing(await session.step('LIST', () => pop.LIST()));
+      // Forget refusals of messages an operator has since removed, so the set only holds what is still there.
+      const present = new Set(uids.values());
+      for (const uid of refused) if (!present.has(uid)) refused.delete(uid);
       for (const [n, uid] of [...uids].sort((a, b) => a[0] - b[0])) {
         if (refused.has(uid)) {
           skipped++;
@@ -408,32 +412,33 @@ export function createPop3Fetcher(opts: Pop3FetcherOptions): Pop3Fetcher {
     }
   }
 
-  return {
-    fetchNew(store) {
-      const result = running.then(
-        () => fetchOnce(store),
-        () => fetchOnce(store),
-      );
-      running = result.catch(() => undefined);
-      return result;
-    },
+  /** Sessions run one at a time, in call order. */
+  function serialised<T>(work: () => Promise<T>): Promise<T> {
+    const result = running.then(work, work);
+    running = result.catch(() => undefined);
+    return result;
+  }
 
-    async verify() {
-      const started = Date.now();
-      const checkedAt = (): string => new Date().toISOString();
-      let session: GuardedSession | null = null;
-      try {
-        session = await open();
-        const pop = session.pop;
-        const stat = await session.step('STAT', () => pop.STAT());
-        await session.step('QUIT', () => pop.QUIT());
-        const [count = '?', octets = '?'] = stat.trim().split(/\s+/);
-        return { state: 'up', detail: `${origin}: ${count} message(s), ${octets} bytes waiting`, checkedAt: checkedAt(), latencyMs: Date.now() - started };
-      } catch (err) {
-        return { state: 'down', detail: `${origin}: ${describe(err)}`, checkedAt: checkedAt(), latencyMs: Date.now() - started };
-      } finally {
-        session?.destroy();
-      }
-    },
+  async function verifyOnce(): Promise<LinkCheck> {
+    const started = Date.now();
+    const checkedAt = (): string => new Date().toISOString();
+    let session: GuardedSession | null = null;
+    try {
+      session = await open();
+      const pop = session.pop;
+      const stat = await session.step('STAT', () => pop.STAT());
+      await session.step('QUIT', () => pop.QUIT());
+      const [count = '?', octets = '?'] = stat.trim().split(/\s+/);
+      return { state: 'up', detail: `${origin}: ${count} message(s), ${octets} bytes waiting`, checkedAt: checkedAt(), latencyMs: Date.now() - started };
+    } catch (err) {
+      return { state: 'down', detail: `${origin}: ${describe(err)}`, checkedAt: checkedAt(), latencyMs: Date.now() - started };
+    } finally {
+      session?.destroy();
+    }
+  }
+
+  return {
+    fetchNew: (store) => serialised(() => fetchOnce(store)),
+    verify: () => serialised(verifyOnce),
   };
 }

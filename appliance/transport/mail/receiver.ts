@@ -101,7 +101,7 @@ function receivedHeader(session: SMTPServerSession, serverName: string, received
   const helo = typeof session.hostNameAppearsAs === 'string' && session.hostNameAppearsAs ? session.hostNameAppearsAs : 'unknown';
   const from = sanitizeReason(helo, MAX_TRACE_NAME_CHARS).replace(/[()\\]/g, '');
   const protocol = session.secure ? 'ESMTPS' : 'ESMTP';
-  const recipient = session.envelope.rcptTo.length === 1 ? `\r\n\tfor <${session.envelope.rcptTo[0]?.address ?? ''}>` : '';
+  const recipient = session.envelope.rcptTo.length === 1 ? `\r\n\tfor <${sanitizeReason(session.envelope.rcptTo[0]?.address ?? '', 320)}>` : '';
   return Buffer.from(
     `Received: from ${from} ([${session.remoteAddress}])\r\n\tby ${serverName} (pruem-gateway) with ${protocol} id ${session.id}` +
       `${recipient}; ${rfc5322Date(receivedAt)}\r\n`,
