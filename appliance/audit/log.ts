@@ -219,6 +219,8 @@ export class AuditLog {
   private readonly clock: () => Date;
   private readonly mutex = new Mutex();
   private readonly q;
+  /** Made once: better-sqlite3 builds its BEGIN/SAVEPOINT wrapper on each transaction() call. */
+  private readonly appendTx: (event: AuditEvent) => { index: number; leafHash: string };
   private searchGuard: ((event: OutgoingSearchEvent) => AuditError | null) | null = null;
 
   static migrate(db: Database): void {
@@ -238,6 +240,7 @@ export class AuditLog {
     // It must be on from the start: B-tree rebalancing leaves stale copies of rows behind.
     db.pragma('secure_delete = ON');
     AuditLog.migrate(db);
+    this.appendTx = db.transaction((e: AuditEvent) => this.appendParsed(e));
     this.q = {
       openPeriod: db.prepare<[], PeriodRow>(`SELECT * FROM audit_periods WHERE ended_at IS NULL`),
       lastPeriod: db.prepare<[], PeriodRow>(`SELECT * FROM audit_periods ORDER BY seq DESC LIMIT 1`),
@@ -329,8 +332,6 @@ export class AuditLog {
     this.searchGuard = guard;
   }
 
-  private readonly appendTx = (event: AuditEvent): { index: number; leafHash: string } =>
-    this.db.transaction((e: AuditEvent) => this.appendParsed(e))(event);
 
   private appendParsed(event: AuditEvent): { index: number; leafHash: string } {
     const now = this.clock();
@@ -725,14 +726,13 @@ export class AuditLog {
 
   private deletePeriod(p: PeriodRow, finalId: number, now: Date): RetentionReport['deleted'][number] {
     return this.db.transaction(() => {
+      const range = [p.first_index, p.first_index + p.size] as const;
       const blocked = this.db
-        .prepare<[string], { leaf_index: number }>(`SELECT leaf_index FROM audit_entries WHERE period = ? AND blocked_at IS NOT NULL ORDER BY leaf_index`)
-        .all(p.id)
+        .prepare<[number, number], { leaf_index: number }>(`SELECT leaf_index FROM audit_entries WHERE idx >= ? AND idx < ? AND blocked_at IS NOT NULL ORDER BY idx`)
+        .all(...range)
         .map((r) => r.leaf_index);
-      this.db
-        .prepare<[string]>(`DELETE FROM audit_entry_refs WHERE idx IN (SELECT idx FROM audit_entries WHERE period = ? AND blocked_at IS NULL)`)
-        .run(p.id);
-      const deleted = this.db.prepare<[string]>(`DELETE FROM audit_entries WHERE period = ? AND blocked_at IS NULL`).run(p.id).changes;
+      this.deleteUnblocked(...range);
+      const deleted = p.size - blocked.length;
       if (blocked.length === 0) this.db.prepare<[string]>(`DELETE FROM audit_nodes WHERE period = ?`).run(p.id);
       this.db.prepare<[string, number]>(`DELETE FROM audit_checkpoints WHERE period = ? AND id <> ?`).run(p.id, finalId);
       const at = now.toISOString();
@@ -762,14 +762,21 @@ export class AuditLog {
     })();
   }
 
+  /** Deletes the unblocked entries with index in [from, to) and their reference rows; returns how many. */
+  private deleteUnblocked(from: number, to: number): number {
+    // One pass over the reference table (no index on idx: it would cost every append, this runs monthly).
+    this.db
+      .prepare<[number, number]>(`DELETE FROM audit_entry_refs WHERE idx IN (SELECT idx FROM audit_entries WHERE idx >= ? AND idx < ? AND blocked_at IS NULL)`)
+      .run(from, to);
+    return this.db.prepare<[number, number]>(`DELETE FROM audit_entries WHERE idx >= ? AND idx < ? AND blocked_at IS NULL`).run(from, to).changes;
+  }
+
   /** Entries of a deleted period whose block was lifted: delete them now, and the hashes once none is left. */
   private deleteReleased(p: PeriodRow, now: Date): number {
     return this.db.transaction(() => {
-      this.db
-        .prepare<[string]>(`DELETE FROM audit_entry_refs WHERE idx IN (SELECT idx FROM audit_entries WHERE period = ? AND blocked_at IS NULL)`)
-        .run(p.id);
-      const n = this.db.prepare<[string]>(`DELETE FROM audit_entries WHERE period = ? AND blocked_at IS NULL`).run(p.id).changes;
-      const left = this.db.prepare<[string], { n: number }>(`SELECT COUNT(*) AS n FROM audit_entries WHERE period = ?`).get(p.id)?.n ?? 0;
+      const range = [p.first_index, p.first_index + p.size] as const;
+      const n = this.deleteUnblocked(...range);
+      const left = this.db.prepare<[number, number], { n: number }>(`SELECT COUNT(*) AS n FROM audit_entries WHERE idx >= ? AND idx < ?`).get(...range)?.n ?? 0;
       if (left === 0) this.db.prepare<[string]>(`DELETE FROM audit_nodes WHERE period = ?`).run(p.id);
       if (n > 0) {
         this.appendParsed({

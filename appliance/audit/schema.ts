@@ -27,6 +27,9 @@ CREATE TABLE IF NOT EXISTS audit_periods (
 ) STRICT;
 
 -- The leaf text is the canonical JSON that is hashed; the other columns are copies for filtering.
+-- idx is global and dense; a period's entries are idx first_index .. first_index + size - 1, so
+-- per-period work uses the primary key and no (period, leaf_index) index is kept (each index costs
+-- every append).
 CREATE TABLE IF NOT EXISTS audit_entries (
   idx INTEGER PRIMARY KEY,
   period TEXT NOT NULL,
@@ -40,8 +43,7 @@ CREATE TABLE IF NOT EXISTS audit_entries (
   officer_id TEXT,
   ordering_officer_id TEXT,
   blocked_at TEXT,
-  block_reason TEXT,
-  UNIQUE (period, leaf_index)
+  block_reason TEXT
 ) STRICT;
 CREATE INDEX IF NOT EXISTS audit_entries_occurred ON audit_entries (occurred_at);
 
@@ -50,7 +52,6 @@ CREATE TABLE IF NOT EXISTS audit_entry_refs (
   idx INTEGER NOT NULL,
   PRIMARY KEY (ref, idx)
 ) STRICT, WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS audit_entry_refs_idx ON audit_entry_refs (idx);
 
 -- Perfect subtree hashes: level 0 are the leaf hashes. Hashes only, no personal data.
 CREATE TABLE IF NOT EXISTS audit_nodes (
