@@ -32,7 +32,7 @@ test('an export runs in the background, is verified, and both start and end are 
     assert.equal(started.status, 202, started.text);
     const id = started.json<{ export: AuditExportJob }>().export.id;
     let job: AuditExportJob | undefined;
-    for (let i = 0; i < 50; i++) {
+    for (let i = 0; i < 1000; i++) {
       job = (await auditor.request('GET', `/api/audit/exports/${id}`)).json<{ export: AuditExportJob }>().export;
       if (job.finishedAt) break;
       await sleep(10);
@@ -63,7 +63,7 @@ test('a failed verification is reported as such, not as success', async () => {
     const started = await a.request('POST', '/api/audit/exports', { target: { kind: 'directory', path: '/srv/export' }, from: '2026-01-01', to: '2026-03-01' });
     const id = started.json<{ export: AuditExportJob }>().export.id;
     let job: AuditExportJob | undefined;
-    for (let i = 0; i < 50 && !job?.finishedAt; i++) {
+    for (let i = 0; i < 1000 && !job?.finishedAt; i++) {
       await sleep(10);
       job = (await a.request('GET', `/api/audit/exports/${id}`)).json<{ export: AuditExportJob }>().export;
     }
