@@ -25,6 +25,8 @@ import { buildMailMessage, createSmtpSender, type SmtpSender } from './transport
 import { startSmtpReceiver, type SmtpReceiver } from './transport/mail/receiver.js';
 import { createPop3Fetcher } from './transport/mail/pop3.js';
 import type { CommandIo } from './cli/io.js';
+import { createApiServer } from './api/server.js';
+import { buildApiDeps } from './api/wiring/index.js';
 import { AuditLog, periodOf } from './audit/log.js';
 import type { AuditSigner } from './audit/signer.js';
 import type { AuditEvent } from './audit/events.js';
@@ -258,7 +260,7 @@ function createExchangeAudit(db: Db, audit: AuditLog): ExchangeAudit {
   };
 }
 
-export async function startGateway(config: GatewayConfig, opts: { log?: Logger } = {}): Promise<Gateway> {
+export async function startGateway(config: GatewayConfig, opts: { log?: Logger; configPath?: string } = {}): Promise<Gateway> {
   const core = await composeGateway(config, opts);
   const { queue, pipeline, services, log, directory } = core;
   let receiver: SmtpReceiver | null = null;
@@ -309,8 +311,28 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger }
     24 * 3_600_000,
   );
 
-  const { createApiServer } = await import('./api/server.js');
-  const api = createApiServer(apiDeps(core));
+  const api = createApiServer(
+    buildApiDeps({
+      config,
+      configPath: opts.configPath ?? null,
+      db: core.db,
+      version: VERSION,
+      status: () => core.status(),
+      token: core.token,
+      audit: core.audit,
+      auditSigner: core.auditSigner,
+      ping: (peer, channel) =>
+        core.pipeline.originate({
+          peer,
+          channel,
+          reply: { payload: Buffer.from(`PING ${randomUUID()}`), payloadContentType: PING_CONTENT_TYPE, subject: `${config.memberState}/PING` },
+          correlation: null,
+          records: [],
+        }),
+    }, {
+      onSetupCode: (code) => log.warn({ setupCode: code }, 'no console account yet: open the console and enter this set-up code'),
+    }),
+  );
   const listening = await api.listen(config.listen.api.host, config.listen.api.port);
   log.info({ api: `http://${config.listen.api.host}:${listening.port}`, smtp: receiver?.port ?? null }, 'gateway started');
 
@@ -331,13 +353,9 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger }
   };
 }
 
-function apiDeps(core: GatewayCore): Parameters<typeof import('./api/server.js').createApiServer>[0] {
-  return { db: core.db, version: VERSION, status: () => core.status() } as unknown as Parameters<typeof import('./api/server.js').createApiServer>[0];
-}
-
 /** `pruem run`: start, then stop cleanly on SIGTERM/SIGINT. */
-export async function runDaemon(config: GatewayConfig, io: CommandIo): Promise<number> {
-  const gateway = await startGateway(config);
+export async function runDaemon(config: GatewayConfig, io: CommandIo, configPath?: string): Promise<number> {
+  const gateway = await startGateway(config, configPath ? { configPath } : {});
   io.stdout.write(`pruem gateway ${config.memberState}: API and console on http://${config.listen.api.host}:${gateway.apiPort}\n`);
   await new Promise<void>((resolve) => {
     const done = () => resolve();

@@ -32,7 +32,7 @@ const commands: Record<string, Subcommand> = {
       const o = options(argv, CONFIG_OPTION, 'usage: pruem run [--config FILE]\n\nRuns the gateway in the foreground until SIGTERM/SIGINT.\nWithout --config, embedded defaults: Member State RO, data in ./var, API on 127.0.0.1:8080.', io);
       if (!o) return 0;
       const { runDaemon } = await import('../main.js');
-      return runDaemon(loadConfig(o.values.config), io);
+      return runDaemon(loadConfig(o.values.config), io, o.values.config);
     },
   },
   provision: {
