@@ -43,6 +43,7 @@ function mail(smime: Buffer | string, from = 'ncp@dna.pruem.de.eu-admin.net'): B
 
 /** A peer signs (software key) an EnvelopedData made by openssl; options pick the ways to get it wrong. */
 async function peerSends(opts: {
+  signOptions?: string[];
   signer?: string;
   md?: string;
   cipher?: string;
@@ -62,7 +63,7 @@ async function peerSends(opts: {
   }
   await openssl([
     'cms', '-sign', '-binary', '-nodetach', '-econtent_type', 'pkcs7-envelopedData', '-in', enc, '-signer', `${signer}.pem`, '-inkey', `${signer}.key`,
-    '-md', opts.md ?? 'sha256', ...(opts.noCerts ? ['-nocerts'] : []), '-outform', 'SMIME', '-out', `s-${tag}.smime`,
+    '-md', opts.md ?? 'sha256', ...(opts.noCerts ? ['-nocerts'] : []), ...(opts.signOptions ?? []), '-outform', 'SMIME', '-out', `s-${tag}.smime`,
   ]);
   return mail(readFileSync(join(work, `s-${tag}.smime`)), opts.from ?? `ncp@dna.pruem.${signer.slice(0, 2)}.eu-admin.net`);
 }
@@ -206,6 +207,10 @@ test('UNDECRYPTABLE: addressed to someone else, to our signing certificate, or w
   const pos = der.indexOf(Buffer.from(encryptedKey));
   der[pos + 100] = der[pos + 100]! ^ 0xff;
   await expectCode(openMessage(await peerSends({ envelopedDer: der }), opts()), 'UNDECRYPTABLE');
+});
+
+test('UNSUPPORTED_ALGORITHM: an RSA-PSS signature (RFC 4056) is not in the profile', async () => {
+  await expectCode(openMessage(await peerSends({ signOptions: ['-keyopt', 'rsa_padding_mode:pss'] }), opts()), 'UNSUPPORTED_ALGORITHM', /1\.2\.840\.113549\.1\.1\.10/);
 });
 
 test('MALFORMED_MIME: no header/body separator, a line that is no header, broken base64, unterminated multipart', async () => {

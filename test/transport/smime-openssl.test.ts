@@ -51,7 +51,7 @@ function asMail(smime: Buffer, opts: { from?: string; subject?: string; messageI
 }
 
 /** DE's side, opaque: cms -encrypt to our token certificate, then cms -sign -nodetach over the DER with eContentType envelopedData. */
-async function deSendsOpaque(payload: Buffer, opts: { oaep?: boolean; md?: string; bare?: boolean; noCerts?: boolean; keyid?: boolean } = {}): Promise<Buffer> {
+async function deSendsOpaque(payload: Buffer, opts: { oaep?: boolean; md?: string; bare?: boolean; noCerts?: boolean; keyid?: boolean; noAttr?: boolean } = {}): Promise<Buffer> {
   const tag = randomBytes(4).toString('hex');
   const input = file(`p-${tag}`, payload);
   const keyopt = opts.oaep ? ['-keyopt', 'rsa_padding_mode:oaep', '-keyopt', 'rsa_oaep_md:sha256'] : [];
@@ -66,7 +66,7 @@ async function deSendsOpaque(payload: Buffer, opts: { oaep?: boolean; md?: strin
   }
   await openssl([
     'cms', '-sign', '-binary', '-nodetach', '-econtent_type', 'pkcs7-envelopedData', '-in', enveloped,
-    '-signer', 'de-sign.pem', '-inkey', 'de-sign.key', '-md', opts.md ?? 'sha256', ...(opts.noCerts ? ['-nocerts'] : []), ...(opts.keyid ? ['-keyid'] : []),
+    '-signer', 'de-sign.pem', '-inkey', 'de-sign.key', '-md', opts.md ?? 'sha256', ...(opts.noCerts ? ['-nocerts'] : []), ...(opts.keyid ? ['-keyid'] : []), ...(opts.noAttr ? ['-noattr'] : []),
     '-outform', 'SMIME', '-out', `signed-${tag}.smime`,
   ]);
   return asMail(readFileSync(join(work, `signed-${tag}.smime`)));
@@ -142,6 +142,10 @@ test('openssl → gateway: RSA-OAEP-SHA256 key transport, bare EnvelopedData, si
   const r4 = await openMessage(await deSendsOpaque(DNA_XML, { noCerts: true, keyid: true }), opts());
   assertOpened(r4);
   assert.equal(r4.sender, 'DE');
+  // no signed attributes (openssl cms -sign -noattr): the signature covers the eContent itself
+  const r5 = await openMessage(await deSendsOpaque(DNA_XML, { noAttr: true }), opts());
+  assertOpened(r5);
+  assert.deepEqual(r5.payload, DNA_XML);
 });
 
 test('openssl → gateway: decrypted content that is a MIME entity yields its decoded body and Content-Type', async () => {
