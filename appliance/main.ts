@@ -284,14 +284,15 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
   let pop3Timer: NodeJS.Timeout | null = null;
   if (config.pop3) {
     const p = config.pop3;
-    const fetcher = createPop3Fetcher({ host: p.host, port: p.port, user: p.user, password: readSecret(p.password), tls: p.tls });
+    const fetcher = createPop3Fetcher({ host: p.host, port: p.port, user: p.user, password: readSecret(p.password), tls: p.tls, maxMessageBytes: config.limits.maxMessageBytes });
     const poll = async () => {
       const result = await fetcher.fetchNew(async (raw, envelope) => {
         const channel = envelope.rcptTo.map(channelOfRecipient).find((c) => c !== null) ?? 'dna';
         const { id } = queue.receive(raw, channel, envelope.mailFrom);
         return { ok: true, id };
       });
-      services.set('pop3', result.failed ? 'degraded' : 'up', `fetched ${result.fetched}, failed ${result.failed}`);
+      if (result.error !== null) services.set('pop3', 'down', result.error);
+      else services.set('pop3', result.failed ? 'degraded' : 'up', `fetched ${result.fetched}, failed ${result.failed}`);
       if (result.fetched) pipeline.kick();
     };
     pop3Timer = setInterval(() => void poll().catch((e: Error) => services.set('pop3', 'down', e.message)), p.intervalSeconds * 1000);

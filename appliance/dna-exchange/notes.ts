@@ -1,0 +1,56 @@
+import type { Db } from '../db/database.js';
+import type { MemberStateCode } from '../peers/member-states.js';
+
+/**
+ * Notes (marks) on our national profiles that another State hit (2008/616 Art. 9(2), 11(2)):
+ * the operator sees which profiles were hit, by whom, when, with which quality, and can follow
+ * up through mutual legal assistance.
+ */
+export interface ProfileNote {
+  readonly profileId: string;
+  readonly state: MemberStateCode;
+  readonly requestRef: string;
+  readonly requestingProfileId: string;
+  readonly quality: number;
+  readonly at: string;
+}
+
+export class ProfileNotes {
+  constructor(private readonly db: Db) {
+    db.exec(`CREATE TABLE IF NOT EXISTS dna_notes (
+      profile_id TEXT NOT NULL, state TEXT NOT NULL, request_ref TEXT NOT NULL, requesting_profile_id TEXT NOT NULL,
+      quality INTEGER NOT NULL, at INTEGER NOT NULL,
+      PRIMARY KEY (profile_id, state, request_ref, requesting_profile_id))`);
+  }
+
+  /** Called in the pipeline transaction that sends the answer. */
+  record(note: Omit<ProfileNote, 'at'>, at: Date): void {
+    this.db
+      .prepare(`INSERT OR IGNORE INTO dna_notes VALUES (?, ?, ?, ?, ?, ?)`)
+      .run(note.profileId, note.state, note.requestRef, note.requestingProfileId, note.quality, at.getTime());
+  }
+
+  list(filter: { profileId?: string; state?: MemberStateCode } = {}, limit = 1000): ProfileNote[] {
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM dna_notes WHERE (@profileId IS NULL OR profile_id = @profileId) AND (@state IS NULL OR state = @state)
+         ORDER BY at DESC LIMIT @limit`,
+      )
+      .all({ profileId: filter.profileId ?? null, state: filter.state ?? null, limit }) as Array<{
+      profile_id: string;
+      state: MemberStateCode;
+      request_ref: string;
+      requesting_profile_id: string;
+      quality: number;
+      at: number;
+    }>;
+    return rows.map((r) => ({
+      profileId: r.profile_id,
+      state: r.state,
+      requestRef: r.request_ref,
+      requestingProfileId: r.requesting_profile_id,
+      quality: r.quality,
+      at: new Date(r.at).toISOString(),
+    }));
+  }
+}
