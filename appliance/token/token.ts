@@ -305,9 +305,14 @@ export class Token {
       );
       const attrs = pair.publicKey.getAttribute({ modulus: null, publicExponent: null });
       const publicKey = rsaPublicKey(attrs.modulus as Buffer, attrs.publicExponent as Buffer);
-      const id = keyIdentifier(publicKey);
-      pair.publicKey.setAttribute({ id });
-      pair.privateKey.setAttribute({ id });
+      let id = keyIdentifier(publicKey);
+      try {
+        pair.publicKey.setAttribute({ id });
+        pair.privateKey.setAttribute({ id });
+      } catch {
+        // Some cards make CKA_ID read-only after creation: the pair keeps its (shared) random id.
+        id = tmpId;
+      }
       return { label, id: id.toString('hex'), publicKey };
     });
   }
@@ -376,7 +381,9 @@ export class Token {
       if (!cert.publicKey.equals(key)) {
         throw new TokenError('CERT_MISMATCH', `certificate ${cert.subject.replace(/\n/g, ', ')} does not match the key "${label}"`);
       }
-      const id = keyIdentifier(key);
+      // The key pair's own CKA_ID, so tools pairing keys and certificates by id (OpenSC, libp11) find them.
+      const keyId = findAll(c.session, { class: graphene.ObjectClass.PRIVATE_KEY, label })[0]?.getAttribute({ id: null }).id as Buffer | undefined;
+      const id = keyId && keyId.length ? keyId : keyIdentifier(key);
       const parsed = pkijs.Certificate.fromBER(new Uint8Array(certDer));
       for (const old of findAll(c.session, { class: graphene.ObjectClass.CERTIFICATE, label })) c.session.destroy(old);
       c.session.create({
