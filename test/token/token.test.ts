@@ -133,6 +133,20 @@ test('reopens the session after it was closed under it (CKR_SESSION_HANDLE_INVAL
   }
 });
 
+test('with idleCheckMs 0 the session is probed before each operation and replaced when it died', async () => {
+  const probing = await Token.open({ module: tt.module, label: tt.label, pin: tt.pin, softhsmConf: tt.conf, idleCheckMs: 0 });
+  const other = otherSession();
+  try {
+    other.slot.closeAll();
+    assert.equal((await probing.sign('ncp-sign', Buffer.from('probe'))).length, 256);
+    assert.equal(probing.status().state, 'ready');
+  } finally {
+    other.release();
+    await probing.close();
+  }
+  assert.equal((await token.sign('ncp-sign', Buffer.from('main token recovers too'))).length, 256);
+});
+
 test('verifyPin and open() tell a wrong PIN even when the process is already logged in (where C_Login cannot)', async () => {
   assert.equal(await token.verifyPin(tt.pin), true);
   assert.equal(await token.verifyPin('wrong-pin-1'), false);
