@@ -579,6 +579,21 @@ export class AuditLog {
       .map(toEntry);
   }
 
+  /** For the console: entries matching `query`, newest first, a page at a time, with the total. */
+  search(query: EntryQuery, page: { offset: number; limit: number }): { total: number; entries: (StoredEntry & { record: AuditLeaf })[] } {
+    const { where, params } = whereClause(query, -1, Number.MAX_SAFE_INTEGER);
+    const limit = Math.max(0, Math.min(Math.floor(page.limit), 1000));
+    const offset = Math.max(0, Math.floor(page.offset));
+    const total = this.db.prepare<(string | number)[], { n: number }>(`SELECT COUNT(*) AS n FROM audit_entries e WHERE ${where}`).get(...params)?.n ?? 0;
+    const entries = this.db
+      .prepare<(string | number)[], EntryRow>(
+        `SELECT e.idx, e.period, e.leaf_index, e.leaf, e.blocked_at, e.block_reason FROM audit_entries e WHERE ${where} ORDER BY e.idx DESC LIMIT ? OFFSET ?`,
+      )
+      .all(...params, limit, offset)
+      .map((row) => ({ ...toEntry(row), record: JSON.parse(row.leaf) as AuditLeaf }));
+    return { total, entries };
+  }
+
   /** How many entries match `query` in each period (index < beforeIndex). */
   countEntriesByPeriod(query: EntryQuery, beforeIndex: number): Map<string, number> {
     const { where, params } = whereClause(query, -1, beforeIndex);

@@ -320,3 +320,34 @@ test('a large period is proven from the tree loaded into memory (proofs for ever
     assert.deepEqual(rep.errors, []);
   }
 });
+
+test('the tree alone catches a change to any entry, even with SHA256SUMS forged', async () => {
+  const { log, signer } = await populated();
+  for (const filter of [{}, { state: 'AT' as const }]) {
+    const dir = outDir();
+    const r = await exportBundle(log, dir, options(signer, filter));
+    assert.ok(r.ok);
+    const file = join(dir, 'entries.jsonl');
+    const original = readFileSync(file, 'utf8');
+    const lines = original.trimEnd().split('\n');
+    const originalSums = readFileSync(join(dir, 'SHA256SUMS'));
+    for (let i = 0; i < lines.length; i++) {
+      const variants: [string, string[]][] = [
+        ['alter', lines.map((l, j) => (j === i ? l.replace('"recordedAt":"2026', '"recordedAt":"2025') : l))],
+        ['delete', lines.filter((_, j) => j !== i)],
+      ];
+      if (i > 0) variants.push(['swap with previous', lines.map((l, j) => (j === i ? lines[i - 1]! : j === i - 1 ? lines[i]! : l))]);
+      for (const [what, changed] of variants) {
+        assert.notDeepEqual(changed, lines);
+        writeFileSync(file, `${changed.join('\n')}\n`);
+        await forgeSums(dir);
+        const rep = await verifyBundle(dir, { trustAnchorSha256: r.value.trustAnchorsSha256 });
+        const treeLevel = codes(rep).filter((c) => c !== 'SUMS_SIGNATURE_ERROR');
+        assert.ok(treeLevel.length > 0, `${JSON.stringify(filter)} ${what} line ${i + 1}: ${codes(rep).join(',')}`);
+      }
+    }
+    writeFileSync(file, original);
+    writeFileSync(join(dir, 'SHA256SUMS'), originalSums);
+    assert.equal((await verifyBundle(dir, { trustAnchorSha256: r.value.trustAnchorsSha256 })).ok, true);
+  }
+});

@@ -244,3 +244,19 @@ test('blocking marks an entry, is audited, and is reported as an error value whe
   const u2 = log.unblock(index, 'again');
   assert.equal(!u2.ok && u2.error.code, 'ENTRY_NOT_BLOCKED');
 });
+
+test('search pages through matching entries, newest first, with the total', () => {
+  const clock = new TestClock('2026-11-05T08:00:00.000Z');
+  const { log } = fresh(clock);
+  for (let i = 0; i < 12; i++) {
+    clock.advance(1000);
+    log.append(i % 3 === 0 ? outgoingSearch(clock, { peerState: 'NL' }) : incomingRequest(clock));
+  }
+  const q = { from: new Date('2026-11-01T00:00:00.000Z'), to: new Date('2026-12-01T00:00:00.000Z'), state: 'NL' };
+  const p1 = log.search(q, { offset: 0, limit: 3 });
+  assert.equal(p1.total, 4);
+  assert.deepEqual(p1.entries.map((e) => e.index), [9, 6, 3]);
+  assert.equal(p1.entries[0]?.record.event.kind, 'exchange');
+  assert.deepEqual(log.search(q, { offset: 3, limit: 3 }).entries.map((e) => e.index), [0]);
+  assert.equal(log.search({ ...q, officerId: 'nobody' }, { offset: 0, limit: 10 }).total, 0);
+});
