@@ -240,7 +240,11 @@ export class AuditLog {
     // It must be on from the start: B-tree rebalancing leaves stale copies of rows behind.
     db.pragma('secure_delete = ON');
     AuditLog.migrate(db);
-    this.appendTx = db.transaction((e: AuditEvent) => this.appendParsed(e));
+    // IMMEDIATE when standalone: a deferred transaction that reads then writes can fail with
+    // SQLITE_BUSY at once if another process writes in between; inside the caller's transaction
+    // better-sqlite3 uses a savepoint whatever the variant.
+    const tx = db.transaction((e: AuditEvent) => this.appendParsed(e));
+    this.appendTx = (e) => tx.immediate(e);
     this.q = {
       openPeriod: db.prepare<[], PeriodRow>(`SELECT * FROM audit_periods WHERE ended_at IS NULL`),
       lastPeriod: db.prepare<[], PeriodRow>(`SELECT * FROM audit_periods ORDER BY seq DESC LIMIT 1`),
@@ -279,7 +283,7 @@ export class AuditLog {
       latestCheckpoint: db.prepare<[string], CheckpointRow>(
         `SELECT * FROM audit_checkpoints WHERE period = ? ORDER BY size DESC, id DESC LIMIT 1`,
       ),
-      setFinal: db.prepare<[number, string]>(`UPDATE audit_periods SET final_checkpoint_id = ? WHERE id = ?`),
+      setFinal: db.prepare<[number, string]>(`UPDATE audit_periods SET final_checkpoint_id = ? WHERE id = ? AND final_checkpoint_id IS NULL`),
       pendingFinals: db.prepare<[], PeriodRow>(
         `SELECT * FROM audit_periods WHERE ended_at IS NOT NULL AND final_checkpoint_id IS NULL AND deleted_at IS NULL ORDER BY seq`,
       ),
@@ -464,7 +468,9 @@ export class AuditLog {
   private async signPendingFinals(signer: AuditSigner): Promise<void> {
     for (const p of this.q.pendingFinals.all()) {
       const cp = await this.signHead(p, true, signer);
-      this.q.setFinal.run(cp.id, p.id);
+      // Another process sharing the database (a CLI next to the daemon) may have signed it
+      // meanwhile: the first final head stays the one, the duplicate is dropped.
+      if (this.q.setFinal.run(cp.id, p.id).changes === 0) this.db.prepare<[number]>(`DELETE FROM audit_checkpoints WHERE id = ?`).run(cp.id);
     }
   }
 

@@ -260,3 +260,19 @@ test('search pages through matching entries, newest first, with the total', () =
   assert.deepEqual(log.search(q, { offset: 3, limit: 3 }).entries.map((e) => e.index), [0]);
   assert.equal(log.search({ ...q, officerId: 'nobody' }, { offset: 0, limit: 10 }).total, 0);
 });
+
+test('two processes on one database (daemon and CLI) never produce two final heads for a month', async () => {
+  const clock = new TestClock('2026-10-30T10:00:00.000Z');
+  const { db, log: daemon } = fresh(clock);
+  const cli = new AuditLog(openDb(tmp.path, `log-${dbCount}.sqlite`), { clock: clock.now, origin: 'RO/pruem-gateway' });
+  daemon.append(outgoingSearch(clock));
+  cli.append(adminEvent(clock));
+  assert.equal(daemon.head('2026-10')?.size, 2, 'both appended to the same tree');
+  clock.set('2026-11-01T00:00:01.000Z');
+  const signer = softwareSigner(pki);
+  const [a, b] = await Promise.all([daemon.checkpoint(signer), cli.checkpoint(signer)]);
+  const finals = db.prepare("SELECT COUNT(*) AS n FROM audit_checkpoints WHERE period = '2026-10' AND final = 1").get() as { n: number };
+  assert.equal(finals.n, 1);
+  assert.equal(a.previousFinalHead, b.previousFinalHead);
+  assert.equal(a.previousFinalHead, daemon.finalCheckpoint('2026-10')?.hash);
+});
