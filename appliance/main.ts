@@ -4,6 +4,7 @@ import { createHash, randomUUID, X509Certificate } from 'node:crypto';
 /** id-data (RFC 5652 §4): the content type of a detached signature over plain bytes. */
 const DATA_OID = '1.2.840.113549.1.7.1';
 import { mkdirSync, readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import type { GatewayConfig } from './config/config.js';
@@ -26,6 +27,15 @@ import { startSmtpReceiver, type SmtpReceiver } from './transport/mail/receiver.
 import { createPop3Fetcher } from './transport/mail/pop3.js';
 import type { CommandIo } from './cli/io.js';
 import { createApiServer } from './api/server.js';
+import { OfficerRegistry } from './audit/officers.js';
+import { Statistics } from './exchange/statistics.js';
+import { ProfileStore } from './dna/store.js';
+import { MatchEngine } from './dna/engine.js';
+import { DnaSearches } from './dna-exchange/searches.js';
+import { ProfileNotes } from './dna-exchange/notes.js';
+import { dnaChannelHandler } from './dna-exchange/channel.js';
+import { submitDnaSearch } from './dna-exchange/submit.js';
+import { createOfficersApi, ensureApiKey, listen as listenOfficersApi } from './dna-exchange/officers-api.js';
 import { buildApiDeps } from './api/wiring/index.js';
 import { AuditLog, periodOf } from './audit/log.js';
 import type { AuditSigner } from './audit/signer.js';
@@ -55,6 +65,9 @@ export interface GatewayCore {
   readonly pipeline: ExchangePipeline;
   readonly audit: AuditLog;
   readonly auditSigner: AuditSigner;
+  readonly officers: OfficerRegistry;
+  readonly statistics: Statistics;
+  readonly dna: { readonly store: ProfileStore; readonly engine: MatchEngine; readonly searches: DnaSearches; readonly notes: ProfileNotes };
   readonly log: Logger;
   readonly startedAt: Date;
   status(): GatewayStatus;
@@ -64,6 +77,7 @@ export interface GatewayCore {
 export interface Gateway extends GatewayCore {
   readonly apiPort: number;
   readonly smtpPort: number | null;
+  readonly officersPort: number | null;
   stop(): Promise<void>;
 }
 
@@ -152,10 +166,26 @@ export async function composeGateway(config: GatewayConfig, opts: { log?: Logger
   const auditLog = new AuditLog(db, { origin: `${config.memberState}/pruem-gateway` });
   const auditSigner = tokenAuditSigner(token, readFileSync(join(certs, `${KEY_LABELS.audit}.pem`), 'utf8'));
   const audit = createExchangeAudit(db, auditLog);
+  const officers = new OfficerRegistry(db, auditLog);
+  // An outgoing search by an officer who is not authorised fails inside the pipeline's transaction.
+  auditLog.useSearchGuard(officers.searchGuard());
+  const statistics = new Statistics(db);
+
+  // The indexed national DNA database: the store on disk, the index rebuilt from it at start.
+  const dnaStore = ProfileStore.open(join(config.dataDir, 'dna.sqlite'));
+  const dnaEngine = MatchEngine.build(dnaStore);
+  log.info({ profiles: dnaEngine.size }, 'DNA index built');
+  const dna = { store: dnaStore, engine: dnaEngine, searches: new DnaSearches(db), notes: new ProfileNotes(db) };
   const sender: SmtpSender | null = config.relay
     ? createSmtpSender({ host: config.relay.host, port: config.relay.port, requireTls: config.relay.requireTls, heloName: directory.ourAddress('dna').split('@')[1] ?? 'localhost' })
     : null;
-  const handlers = [pingHandler('dna'), pingHandler('fp'), ...(opts.handlers?.({ db, config }) ?? [])];
+  const generator = `pruem-gateway ${VERSION}`;
+  const handlers = [
+    pingHandler('dna'),
+    pingHandler('fp'),
+    dnaChannelHandler({ ourState: config.memberState, agency: config.agency, generator, engine: () => dna.engine, searches: dna.searches, notes: dna.notes, statistics }),
+    ...(opts.handlers?.({ db, config }) ?? []),
+  ];
   const pipeline = new ExchangePipeline({
     db,
     queue,
@@ -190,12 +220,16 @@ export async function composeGateway(config: GatewayConfig, opts: { log?: Logger
     pipeline,
     audit: auditLog,
     auditSigner,
+    officers,
+    statistics,
+    dna,
     log,
     startedAt,
     status: () => gatewayStatus({ memberState: config.memberState, version: VERSION, startedAt, demo: config.relay === null || process.env.PRUEM_DEMO === '1', queue, links, services, peerChannels }),
     async close() {
       sender?.close();
       await token.close();
+      dnaStore.close();
       db.close();
     },
   };
@@ -300,6 +334,31 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
   }
   pipeline.start();
 
+  let officersApi: { port: number; close(): Promise<void> } | null = null;
+  if (config.listen.officers) {
+    const app = createOfficersApi({
+      apiKey: ensureApiKey(join(config.dataDir, 'officers-api.key')),
+      searches: core.dna.searches,
+      notes: core.dna.notes,
+      statistics: core.statistics,
+      submit: (body) =>
+        submitDnaSearch(
+          {
+            pipeline,
+            searches: core.dna.searches,
+            officers: core.officers,
+            directory,
+            ourState: config.memberState,
+            agency: config.agency,
+            generator: `pruem-gateway ${VERSION}`,
+            maxProfilesPerMessage: config.limits.maxProfilesPerMessage,
+          },
+          body,
+        ),
+    });
+    officersApi = await listenOfficersApi(app, config.listen.officers.host, config.listen.officers.port);
+  }
+
   // Signed tree heads at regular checkpoints, and the two-year retention (Art. 30(4)) once a day.
   const checkpoint = async () => {
     const head = core.audit.head(periodOf(new Date()));
@@ -322,6 +381,7 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
       token: core.token,
       audit: core.audit,
       auditSigner: core.auditSigner,
+      officers: core.officers,
       ping: (peer, channel) =>
         core.pipeline.originate({
           peer,
@@ -341,12 +401,14 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
     ...core,
     apiPort: listening.port,
     smtpPort: receiver?.port ?? null,
+    officersPort: officersApi?.port ?? null,
     async stop() {
       if (pop3Timer) clearInterval(pop3Timer);
       clearInterval(checkpointTimer);
       clearInterval(retentionTimer);
       await checkpoint().catch((e: Error) => log.error({ reason: e.message }, 'audit checkpoint failed'));
       await listening.close();
+      await officersApi?.close();
       await receiver?.close();
       await pipeline.stop();
       await core.close();
@@ -392,9 +454,25 @@ export async function queuePings(config: GatewayConfig, state: string, channel: 
   }
 }
 
+/**
+ * `pruem audit …`: `verify` needs only the bundle; the other commands open the appliance's log and
+ * audit key (next to a running daemon: SQLite WAL and the token allow it). `--config` picks the appliance.
+ */
 export async function auditCommandFromCli(argv: string[], io: CommandIo): Promise<number> {
   const { auditCommand } = await import('./audit/cli.js');
-  return auditCommand(argv, io);
+  const { loadConfig } = await import('./config/config.js');
+  const rest = [...argv];
+  const at = rest.findIndex((a) => a === '--config' || a === '-c');
+  const configPath = at >= 0 ? rest.splice(at, 2)[1] : undefined;
+  let core: GatewayCore | null = null;
+  try {
+    return await auditCommand(rest, io, {
+      context: async () => {
+        core = await composeGateway(loadConfig(configPath), { log: pino({ level: 'warn' }) });
+        return { log: core.audit, officers: core.officers, signer: core.auditSigner, actor: process.env.SUDO_USER ?? userInfo().username };
+      },
+    });
+  } finally {
+    await (core as GatewayCore | null)?.close();
+  }
 }
-
-void CHANNELS;

@@ -55,6 +55,8 @@ const peer = z
 export const configSchema = z
   .object({
     memberState: memberState.default('RO'),
+    /** Our NCP's name as the searching / file-managing body in the Art. 30 record. */
+    agency: z.string().min(1).max(100).default('NCP'),
     /** Folder for the SQLite databases, the token store of a development token, certificates. */
     dataDir: z.string().default('var'),
     listen: z
@@ -65,9 +67,15 @@ export const configSchema = z
           .strict()
           .nullable()
           .default({ host: '127.0.0.1', port: 2525 }),
+        /** The officers' client API on the police LAN (bearer key in <dataDir>/officers-api.key). */
+        officers: z
+          .object({ host: host.default('127.0.0.1'), port: port.default(8090) })
+          .strict()
+          .nullable()
+          .default({ host: '127.0.0.1', port: 8090 }),
       })
       .strict()
-      .default({ api: { host: '127.0.0.1', port: 8080 }, smtp: { host: '127.0.0.1', port: 2525 } }),
+      .default({ api: { host: '127.0.0.1', port: 8080 }, smtp: { host: '127.0.0.1', port: 2525 }, officers: { host: '127.0.0.1', port: 8090 } }),
     /** The TESTA central mail relay. null: no TESTA link, the demo network is used. */
     relay: z
       .object({ host, port: port.default(25), requireTls: z.boolean().default(false) })

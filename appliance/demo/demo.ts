@@ -2,14 +2,15 @@ import { existsSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import type { CommandIo } from '../cli/io.js';
-import { runPruem, spawnGateway, waitForHealth, writeNetworkConfigs, type NodeSpec } from './network.js';
+import { provisionNode, demoOfficer, spawnGateway, waitForHealth, writeNetworkConfigs, type NodeSpec } from './network.js';
 import { startDemoRelay } from './relay.js';
+import { DEMO_PROFILE } from './seed.js';
 
 /** Our gateway and two simulated peer States, with fixed ports so a newcomer can find them. */
 export const DEMO_NODES: readonly NodeSpec[] = [
-  { state: 'RO', apiPort: 8080, smtpPort: 2525 },
-  { state: 'DE', apiPort: 8081, smtpPort: 2526 },
-  { state: 'AT', apiPort: 8082, smtpPort: 2527 },
+  { state: 'RO', apiPort: 8080, smtpPort: 2525, officersPort: 8090, syntheticProfiles: 2000 },
+  { state: 'DE', apiPort: 8081, smtpPort: 2526, officersPort: 8091, syntheticProfiles: 2000 },
+  { state: 'AT', apiPort: 8082, smtpPort: 2527, officersPort: 8092, syntheticProfiles: 2000 },
 ];
 export const DEMO_RELAY_PORT = 2500;
 
@@ -24,7 +25,7 @@ export async function runDemo(opts: { dir: string; fresh: boolean }, io: Command
   const nodes = writeNetworkConfigs(root, DEMO_NODES, { host: '127.0.0.1', port: DEMO_RELAY_PORT });
   for (const node of nodes) {
     io.stdout.write(`provisioning ${node.spec.state} (development token in ${join(node.dataDir, 'softhsm')})…\n`);
-    await runPruem(['provision', '--config', node.configPath], join(node.dataDir, 'provision.log'));
+    await provisionNode(node);
   }
   const relay = await startDemoRelay({
     host: '127.0.0.1',
@@ -57,6 +58,12 @@ export async function runDemo(opts: { dir: string; fresh: boolean }, io: Command
       `  local TESTA relay stand-in on 127.0.0.1:${DEMO_RELAY_PORT}`,
       '',
       'Try:  curl http://127.0.0.1:8080/api/status',
+      '',
+      'Send a DNA search from RO to all peers (DE holds the demo profile, AT a near match):',
+      `  curl -s -H "Authorization: Bearer $(cat ${join(nodes[0]!.dataDir, 'officers-api.key')})" -H 'Content-Type: application/json' \\`,
+      `    -d '${JSON.stringify({ officerId: demoOfficer('RO'), orderingOfficerId: 'RO-PROSECUTOR-7', reason: 'demo: burglary case 123/2026', targets: 'all', profiles: [{ id: 'RO-CASE-123-S1', type: 'S', loci: DEMO_PROFILE }] })}' \\`,
+      '    http://127.0.0.1:8090/api/dna/searches',
+      '  then GET http://127.0.0.1:8090/api/dna/searches/<id> with the same header to see the hits.',
       'Stop: Ctrl-C',
       '',
     ].join('\n'),

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync, createWriteStream } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync, createWriteStream } from 'node:fs';
+import { writeSyntheticDatabase } from './seed.js';
 import { join } from 'node:path';
 import { pruemCommand } from '../cli/self.js';
 import type { MemberStateCode } from '../peers/member-states.js';
@@ -13,8 +14,10 @@ export interface NodeSpec {
   readonly state: MemberStateCode;
   readonly apiPort: number;
   readonly smtpPort: number;
-  /** Synthetic national DNA database to seed, JSON Lines (optional). */
-  readonly dnaSeed?: string;
+  /** The officers' client API (police LAN side); absent: not served. */
+  readonly officersPort?: number;
+  /** Synthetic national DNA profiles to seed on first provisioning (0: none). */
+  readonly syntheticProfiles?: number;
 }
 
 export interface NodeFiles {
@@ -36,7 +39,11 @@ export function writeNetworkConfigs(root: string, nodes: readonly NodeSpec[], re
     const config = {
       memberState: spec.state,
       dataDir,
-      listen: { api: { host: '127.0.0.1', port: spec.apiPort }, smtp: { host: '127.0.0.1', port: spec.smtpPort } },
+      listen: {
+        api: { host: '127.0.0.1', port: spec.apiPort },
+        smtp: { host: '127.0.0.1', port: spec.smtpPort },
+        officers: spec.officersPort === undefined ? null : { host: '127.0.0.1', port: spec.officersPort },
+      },
       relay: { host: relay.host, port: relay.port },
       token: { label: `pruem-${spec.state.toLowerCase()}`, pin: { file: 'token.pin' } },
       peers: nodes
@@ -48,6 +55,29 @@ export function writeNetworkConfigs(root: string, nodes: readonly NodeSpec[], re
     writeFileSync(configPath, JSON.stringify(config, null, 2));
     return { spec, dataDir, configPath };
   });
+}
+
+/**
+ * First start of a node: development token and certificates, the synthetic DNA database, and a
+ * demo officer authorised for DNA searches (so the officers' API can be tried at once).
+ */
+export async function provisionNode(node: NodeFiles): Promise<void> {
+  const log = join(node.dataDir, 'provision.log');
+  await runPruem(['provision', '--config', node.configPath], log);
+  const seeded = join(node.dataDir, 'dna-seed.jsonl');
+  if (node.spec.syntheticProfiles && !existsSync(seeded)) {
+    writeSyntheticDatabase(seeded, node.spec.state, node.spec.syntheticProfiles);
+    await runPruem(['dna', 'import', '--db', join(node.dataDir, 'dna.sqlite'), seeded], join(node.dataDir, 'dna-import.log'));
+  }
+  const officer = demoOfficer(node.spec.state);
+  if (!existsSync(join(node.dataDir, 'officer.granted'))) {
+    await runPruem(['audit', '--config', node.configPath, 'officers', 'add', '--id', officer, '--name', 'Demo Officer', '--channels', 'dna'], join(node.dataDir, 'officer.log'));
+    writeFileSync(join(node.dataDir, 'officer.granted'), `${officer}\n`);
+  }
+}
+
+export function demoOfficer(state: MemberStateCode): string {
+  return `${state}-OFFICER-1`;
 }
 
 /** Runs `pruem <args>` to completion; rejects with its output when it fails. */

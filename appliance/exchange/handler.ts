@@ -51,7 +51,8 @@ export interface ExchangeRecord {
 }
 
 export interface HandlerOutcome {
-  readonly reply: Reply | null;
+  /** What to send back to the sender: none, one, or several (a DNA answer over 500 datas is split). */
+  readonly replies: readonly Reply[];
   /** Short text stored with the inbox entry (no personal data). */
   readonly summary: string;
   readonly records: readonly ExchangeRecord[];
@@ -67,5 +68,5 @@ export interface ChannelHandler {
   readonly channel: MailChannel;
   /** Whether this handler takes a payload of this content type on this channel. */
   accepts(payloadContentType: string): boolean;
-  handle(message: InboundMessage): HandlerOutcome;
+  handle(message: InboundMessage): HandlerOutcome | Promise<HandlerOutcome>;
 }

@@ -16,10 +16,10 @@ export function pingHandler(channel: MailChannel): ChannelHandler {
       const ping = /^PING (\S{1,100})$/.exec(text.trim());
       if (!ping) {
         // A pong (or anything else) ends here: nothing to answer.
-        return { reply: null, summary: text.startsWith('PONG ') ? `pong ${text.slice(5, 105)}` : 'unrecognised link test', records: [] };
+        return { replies: [], summary: text.startsWith('PONG ') ? `pong ${text.slice(5, 105)}` : 'unrecognised link test', records: [] };
       }
       return {
-        reply: { payload: Buffer.from(`PONG ${ping[1]}`), payloadContentType: PING_CONTENT_TYPE, subject: `${message.sender}/PING` },
+        replies: [{ payload: Buffer.from(`PONG ${ping[1]}`), payloadContentType: PING_CONTENT_TYPE, subject: `${message.sender}/PING` }],
         summary: `ping ${ping[1]}`,
         records: [],
       };

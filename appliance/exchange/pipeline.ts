@@ -113,7 +113,7 @@ export class ExchangePipeline {
     }
     const handler = this.o.handlers.find((h) => h.channel === channel && h.accepts(opened.payloadContentType));
     const outcome = handler
-      ? handler.handle({
+      ? await handler.handle({
           inboxId: item.id,
           messageId: item.messageId,
           channel,
@@ -139,20 +139,21 @@ export class ExchangePipeline {
       })();
       return;
     }
-    const answerId = outcome.reply ? this.newMessageId(channel) : null;
-    const sealed =
-      outcome.reply && answerId
-        ? await this.o.sealer.seal({ peer: opened.sender, channel, reply: outcome.reply, messageId: answerId, inReplyTo: item.messageId })
-        : null;
+    const sealed: Array<{ messageId: string; raw: Buffer; mailFrom: string; rcptTo: string; payload: Buffer }> = [];
+    for (const reply of outcome.replies) {
+      const messageId = this.newMessageId(channel);
+      const s = await this.o.sealer.seal({ peer: opened.sender, channel, reply, messageId, inReplyTo: item.messageId });
+      sealed.push({ messageId, ...s, payload: reply.payload });
+    }
     this.o.db.transaction(() => {
-      if (sealed && answerId) {
+      for (const s of sealed) {
         this.o.queue.enqueueOutbound({
-          messageId: answerId,
+          messageId: s.messageId,
           channel,
           peer: opened.sender,
-          mailFrom: sealed.mailFrom,
-          rcptTo: sealed.rcptTo,
-          raw: sealed.raw,
+          mailFrom: s.mailFrom,
+          rcptTo: s.rcptTo,
+          raw: s.raw,
           // The answer must leave before the request's deadline (15 min DNA, 24 h fingerprints).
           deadline: item.deadline,
           correlation: item.id,
@@ -160,21 +161,22 @@ export class ExchangePipeline {
       }
       for (const record of outcome.records) {
         const received = record.direction === 'received';
+        const answer = sealed[0];
         this.o.audit.exchange(record, {
           channel,
           peer: opened.sender,
-          messageId: received ? item.messageId : (answerId ?? item.messageId),
+          messageId: received || !answer ? item.messageId : answer.messageId,
           inReplyTo: received ? null : item.messageId,
           occurredAt: now,
-          payload: received || !outcome.reply ? opened.payload : outcome.reply.payload,
+          payload: received || !answer ? opened.payload : Buffer.concat(sealed.map((s) => s.payload)),
         });
       }
       outcome.persist?.(this.o.db);
       this.o.queue.finishInbound(item.id, 'done', outcome.summary, opened.sender);
       this.o.links.success(opened.sender, channel);
     })();
-    if (sealed) this.kick();
-    this.log('inbound-done', { id: item.id, sender: opened.sender, answered: sealed !== null });
+    if (sealed.length) this.kick();
+    this.log('inbound-done', { id: item.id, sender: opened.sender, answers: sealed.length });
   }
 
   /**

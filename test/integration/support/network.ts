@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import Database from 'better-sqlite3';
-import { runPruem, spawnGateway, waitForHealth, writeNetworkConfigs, type NodeFiles, type NodeSpec } from '../../../appliance/demo/network.js';
+import { provisionNode, runPruem, spawnGateway, waitForHealth, writeNetworkConfigs, type NodeFiles, type NodeSpec } from '../../../appliance/demo/network.js';
 import { startDemoRelay } from '../../../appliance/demo/relay.js';
 import { channelDomain, type MemberStateCode } from '../../../appliance/peers/member-states.js';
 import { freePort, startPostfix } from './postfix.js';
@@ -25,18 +25,17 @@ export interface TestNetwork {
  * Starts gateways as real processes (`pruem provision`, then `pruem run`) joined by a relay:
  * a real Postfix (default) or the demo relay.
  */
-export async function startNetwork(states: readonly MemberStateCode[], opts: { relay?: 'postfix' | 'demo'; dnaSeeds?: Partial<Record<MemberStateCode, string>> } = {}): Promise<TestNetwork> {
+export async function startNetwork(states: readonly MemberStateCode[], opts: { relay?: 'postfix' | 'demo'; syntheticProfiles?: number } = {}): Promise<TestNetwork> {
   const root = mkdtempSync(join(tmpdir(), 'pruem-net-'));
   chmodSync(root, 0o755); // Postfix runs as user postfix and must reach its folder below.
   const specs: NodeSpec[] = [];
   for (const state of states) {
-    const seed = opts.dnaSeeds?.[state];
-    specs.push({ state, apiPort: await freePort(), smtpPort: await freePort(), ...(seed ? { dnaSeed: seed } : {}) });
+    specs.push({ state, apiPort: await freePort(), smtpPort: await freePort(), officersPort: await freePort(), syntheticProfiles: opts.syntheticProfiles ?? 200 });
   }
   const relayPort = await freePort();
   const files = writeNetworkConfigs(root, specs, { host: '127.0.0.1', port: relayPort });
   const nodes = new Map(files.map((f) => [f.spec.state, f] as const));
-  for (const f of files) await runPruem(['provision', '--config', f.configPath], join(f.dataDir, 'provision.log'));
+  for (const f of files) await provisionNode(f);
 
   const routes = specs.map((s) => ({ state: s.state, host: '127.0.0.1', port: s.smtpPort }));
   let closeRelay: () => Promise<void>;

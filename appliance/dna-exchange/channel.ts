@@ -1,0 +1,155 @@
+import type { ChannelHandler, ExchangeRecord, HandlerOutcome, InboundMessage } from '../exchange/handler.js';
+import type { Statistics } from '../exchange/statistics.js';
+import type { MemberStateCode } from '../peers/member-states.js';
+import { parsePruemDnaAsync } from '../dna/codec.js';
+import { answerDnaRequest } from '../dna/handler.js';
+import { writePruemDna } from '../dna/codec.js';
+import type { PruemDnaMessage } from '../dna/message.js';
+import type { NormalisedProfile } from '../dna/profile.js';
+import type { Hit } from '../dna/engine.js';
+import type { ProfileNotes } from './notes.js';
+import type { DnaSearches } from './searches.js';
+
+/** The MIME type PRUEMDNA travels as inside S/MIME; peers using `openssl cms` send raw XML, which the opener labels octet-stream. */
+export const DNA_CONTENT_TYPE = 'application/xml';
+const ACCEPTED = new Set(['application/xml', 'text/xml', 'application/octet-stream', 'text/plain']);
+
+export interface DnaChannelDeps {
+  readonly ourState: MemberStateCode;
+  /** Our NCP's agency name in audit records. */
+  readonly agency: string;
+  readonly generator: string;
+  readonly engine: () => { search(profile: NormalisedProfile): Hit[] };
+  readonly searches: DnaSearches;
+  readonly notes: ProfileNotes;
+  readonly statistics: Statistics;
+  readonly clock?: () => Date;
+}
+
+function overall(results: ReadonlyArray<'H' | 'N' | 'E'>): ExchangeRecord['result'] {
+  if (results.includes('H')) return 'hit';
+  if (results.length > 0 && results.every((r) => r === 'E')) return 'error';
+  return 'no-hit';
+}
+
+/**
+ * The DNA channel (Art. 3 and 4) as the pipeline sees it: a request gets the match engine's
+ * answer (quality-0 echo plus hits; result E with a message for bad input, never silence);
+ * an answer to one of our searches is filed against it. Notes on hit profiles and the annual
+ * counters are written in the pipeline's transaction.
+ */
+export function dnaChannelHandler(deps: DnaChannelDeps): ChannelHandler {
+  const clock = deps.clock ?? (() => new Date());
+  return {
+    channel: 'dna',
+    accepts: (contentType) => ACCEPTED.has(contentType.split(';')[0]?.trim().toLowerCase() ?? ''),
+    async handle(message: InboundMessage): Promise<HandlerOutcome> {
+      const now = clock();
+      const parsed = await parsePruemDnaAsync(message.payload);
+      if (parsed.ok && parsed.message.header.direction === 'A') return answerFromPeer(parsed.message, message, deps, now);
+
+      const { answers, outcomes } = answerDnaRequest(parsed.ok ? parsed.message : parsed.error, {
+        engine: deps.engine(),
+        ourState: deps.ourState,
+        now,
+        requestingState: message.sender,
+        generator: deps.generator,
+      });
+      const request = parsed.ok ? parsed.message : null;
+      const requestId = request?.header.requesting.requestId ?? '';
+      const refs = [requestId, request?.header.ref ?? ''].filter((r) => r !== '');
+      const profileRefs = outcomes.map((o) => o.profileRef).filter((r) => r !== '');
+      const searchingAgency = request?.datas[0]?.agency || 'NCP';
+      const result = overall(outcomes.map((o) => o.result));
+      const hitIds = outcomes.flatMap((o) => o.hits.map((h) => h.nationalProfileId));
+      const reqtype = request?.datas[0]?.reqtype ?? 3;
+      const records: ExchangeRecord[] = [
+        {
+          direction: 'received',
+          role: 'request',
+          messageType: `DNA Art. ${reqtype} request`,
+          result,
+          referenceNumbers: refs,
+          data: { categories: ['dna-profile'], recordIds: profileRefs, count: outcomes.length },
+          searchingBody: { state: message.sender, agency: searchingAgency },
+          fileManagingBody: { state: deps.ourState, agency: deps.agency },
+        },
+        {
+          direction: 'sent',
+          role: 'response',
+          messageType: `DNA Art. ${reqtype} answer`,
+          result,
+          referenceNumbers: refs,
+          // A hit answer carries our hit profiles' reference numbers and loci; a no-hit answer no personal data.
+          data: { categories: hitIds.length ? ['dna-profile'] : ['none'], recordIds: hitIds, count: hitIds.length },
+          searchingBody: { state: message.sender, agency: searchingAgency },
+          fileManagingBody: { state: deps.ourState, agency: deps.agency },
+        },
+      ];
+      const hitsByQuality: Partial<Record<1 | 2 | 3 | 4, number>> = {};
+      for (const o of outcomes) for (const h of o.hits) hitsByQuality[h.quality] = (hitsByQuality[h.quality] ?? 0) + 1;
+      return {
+        replies: answers.map((a) => ({ payload: Buffer.from(writePruemDna(a)), payloadContentType: DNA_CONTENT_TYPE, subject: `${deps.ourState}/DNA` })),
+        summary: `dna request ${requestId || '(unreadable)'}: ${outcomes.length} profile(s), ${hitIds.length} hit(s)${parsed.ok ? '' : `, error ${parsed.error.code}`}`,
+        records,
+        persist: () => {
+          for (const o of outcomes) {
+            for (const h of o.hits) {
+              deps.notes.record({ profileId: h.nationalProfileId, state: message.sender, requestRef: requestId, requestingProfileId: o.profileRef, quality: h.quality }, now);
+            }
+          }
+          deps.statistics.add({
+            year: now.getUTCFullYear(),
+            state: message.sender,
+            channel: 'dna',
+            direction: 'in',
+            requests: outcomes.length,
+            noHits: outcomes.filter((o) => o.result === 'N').length,
+            errors: outcomes.filter((o) => o.result === 'E').length,
+            hits: hitsByQuality,
+          });
+        },
+      };
+    },
+  };
+}
+
+function answerFromPeer(answer: PruemDnaMessage, message: InboundMessage, deps: DnaChannelDeps, now: Date): HandlerOutcome {
+  const echoes = answer.datas.filter((d) => d.quality === 0 || d.quality === undefined);
+  const hits = answer.datas.filter((d) => d.quality !== 0 && d.quality !== undefined);
+  const requestId = answer.header.requesting.requestId;
+  let searchId: string | null = null;
+  const hitsByQuality: Partial<Record<1 | 2 | 3 | 4, number>> = {};
+  for (const h of hits) if (h.quality) hitsByQuality[h.quality as 1 | 2 | 3 | 4] = (hitsByQuality[h.quality as 1 | 2 | 3 | 4] ?? 0) + 1;
+  return {
+    replies: [],
+    get summary() {
+      return `dna answer ${requestId}: ${hits.length} hit(s)${searchId ? ` for search ${searchId}` : ' (no matching search)'}`;
+    },
+    records: [
+      {
+        direction: 'received',
+        role: 'response',
+        messageType: 'DNA answer',
+        result: overall(echoes.map((e) => e.result as 'H' | 'N' | 'E')),
+        referenceNumbers: [requestId, answer.header.ref].filter((r) => r !== ''),
+        data: { categories: hits.length ? ['dna-profile'] : ['none'], recordIds: hits.map((h) => h.profileIdent), count: hits.length },
+        searchingBody: { state: deps.ourState, agency: deps.agency },
+        fileManagingBody: { state: message.sender, agency: hits[0]?.agency || 'NCP' },
+      },
+    ],
+    persist: () => {
+      searchId = deps.searches.answerReceived(answer, message.sender);
+      deps.statistics.add({
+        year: now.getUTCFullYear(),
+        state: message.sender,
+        channel: 'dna',
+        direction: 'out',
+        requests: echoes.length,
+        noHits: echoes.filter((e) => e.result === 'N').length,
+        errors: echoes.filter((e) => e.result === 'E').length,
+        hits: hitsByQuality,
+      });
+    },
+  };
+}
