@@ -376,6 +376,13 @@ function expectTag(tlv, tag, what) {
   return tlv;
 }
 
+/** The issuer Name (DER) and serial number (INTEGER contents) of a certificate. */
+function certificateIssuerAndSerial(cert) {
+  const tbs = derChildren(expectTag(derChildren(expectTag(readTlv(cert.raw, 0), 0x30, 'Certificate'))[0], 0x30, 'TBSCertificate'));
+  const i = tbs[0]?.tag === 0xa0 ? 1 : 0; // optional [0] version
+  return { serial: expectTag(tbs[i], 0x02, 'serialNumber').value, issuer: expectTag(tbs[i + 2], 0x30, 'issuer').raw };
+}
+
 const OID = Object.freeze({
   signedData: '2a864886f70d010702',
   data: '2a864886f70d010701',
@@ -414,9 +421,14 @@ export function verifyCmsDetached(der, content, cert) {
     let i = 1;
     const sid = si[i++];
     if (sid?.tag === 0x30) {
-      const serial = expectTag(derChildren(sid)[1], 0x02, 'serialNumber').value.toString('hex').replace(/^(00)+/, '').toUpperCase();
-      const certSerial = cert.serialNumber.toUpperCase().replace(/^0+/, '');
-      if (serial.replace(/^0+/, '') !== certSerial) throw new Error('the SignerInfo names another certificate');
+      // IssuerAndSerialNumber must name exactly the audit certificate (as openssl requires).
+      const [issuer, serial] = derChildren(sid);
+      const ours = certificateIssuerAndSerial(cert);
+      if (!expectTag(issuer, 0x30, 'issuer').raw.equals(ours.issuer) || !expectTag(serial, 0x02, 'serialNumber').value.equals(ours.serial)) {
+        throw new Error('the SignerInfo names another certificate');
+      }
+    } else if (sid?.tag !== 0x80) {
+      throw new Error('unknown SignerIdentifier');
     }
     const digestAlg = derChildren(expectTag(si[i++], 0x30, 'digestAlgorithm'));
     if (oidHex(digestAlg[0], 'digestAlgorithm') !== OID.sha256) throw new Error('digest algorithm is not SHA-256');
