@@ -1,0 +1,144 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pino from 'pino';
+import { startNetwork, eventually, type TestNetwork } from './support/network.js';
+import { demoOfficer } from '../../appliance/demo/network.js';
+import { DEMO_PROFILE } from '../../appliance/demo/seed.js';
+import { composeGateway } from '../../appliance/main.js';
+import { loadConfig } from '../../appliance/config/config.js';
+import { writePruemDna } from '../../appliance/dna/codec.js';
+import type { SearchView } from '../../appliance/dna-exchange/searches.js';
+import type { MemberStateCode } from '../../appliance/peers/member-states.js';
+
+/**
+ * Issue 4: three gateway processes (RO, DE, AT) with their own tokens and synthetic national
+ * databases exchange Art. 3 and Art. 4 DNA searches through a real Postfix relay.
+ * DE holds the demo profile exactly (quality 1); AT holds it with one allele different (quality 4).
+ */
+let net: TestNetwork;
+
+before(async () => {
+  net = await startNetwork(['RO', 'DE', 'AT'], { relay: 'postfix', syntheticProfiles: 300 });
+});
+after(async () => {
+  await net?.close();
+});
+
+function officersApi(state: MemberStateCode) {
+  const node = net.nodes.get(state)!;
+  const key = readFileSync(join(node.dataDir, 'officers-api.key'), 'utf8').trim();
+  const base = `http://127.0.0.1:${node.spec.officersPort}/api`;
+  return {
+    async post(path: string, body: unknown) {
+      const res = await fetch(`${base}${path}`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    },
+    async get<T>(path: string): Promise<T> {
+      const res = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${key}` } });
+      assert.equal(res.status, 200, `GET ${path}`);
+      return (await res.json()) as T;
+    },
+  };
+}
+
+const NO_MATCH = { vwa: ['30', '31'], th01: ['20', '21'], d21s11: ['40', '41'], fga: ['40', '41'], d8s1179: ['25', '26'], d3s1358: ['25', '26'], d18s51: ['30', '31'] };
+
+async function complete(state: MemberStateCode, id: string): Promise<SearchView> {
+  const api = officersApi(state);
+  let view: SearchView | null = null;
+  const until = Date.now() + 120_000;
+  while (Date.now() < until) {
+    view = await api.get<SearchView>(`/dna/searches/${id}`);
+    if (view.complete) return view;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`search ${id} not answered: ${JSON.stringify(view?.requests)}`);
+}
+
+const search = { officerId: 'RO-OFFICER-1', orderingOfficerId: 'RO-PROSECUTOR-7', reason: 'burglary case 123/2026' };
+
+test('Art. 3: a hit from DE, a near hit from AT, each correlated to the search', async () => {
+  assert.equal(search.officerId, demoOfficer('RO'));
+  const created = await officersApi('RO').post('/dna/searches', { ...search, targets: 'all', profiles: [{ id: 'RO-S-1', type: 'S', loci: DEMO_PROFILE }] });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const view = await complete('RO', String(created.body.id));
+  assert.equal(view.reqtype, 3);
+  assert.deepEqual(view.requests.map((r) => r.state).sort(), ['AT', 'DE']);
+  const de = view.results.filter((r) => r.state === 'DE' && r.hit);
+  const at = view.results.filter((r) => r.state === 'AT' && r.hit);
+  assert.ok(de.some((r) => r.hit!.profileIdent === 'DE-DEMO-0001' && r.hit!.quality === 1 && r.profileRef === 'RO-S-1'), JSON.stringify(view.results));
+  assert.ok(at.some((r) => r.hit!.profileIdent === 'AT-DEMO-0001' && r.hit!.quality === 4), JSON.stringify(view.results));
+  // The quality-0 echo says H for both.
+  assert.deepEqual(view.results.filter((r) => !r.hit).map((r) => `${r.state}:${r.result}`).sort(), ['AT:H', 'DE:H']);
+
+  // DE noted that RO hit its profile (Art. 9(2)); counters were kept on both sides.
+  const notes = await officersApi('DE').get<Array<{ profileId: string; state: string }>>('/dna/notes');
+  assert.ok(notes.some((n) => n.profileId === 'DE-DEMO-0001' && n.state === 'RO'));
+  const year = new Date().getUTCFullYear();
+  const deStats = await officersApi('DE').get<Array<{ state: string; direction: string; requests: number; hits: number }>>(`/statistics/${year}`);
+  assert.ok(deStats.some((s) => s.state === 'RO' && s.direction === 'in' && s.requests >= 1 && s.hits >= 1));
+  const roStats = await officersApi('RO').get<Array<{ state: string; direction: string; hits: number }>>(`/statistics/${year}`);
+  assert.ok(roStats.some((s) => s.state === 'AT' && s.direction === 'out' && s.hits >= 1));
+});
+
+test('Art. 4: a batch to DE gets a hit and a no-hit, correlated per profile', async () => {
+  const created = await officersApi('RO').post('/dna/searches', {
+    ...search,
+    targets: ['DE'],
+    profiles: [
+      { id: 'RO-U-1', type: 'S', loci: DEMO_PROFILE },
+      { id: 'RO-U-2', type: 'S', loci: NO_MATCH },
+    ],
+  });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  const view = await complete('RO', String(created.body.id));
+  assert.equal(view.reqtype, 4);
+  const echo = Object.fromEntries(view.results.filter((r) => !r.hit).map((r) => [r.profileRef, r.result]));
+  assert.deepEqual(echo, { 'RO-U-1': 'H', 'RO-U-2': 'N' });
+  assert.ok(view.results.some((r) => r.hit?.profileIdent === 'DE-DEMO-0001' && r.profileRef === 'RO-U-1'));
+});
+
+test('the officers API refuses an unauthorised officer and a profile below the inclusion minimum', async () => {
+  const unauthorised = await officersApi('RO').post('/dna/searches', { ...search, officerId: 'RO-NOBODY', targets: 'all', profiles: [{ id: 'x', type: 'S', loci: DEMO_PROFILE }] });
+  assert.equal(unauthorised.status, 403);
+  assert.equal(unauthorised.body.code, 'OFFICER_NOT_AUTHORISED');
+  const tooSmall = await officersApi('RO').post('/dna/searches', { ...search, targets: 'all', profiles: [{ id: 'x', type: 'S', loci: { vwa: ['14', '17'], th01: ['6', '7'] } }] });
+  assert.equal(tooSmall.status, 422);
+  assert.equal(tooSmall.body.code, 'PROFILE_REFUSED');
+  const missingReason = await officersApi('RO').post('/dna/searches', { officerId: 'RO-OFFICER-1', orderingOfficerId: 'x', targets: 'all', profiles: [] });
+  assert.equal(missingReason.status, 400);
+});
+
+test('an invalid request is answered with result E and a message, never silence', async () => {
+  // Act as a requester that skips our own checks: a profile with two loci, sent through RO's real pipeline.
+  const core = await composeGateway(loadConfig(net.nodes.get('RO')!.configPath), { log: pino({ level: 'warn' }) });
+  let searchId = '';
+  try {
+    const created = core.dna.searches.create({ reqtype: 3, officerId: 'RO-OFFICER-1', orderingOfficerId: 'RO-PROSECUTOR-7', reason: 'invalid-request test', profileIds: ['RO-BAD-1'] });
+    searchId = created.id;
+    const requestId = `RO-BAD-${created.id.slice(0, 8)}`;
+    const xml = writePruemDna({
+      header: {
+        direction: 'R', ref: requestId, generator: 'test', schemaVersion: '1.0',
+        requesting: { sourceIsocode: 'RO', destinationIsocode: 'DE', requestId, date: '2026-11-23', time: '10:00:00Z' },
+        requested: { sourceIsocode: 'DE', destinationIsocode: 'RO', requestId, date: '2026-11-23', time: '10:00:00Z' },
+      },
+      datas: [{ reqtype: 3, date: '2026-11-23', type: 'S', result: 'U', agency: 'RO', profileIdent: 'RO-BAD-1', profile: { loci: { vwa: ['14', '17'], th01: ['6', '7'] } } }],
+    });
+    await core.pipeline.originate({
+      peer: 'DE', channel: 'dna',
+      reply: { payload: Buffer.from(xml), payloadContentType: 'application/xml', subject: 'RO/DNA' },
+      correlation: created.id,
+      records: [],
+      persist: (_db, messageId) => core.dna.searches.requestSent(created.id, 'DE', requestId, messageId),
+    });
+  } finally {
+    await core.close();
+  }
+  const view = await complete('RO', searchId);
+  const echo = view.results.find((r) => r.profileRef === 'RO-BAD-1');
+  assert.equal(echo?.result, 'E');
+  assert.match(echo?.message ?? '', /refused/);
+});
