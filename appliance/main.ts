@@ -128,6 +128,8 @@ export async function composeGateway(config: GatewayConfig, opts: { log?: Logger
   const opener: MessageOpener = {
     async open(raw) {
       const result = await openMessage(raw, { directory, token, now: new Date(), maxBytes: config.limits.maxMessageBytes });
+      // Our token being absent or locked says nothing about the message: keep it and try again later.
+      if (!result.ok && result.error.code === 'TOKEN_UNAVAILABLE') throw new Error(`token unavailable: ${result.error.message}`);
       return result.ok
         ? { ok: true, sender: result.sender, payload: result.payload, payloadContentType: result.payloadContentType, subject: result.subject }
         : { ok: false, error: result.error };
