@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { runOk } from '../../appliance/util/exec.js';
+import { run, runOk } from '../../appliance/util/exec.js';
 import type { AuditSigner } from '../../appliance/audit/signer.js';
 import type {
   AdminEvent,
@@ -55,8 +55,8 @@ export interface TestPki {
 
 /** A test CA and an audit certificate issued by it, made with the openssl CLI. */
 export async function makePki(dir: string, name = 'audit', ca?: { caKey: string; caCert: string }): Promise<TestPki> {
-  let caKey = ca?.caKey ?? join(dir, 'ca.key');
-  let caCert = ca?.caCert ?? join(dir, 'ca.pem');
+  const caKey = ca?.caKey ?? join(dir, 'ca.key');
+  const caCert = ca?.caCert ?? join(dir, 'ca.pem');
   if (!ca) {
     await runOk('openssl', [
       'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', caKey, '-out', caCert, '-days', '3650',
@@ -71,8 +71,6 @@ export async function makePki(dir: string, name = 'audit', ca?: { caKey: string;
   await runOk('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', auditKey, '-out', csr, '-subj', `/CN=Gateway ${name} key/O=Pruem Test`]);
   writeFileSync(ext, 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,nonRepudiation\n');
   await runOk('openssl', ['x509', '-req', '-in', csr, '-CA', caCert, '-CAkey', caKey, '-CAcreateserial', '-out', auditCert, '-days', '3650', '-extfile', ext]);
-  caKey = caKey.toString();
-  caCert = caCert.toString();
   return { dir, caKey, caCert, auditKey, auditCert };
 }
 
@@ -233,7 +231,6 @@ export function nonAutomated(clock: TestClock, over: Partial<NonAutomatedEvent> 
   };
 }
 
-import { run } from '../../appliance/util/exec.js';
 
 export interface CommandRun {
   command: string;
