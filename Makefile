@@ -36,6 +36,8 @@ $(STAMP)/npm: package.json package-lock.json
 
 build: $(STAMP)/npm
 	./node_modules/.bin/tsc -p tsconfig.json
+	@# tsc copies no assets: the PRUEMDNA schema and the auditors' standalone verifier ship beside the code.
+	cd appliance && find . \( -name '*.xsd' -o -name '*.mjs' \) -exec install -D -m 0644 {} ../dist/appliance/{} \;
 	node console/build.mjs
 
 clean:

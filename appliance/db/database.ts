@@ -16,5 +16,8 @@ export function openDatabase(path: string): Db {
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
+  // Deleted rows (answered requests' data, expired audit months) must not linger in free pages:
+  // SQLite zeroes them with this on, and it has to be on before the first delete.
+  db.pragma('secure_delete = ON');
   return db;
 }

@@ -142,3 +142,42 @@ test('an invalid request is answered with result E and a message, never silence'
   assert.equal(echo?.result, 'E');
   assert.match(echo?.message ?? '', /refused/);
 });
+
+type Leaf = { event: Record<string, unknown> & { kind: string; direction?: string; role?: string } };
+const exchanges = (state: MemberStateCode): Leaf['event'][] =>
+  net.query<{ leaf: string }>(state, `SELECT leaf FROM audit_entries WHERE kind = 'exchange' ORDER BY idx`).map((r) => (JSON.parse(r.leaf) as Leaf).event);
+
+test('Art. 30: the exchange is recorded with the required fields on the requesting and the requested appliance', () => {
+  const sent = exchanges('RO').find((e) => e.direction === 'sent' && e.role === 'request' && e.peerState === 'DE' && (e.dataSupplied as { recordIds: string[] }).recordIds.includes('RO-S-1'));
+  assert.ok(sent, 'RO logged its search to DE');
+  assert.equal(sent.reason, 'burglary case 123/2026');
+  assert.equal(sent.officerId, 'RO-OFFICER-1');
+  assert.equal(sent.orderingOfficerId, 'RO-PROSECUTOR-7');
+  assert.deepEqual(sent.searchingBody, { state: 'RO', agency: 'NCP' });
+  assert.equal((sent.fileManagingBody as { state: string }).state, 'DE');
+  assert.match(String(sent.occurredAt), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  assert.match(String((sent.dataSupplied as { sha256: string }).sha256), /^[0-9a-f]{64}$/);
+  const answer = exchanges('RO').find((e) => e.direction === 'received' && e.role === 'response' && e.peerState === 'DE' && e.result === 'hit');
+  assert.ok(answer, 'RO logged the hit it received from DE');
+
+  const deIn = exchanges('DE').find((e) => e.direction === 'received' && e.role === 'request' && e.peerState === 'RO' && (e.dataSupplied as { recordIds: string[] }).recordIds.includes('RO-S-1'));
+  assert.ok(deIn, 'DE logged the request it received');
+  assert.equal((deIn.searchingBody as { state: string }).state, 'RO');
+  assert.equal((deIn.fileManagingBody as { state: string }).state, 'DE');
+  assert.equal(deIn.result, 'hit');
+  const deOut = exchanges('DE').find((e) => e.direction === 'sent' && e.role === 'response' && e.peerState === 'RO' && (e.dataSupplied as { recordIds: string[] }).recordIds.includes('DE-DEMO-0001'));
+  assert.ok(deOut, 'DE logged the answer it sent, with the hit profile reference');
+  // The record holds references and a digest, never the profile itself (DP-PURPOSE).
+  assert.doesNotMatch(JSON.stringify(exchanges('DE')), /low_allele|9\.3/);
+});
+
+test('DP-PURPOSE: supplied data are purged from working storage once answered', () => {
+  for (const state of ['RO', 'DE', 'AT'] as const) {
+    const kept = net.query<{ n: number }>(state, `SELECT count(*) AS n FROM queue_inbox WHERE status != 'pending' AND raw IS NOT NULL`)[0]!.n;
+    assert.equal(kept, 0, `${state} keeps no answered mail`);
+    const sealed = net.query<{ n: number }>(state, `SELECT count(*) AS n FROM queue_outbox WHERE status = 'sent' AND raw IS NOT NULL`)[0]!.n;
+    assert.equal(sealed, 0, `${state} keeps no sent mail`);
+    const done = net.query<{ n: number }>(state, `SELECT count(*) AS n FROM queue_inbox WHERE status = 'done'`)[0]!.n;
+    assert.ok(done > 0, `${state} did answer or receive something`);
+  }
+});
