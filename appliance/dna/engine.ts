@@ -221,6 +221,11 @@ export class MatchEngine {
   private where = new Uint32Array(1024).fill(NO_SLOT);
   private overflow: Overflow[] = [];
   private readonly counts = new Uint8Array(BLOCK_SIZE);
+  // Per-search scratch, reused so that a search allocates almost nothing (GC pauses show up in p99).
+  private readonly lens = new Float64Array(NL);
+  private readonly order = new Int32Array(NL);
+  private readonly esp = new Float64Array(7);
+  private readonly candidates = new Int32Array(BLOCK_SIZE);
   private readonly req = new Request();
   private readonly scratch = new Uint16Array(NL * 2);
   private liveProfiles = 0;
@@ -585,20 +590,24 @@ export class MatchEngine {
     // No member can have six designated loci in common with the request.
     if (popcount(block.any & q.designatedMask) < MIN_MATCHING_LOCI) return;
     const nd = q.designated.length;
-    const lens: number[] = new Array(nd);
-    const order: number[] = new Array(nd);
+    const lens = this.lens;
+    const order = this.order;
     for (let j = 0; j < nd; j++) {
-      lens[j] = this.listLength(block, q.designated[j]!, q.keys[j]!);
+      const len = this.listLength(block, q.designated[j]!, q.keys[j]!);
+      lens[j] = len;
       // insertion sort by list length
       let k = j;
-      while (k > 0 && lens[order[k - 1]!]! > lens[j]!) {
+      while (k > 0 && lens[order[k - 1]!]! > len) {
         order[k] = order[k - 1]!;
         k--;
       }
       order[k] = j;
     }
     // Choose how many of the shortest lists to count (k) and the threshold T they imply, or a scan.
-    const e = [1, 0, 0, 0, 0, 0, 0];
+    // e[t] is the t-th elementary symmetric sum of the list densities: a union bound on members in ≥ t lists.
+    const e = this.esp;
+    e.fill(0);
+    e[0] = 1;
     let bestCost = block.size * SCAN_COST;
     let bestK = 0;
     let bestT = 0;
@@ -620,19 +629,21 @@ export class MatchEngine {
         bestT = T;
       }
     }
-    const row = (i: number) => i * NL;
     if (bestK === 0) {
-      for (let i = 0; i < block.size; i++) if (block.alive[i]) this.verify(q, block.geno, row(i), block.slots[i]!, out);
+      for (let i = 0; i < block.size; i++) if (block.alive[i]) this.verify(q, block.geno, i * NL, block.slots[i]!, out);
       return;
     }
     const counts = this.counts;
     const T = bestT;
-    const candidates: number[] = [];
+    const candidates = this.candidates;
+    let found = 0;
+    let counted = 0;
     const ids = block.ids;
     const offsets = block.offsets;
     for (let k = 0; k < bestK; k++) {
       const j = order[k]!;
       const l = q.designated[j]!;
+      counted += lens[j]!;
       for (const g of q.keys[j]!) {
         if (block.sealed) {
           if (g >= block.glen[l]!) continue;
@@ -640,16 +651,16 @@ export class MatchEngine {
           const end = offsets[b + 1]!;
           for (let p = offsets[b]!; p < end; p++) {
             const x = ids[p]!;
-            if (++counts[x]! === T) candidates.push(x);
+            if (++counts[x]! === T) candidates[found++] = x;
           }
         } else {
           const list = block.open!.get(l * 65536 + g);
           if (!list) continue;
-          for (const x of list) if (++counts[x]! === T) candidates.push(x);
+          for (const x of list) if (++counts[x]! === T) candidates[found++] = x;
         }
       }
     }
-    if (sum * 8 > block.size) counts.fill(0, 0, block.size);
+    if (counted * 8 > block.size) counts.fill(0, 0, block.size);
     else {
       for (let k = 0; k < bestK; k++) {
         const j = order[k]!;
@@ -665,7 +676,10 @@ export class MatchEngine {
         }
       }
     }
-    for (const x of candidates) if (block.alive[x]) this.verify(q, block.geno, row(x), block.slots[x]!, out);
+    for (let c = 0; c < found; c++) {
+      const x = candidates[c]!;
+      if (block.alive[x]) this.verify(q, block.geno, x * NL, block.slots[x]!, out);
+    }
   }
 
   /** Hits as slots, quality and hitcount, in no particular order; no store access. */

@@ -52,12 +52,18 @@ export function parseProfileLine(line: string): ProfileLine {
   const agency = text(value.agency, MAX_AGENCY_LENGTH);
   if (agency === undefined) return { kind: 'refused', id, code: 'BAD_RECORD', reason: `"agency" must be a string of 1–${MAX_AGENCY_LENGTH} printable characters` };
   if (!isRecord(value.loci)) return { kind: 'refused', id, code: 'BAD_RECORD', reason: '"loci" must be an object' };
-  const loci: Record<string, string[]> = {};
-  for (const [name, values] of Object.entries(value.loci)) {
-    if (!Array.isArray(values) || !values.every((v) => typeof v === 'string' || (typeof v === 'number' && Number.isFinite(v)))) {
-      return { kind: 'refused', id, code: 'BAD_RECORD', reason: `locus "${name.slice(0, 40)}" must be an array of strings` };
+  const raw = value.loci;
+  const loci: Record<string, readonly string[]> = {};
+  for (const name in raw) {
+    const values = raw[name];
+    if (!Array.isArray(values)) return { kind: 'refused', id, code: 'BAD_RECORD', reason: `locus "${name.slice(0, 40)}" must be an array of strings` };
+    let strings = true;
+    for (const v of values) {
+      if (typeof v === 'string') continue;
+      if (typeof v === 'number' && Number.isFinite(v)) strings = false;
+      else return { kind: 'refused', id, code: 'BAD_RECORD', reason: `locus "${name.slice(0, 40)}" must be an array of strings` };
     }
-    loci[name] = values.map(String);
+    loci[name] = strings ? (values as string[]) : values.map(String);
   }
   const r = normaliseProfile({ type: value.type, loci });
   if (!r.ok) return { kind: 'refused', id, code: r.refusal.code, reason: r.refusal.reason };

@@ -29,7 +29,7 @@ const BY_NAME: ReadonlyMap<string, LocusName> = new Map(LOCI.map((l) => [l, l]))
 
 /** Locus names are matched case-insensitively ("CSF1PO", "Penta_D"), nothing else is guessed. */
 export function locusByName(name: string): LocusName | undefined {
-  return BY_NAME.get(name.toLowerCase());
+  return BY_NAME.get(name) ?? BY_NAME.get(name.toLowerCase());
 }
 
 /** Index of a locus within MATCH_LOCI (0…22), or -1 for amelogenin. */

@@ -15,7 +15,7 @@
  *  - "Fully designated" locus = both values designated (no wildcard), amelogenin never counts. Reference
  *    profiles need 6 of the 7 ESS loci fully designated, on top of the general 6.
  */
-import { compareAlleles, MAX_REPEAT, WILDCARD } from './allele.js';
+import { MAX_REPEAT, WILDCARD } from './allele.js';
 import { AMELOGENIN, ESS_LOCI, LOCI, locusByName, MATCH_LOCI, type LocusName } from './loci.js';
 import { MIN_MATCHING_LOCI } from './match.js';
 import type { AllelePair, DnaLoci, NormalisedProfile, ProfileType } from './profile.js';
@@ -47,22 +47,60 @@ export interface RawProfile {
   readonly loci: Readonly<Record<string, readonly string[]>>;
 }
 
-const NUMERIC = /^([0-9]+)(?:[.,]([0-9]+))?$/;
+function isSpace(c: number): boolean {
+  return c === 32 || (c >= 9 && c <= 13) || c === 160;
+}
 
-/** DNA-WILD for one value of a locus other than amelogenin. */
+/** DNA-WILD for one value of a locus other than amelogenin. Hand-written scanner: imports run it 300 M times. */
 export function normaliseAllele(raw: string): string {
-  const m = NUMERIC.exec(raw.trim());
-  if (!m) return WILDCARD; // "o", "f", "r", "na", "nr", "un", "<8", "" … (§1.1 first rule)
-  const whole = Number(m[1]);
-  const fraction = (m[2] ?? '').replace(/0+$/, '');
-  if (fraction.length > 1 || whole > MAX_REPEAT) return WILDCARD;
-  if (fraction === '' && (whole === 0 || whole === 1 || whole === 99)) return WILDCARD; // §1.1 second rule
-  if (fraction === '' ) return String(whole);
+  let start = 0;
+  let end = raw.length;
+  while (start < end && isSpace(raw.charCodeAt(start))) start++;
+  while (end > start && isSpace(raw.charCodeAt(end - 1))) end--;
+  // Whole part: digits only; leading zeros dropped.
+  let i = start;
+  let whole = 0;
+  let digits = 0;
+  while (i < end) {
+    const c = raw.charCodeAt(i);
+    if (c < 48 || c > 57) break;
+    whole = whole * 10 + (c - 48);
+    digits++;
+    i++;
+  }
+  if (digits === 0) return WILDCARD; // "o", "f", "r", "na", "nr", "un", "<8", "", ".5" … (§1.1 first rule)
+  let fraction = -1; // -1: none; else the single significant decimal digit (0 when all zeros)
+  if (i < end) {
+    const sep = raw.charCodeAt(i);
+    if (sep !== 46 && sep !== 44) return WILDCARD; // "14a"
+    i++;
+    if (i === end) return WILDCARD; // "14."
+    fraction = 0;
+    let position = 0;
+    while (i < end) {
+      const c = raw.charCodeAt(i);
+      if (c < 48 || c > 57) return WILDCARD; // "9.3.1"
+      if (c !== 48) {
+        if (position > 0) return WILDCARD; // "9.31": not an allele designation
+        fraction = c - 48;
+      }
+      position++;
+      i++;
+    }
+  }
+  if (whole > MAX_REPEAT) return WILDCARD;
+  if (fraction <= 0) {
+    if (whole === 0 || whole === 1 || whole === 99) return WILDCARD; // §1.1 second rule
+    return String(whole);
+  }
   return `${whole}.${fraction}`;
 }
 
+// Canonical numbers order the same as Number(); the wildcard goes last.
 function sortPair(a: string, b: string): AllelePair {
-  return compareAlleles(a, b) <= 0 ? [a, b] : [b, a];
+  const ka = a === WILDCARD ? Infinity : Number(a);
+  const kb = b === WILDCARD ? Infinity : Number(b);
+  return ka <= kb ? [a, b] : [b, a];
 }
 
 export type LocusResult = { readonly ok: true; readonly pair: AllelePair | undefined; readonly wildcarded: number } | { readonly ok: false; readonly refusal: Refusal };
@@ -87,7 +125,9 @@ export function normaliseLocus(locus: LocusName, values: readonly string[]): Loc
   const a = normaliseAllele(first);
   // §1.1 third rule: of three alleles the first is kept and the other two become wildcards.
   const b = second === undefined ? WILDCARD : normaliseAllele(second);
-  const converted = (a === WILDCARD && first.trim() !== WILDCARD ? 1 : 0) + (second === undefined ? 2 : b === WILDCARD && second.trim() !== WILDCARD ? 1 : 0);
+  let converted = second === undefined ? 2 : 0;
+  if (a === WILDCARD && first !== WILDCARD) converted++;
+  if (second !== undefined && b === WILDCARD && second !== WILDCARD) converted++;
   return { ok: true, pair: sortPair(a, b), wildcarded: converted };
 }
 
@@ -124,28 +164,33 @@ export function checkInclusion(profile: NormalisedProfile): Refusal | undefined 
 
 /** Applies DNA-WILD to every locus, then DNA-INCL; refuses with the first reason found. */
 export function normaliseProfile(raw: RawProfile): NormaliseResult {
-  const loci: Partial<Record<LocusName, AllelePair>> = {};
+  const pairs: Array<AllelePair | undefined> = new Array(LOCI.length);
   let wildcarded = 0;
-  for (const [name, values] of Object.entries(raw.loci)) {
+  for (const name in raw.loci) {
+    const values = raw.loci[name]!;
     const locus = locusByName(name);
     if (locus === undefined) {
       return { ok: false, refusal: { code: 'UNKNOWN_LOCUS', reason: `unknown locus "${name.slice(0, 40)}"` } };
     }
-    if (loci[locus] !== undefined) {
+    const index = LOCUS_INDEX.get(locus)!;
+    if (pairs[index] !== undefined) {
       return { ok: false, refusal: { code: 'UNKNOWN_LOCUS', reason: `locus ${locus} is given twice` } };
     }
     const r = normaliseLocus(locus, values);
     if (!r.ok) return r;
-    if (r.pair !== undefined) loci[locus] = r.pair;
+    if (r.pair !== undefined) pairs[index] = r.pair;
     wildcarded += r.wildcarded;
   }
-  const ordered: Partial<Record<LocusName, AllelePair>> = {};
-  for (const l of LOCI) {
-    const p = loci[l];
-    if (p !== undefined) ordered[l] = p;
+  // Built once, in schema order, so every profile object has the same shape.
+  const loci: Partial<Record<LocusName, AllelePair>> = {};
+  for (let i = 0; i < LOCI.length; i++) {
+    const p = pairs[i];
+    if (p !== undefined) loci[LOCI[i]!] = p;
   }
-  const profile: NormalisedProfile = { type: raw.type, loci: ordered };
+  const profile: NormalisedProfile = { type: raw.type, loci };
   const refusal = checkInclusion(profile);
   if (refusal) return { ok: false, refusal };
   return { ok: true, profile, wildcarded };
 }
+
+const LOCUS_INDEX: ReadonlyMap<LocusName, number> = new Map(LOCI.map((l, i) => [l, i]));

@@ -1,0 +1,213 @@
+/**
+ * DNA match benchmark: synthetic national database of N profiles (argument, default 100 000) from published
+ * allele frequencies (test/bench/dna/frequencies.ts), imported through the real JSON Lines → SQLite path,
+ * indexed, then searched; the naive full scan (every profile checked with the same rules) runs in the same
+ * process as the baseline, and its hits are compared with the index's.
+ *
+ *   node --import tsx test/bench/dna-match.ts [N] [--dir DIR] [--reuse] [--requests R] [--naive K] [--seed S]
+ *
+ * --dir keeps the generated export and store (default: a temp dir, removed at the end); --reuse skips
+ * generation and import when DIR already holds them. Prints a table and one JSON line with the figures.
+ */
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { MatchEngine } from '../../appliance/dna/engine.js';
+import { normaliseProfile } from '../../appliance/dna/normalise.js';
+import type { DnaLoci, NormalisedProfile } from '../../appliance/dna/profile.js';
+import { ProfileStore } from '../../appliance/dna/store.js';
+import { nationalRecord, populationProfile, rng } from './dna/synthetic.js';
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    dir: { type: 'string' },
+    reuse: { type: 'boolean', default: false },
+    requests: { type: 'string', default: '200' },
+    naive: { type: 'string' },
+    seed: { type: 'string', default: '20240501' },
+  },
+});
+const N = Number((positionals[0] ?? '100000').replace(/_/g, ''));
+const REQUESTS = Number(values.requests);
+const NAIVE = Number(values.naive ?? (N >= 5_000_000 ? 10 : N >= 1_000_000 ? 20 : 50));
+const SEED = Number(values.seed);
+const dir = values.dir ?? mkdtempSync(join(tmpdir(), 'pruem-dna-bench-'));
+mkdirSync(dir, { recursive: true });
+const exportPath = join(dir, `national-${N}.jsonl`);
+const storePath = join(dir, `store-${N}.sqlite`);
+
+const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
+const log = (s: string) => process.stderr.write(`${s}\n`);
+const percentile = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+};
+
+async function generate(): Promise<number> {
+  const t0 = process.hrtime.bigint();
+  const out = createWriteStream(exportPath);
+  let buffer = '';
+  for (let i = 0; i < N; i++) {
+    buffer += `${JSON.stringify(nationalRecord(SEED, i))}\n`;
+    if (buffer.length > 1 << 20) {
+      if (!out.write(buffer)) await once(out, 'drain');
+      buffer = '';
+    }
+  }
+  out.end(buffer);
+  await once(out, 'finish');
+  return ms(t0);
+}
+
+// ---- requests ------------------------------------------------------------------------------------------------
+
+const r = rng(SEED ^ 0x5eed);
+
+function shift(v: string, by: number): string {
+  const [w, d] = v.split('.');
+  return d === undefined ? String(Number(w) + by) : `${Number(w) + by}.${d}`;
+}
+
+/** A request made from one of our profiles: exact copy, near match, micro-variant, or degraded stain. */
+function related(store: ProfileStore): NormalisedProfile | undefined {
+  const rec = store.getById(`RO-${String(Math.floor(r() * N)).padStart(9, '0')}`);
+  if (!rec) return undefined; // refused at import
+  const loci: Record<string, [string, string]> = {};
+  for (const [l, p] of Object.entries(rec.profile.loci)) if (p) loci[l] = [p[0], p[1]];
+  const names = Object.keys(loci).filter((l) => l !== 'amelogenin' && !loci[l]!.includes('*'));
+  const kind = r();
+  const pick = () => names[Math.floor(r() * names.length)]!;
+  if (kind < 0.25) {
+    const l = pick();
+    loci[l] = [loci[l]![0], shift(loci[l]![1], 2)]; // one differing allele: near match
+  } else if (kind < 0.4) {
+    const l = pick();
+    if (!loci[l]![0].includes('.')) loci[l] = [`${loci[l]![0]}.1`, loci[l]![1]]; // micro-variant
+  } else if (kind < 0.6) {
+    for (const l of names) if (r() < 0.3) delete loci[l]; // degraded stain
+    const l = pick();
+    if (loci[l]) loci[l] = [loci[l]![0], '*'];
+  }
+  const n = normaliseProfile({ type: 'S', loci });
+  return n.ok ? n.profile : undefined;
+}
+
+function stranger(): NormalisedProfile {
+  const n = normaliseProfile({ type: 'S', loci: populationProfile(r) });
+  if (!n.ok) throw new Error(n.refusal.reason);
+  return n.profile;
+}
+
+function requests(store: ProfileStore, count: number, relatedShare: number): NormalisedProfile[] {
+  const out: NormalisedProfile[] = [];
+  while (out.length < count) {
+    const p = r() < relatedShare ? related(store) : stranger();
+    if (p) out.push(p);
+  }
+  return out;
+}
+
+const key = (hits: ReadonlyArray<{ slot: number; quality: number; hitcount: number }>) =>
+  hits.map((h) => `${h.slot}:${h.quality}:${h.hitcount}`).sort().join(',');
+
+// ---- run -----------------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  log(`DNA match benchmark, ${N.toLocaleString('en')} profiles, working in ${dir}`);
+  let generateMs = NaN;
+  let importMs = NaN;
+  let imported: { inserted: number; refused: number } = { inserted: NaN, refused: NaN };
+  if (!(values.reuse && existsSync(storePath))) {
+    rmSync(storePath, { force: true });
+    rmSync(`${storePath}-wal`, { force: true });
+    rmSync(`${storePath}-shm`, { force: true });
+    generateMs = await generate();
+    log(`generated ${exportPath} (${(statSync(exportPath).size / 1048576).toFixed(0)} MiB) in ${(generateMs / 1000).toFixed(1)} s`);
+    const store = ProfileStore.open(storePath);
+    const t0 = process.hrtime.bigint();
+    const report = await store.importFile(exportPath, { today: '2024-05-01', maxListedRefusals: 0 });
+    importMs = ms(t0);
+    imported = { inserted: report.inserted, refused: report.refused };
+    store.close();
+    log(`imported ${report.inserted} profiles (${report.refused} refused by the inclusion rules) in ${(importMs / 1000).toFixed(1)} s`);
+  }
+  const store = ProfileStore.open(storePath);
+  const t1 = process.hrtime.bigint();
+  const engine = MatchEngine.build(store);
+  const buildMs = ms(t1);
+  const stats = engine.stats();
+  log(`index built in ${(buildMs / 1000).toFixed(1)} s: ${stats.profiles} profiles, ${stats.blocks} blocks, ${stats.bytesPerProfile.toFixed(1)} bytes/profile`);
+
+  // Single searches (Art. 3): half made from our own profiles (hits of every quality), half strangers.
+  const singles = requests(store, REQUESTS, 0.5);
+  for (const p of singles.slice(0, 20)) engine.search(p); // warm-up
+  const single: number[] = [];
+  let singleHits = 0;
+  for (const p of singles) {
+    const t = process.hrtime.bigint();
+    singleHits += engine.search(p).length;
+    single.push(ms(t));
+  }
+  log(`single search: p50 ${percentile(single, 50).toFixed(2)} ms, p99 ${percentile(single, 99).toFixed(2)} ms (${singles.length} requests, ${singleHits} hits)`);
+
+  // Naive full scan on the first K of the same requests, and agreement with the index.
+  const naive: number[] = [];
+  const indexedSame: number[] = [];
+  let disagreements = 0;
+  for (const p of singles.slice(0, NAIVE)) {
+    let t = process.hrtime.bigint();
+    const a = engine.searchSlotsNaive(p.loci as DnaLoci);
+    naive.push(ms(t));
+    t = process.hrtime.bigint();
+    const b = engine.searchSlots(p.loci as DnaLoci);
+    indexedSame.push(ms(t));
+    if (key(a) !== key(b)) disagreements++;
+  }
+  const naiveP50 = percentile(naive, 50);
+  const ratio = naiveP50 / percentile(indexedSame, 50);
+  log(`naive full scan: p50 ${naiveP50.toFixed(1)} ms on ${naive.length} requests → index is ${ratio.toFixed(0)}× faster; disagreements: ${disagreements}`);
+
+  // Art. 4: one message of 500 unidentified stains (a few of them ours).
+  const batch = requests(store, 500, 0.1);
+  const t2 = process.hrtime.bigint();
+  const batchHits = engine.searchBatch(batch).reduce((n, h) => n + h.length, 0);
+  const batchMs = ms(t2);
+  log(`Art. 4 batch of 500: ${(batchMs / 1000).toFixed(2)} s (${batchHits} hits)`);
+
+  const figures = {
+    profiles: N,
+    indexed: stats.profiles,
+    refusedAtImport: imported.refused,
+    generateSeconds: generateMs / 1000,
+    importSeconds: importMs / 1000,
+    importLinesPerSecond: N / (importMs / 1000),
+    indexBuildSeconds: buildMs / 1000,
+    indexBytesPerProfile: stats.bytesPerProfile,
+    singleSearchP50Ms: percentile(single, 50),
+    singleSearchP99Ms: percentile(single, 99),
+    naiveScanP50Ms: naiveP50,
+    speedupVsNaive: ratio,
+    naiveDisagreements: disagreements,
+    batch500Seconds: batchMs / 1000,
+    rssMiB: process.memoryUsage().rss / 1048576,
+  };
+  console.log(
+    [
+      `| profiles | ${N.toLocaleString('en')} (${stats.profiles.toLocaleString('en')} indexed) |`,
+      `| import (JSONL → SQLite) | ${(importMs / 1000).toFixed(1)} s (${Math.round(figures.importLinesPerSecond).toLocaleString('en')} lines/s) |`,
+      `| index build from store | ${(buildMs / 1000).toFixed(1)} s |`,
+      `| index memory | ${stats.bytesPerProfile.toFixed(1)} bytes/profile |`,
+      `| single search p50 / p99 | ${figures.singleSearchP50Ms.toFixed(2)} / ${figures.singleSearchP99Ms.toFixed(2)} ms |`,
+      `| naive full scan p50 | ${naiveP50.toFixed(1)} ms (index ${ratio.toFixed(0)}× faster, ${disagreements} disagreements) |`,
+      `| Art. 4 batch of 500 | ${(batchMs / 1000).toFixed(2)} s |`,
+    ].join('\n'),
+  );
+  console.log(JSON.stringify(figures));
+  store.close();
+  if (!values.dir) rmSync(dir, { recursive: true, force: true });
+}
+
+await main();
