@@ -39,10 +39,11 @@ const ALL_LOCI_MASK = (1 << NL) - 1;
 const MAX_GENOTYPES = 0xffff;
 const MAX_DIGIT: ReadonlyArray<3 | 4> = MATCH_LOCI.map((l) => (PENTA_LOCI.has(l) ? 4 : 3));
 
-// Cost model, in units of one posting entry counted (~1 ns here): verifying a candidate against all loci, and
-// verifying a member during a block scan (usually stops at the second differing allele).
-const VERIFY_COST = 300;
-const SCAN_COST = 60;
+// Cost model, in units of one posting entry counted (~3 ns here): checking a candidate (the genotype-id
+// pre-check, then the full rules for the few that pass), and checking a member during a block scan (the
+// pre-check usually stops at the second differing locus). Tuned on the 1 M benchmark database.
+const VERIFY_COST = 150;
+const SCAN_COST = 40;
 
 /** One of our profiles that a request profile hits. */
 export interface EngineHit {
@@ -207,6 +208,18 @@ class Request {
   keys: number[][] = [];
 }
 
+/** What the last search did, for benchmarks and `explain`-style diagnostics. */
+export interface SearchWork {
+  /** Posting entries counted. */
+  entries: number;
+  /** Profiles checked with the full rules (candidates and scanned members). */
+  verified: number;
+  /** Blocks scanned whole because that was cheaper. */
+  scannedBlocks: number;
+  /** Blocks skipped because no member can share six designated loci with the request. */
+  skippedBlocks: number;
+}
+
 export interface EngineStats {
   readonly profiles: number;
   readonly blocks: number;
@@ -220,7 +233,12 @@ export class MatchEngine {
   private tail: Block | null = null;
   private where = new Uint32Array(1024).fill(NO_SLOT);
   private overflow: Overflow[] = [];
-  private readonly counts = new Uint8Array(BLOCK_SIZE);
+  // Per-member counters stamped with a block-search epoch (high 11 bits) so they never need clearing:
+  // count in the low 5 bits (≤ 23 loci).
+  private readonly counts = new Uint16Array(BLOCK_SIZE);
+  private epoch = 0;
+  /** Per locus, genotype id → 1 when it matches the current request's genotype (fast pre-check). */
+  private marks: Uint8Array[] = MATCH_LOCI.map(() => new Uint8Array(256));
   // Per-search scratch, reused so that a search allocates almost nothing (GC pauses show up in p99).
   private readonly lens = new Float64Array(NL);
   private readonly order = new Int32Array(NL);
@@ -229,6 +247,8 @@ export class MatchEngine {
   private readonly req = new Request();
   private readonly scratch = new Uint16Array(NL * 2);
   private liveProfiles = 0;
+  /** Work done by the last search. */
+  readonly lastSearch: SearchWork = { entries: 0, verified: 0, scannedBlocks: 0, skippedBlocks: 0 };
 
   private constructor(
     private readonly source: Pick<EngineSource, 'get'>,
@@ -520,14 +540,36 @@ export class MatchEngine {
         }
       }
       q.keys.push(keys);
+      let marks = this.marks[l]!;
+      if (marks.length < d.size) marks = this.marks[l] = new Uint8Array(d.lo.length);
+      for (const g of keys) marks[g] = 1;
     }
     return q;
   }
 
-  /** Full rules on one stored profile, from genotype ids; undefined when it is not a hit. */
+  /** Clears the marks set by prepare (only the few entries it set). */
+  private release(q: Request): void {
+    for (let j = 0; j < q.designated.length; j++) {
+      const marks = this.marks[q.designated[j]!]!;
+      for (const g of q.keys[j]!) marks[g] = 0;
+    }
+  }
+
+  /** Full rules on one stored profile, from genotype ids; pushes a hit to `out` when it is one. */
   private verify(q: Request, geno: Uint16Array, row: number, slot: number, out: EngineHit[]): void {
-    let mismatches = 0;
+    // Pre-check on the request's designated loci: a genotype there either matches (marked) or, if designated,
+    // carries at least one differing allele. Two such loci, or fewer than six matches, rule the profile out.
     let matching = 0;
+    let differing = 0;
+    const marks = this.marks;
+    for (const l of q.designated) {
+      const g = geno[row + l]!;
+      if (g === 0) continue;
+      if (marks[l]![g] === 1) matching++;
+      else if (this.dicts[l]!.lo[g] !== WILDCARD_CODE && ++differing > 1) return;
+    }
+    if (matching < MIN_MATCHING_LOCI) return;
+    let mismatches = 0;
     let compared = 0;
     let micro = 0;
     let wild = 0;
@@ -536,17 +578,13 @@ export class MatchEngine {
       const g = geno[row + l]!;
       if (g === 0) continue;
       const d = this.dicts[l]!;
-      const lo = d.lo[g]!;
-      const r1 = codes[2 * l]!;
-      const s = compareLocusCodes(MAX_DIGIT[l]!, r1, codes[2 * l + 1]!, lo, d.hi[g]!);
+      const s = compareLocusCodes(MAX_DIGIT[l]!, codes[2 * l]!, codes[2 * l + 1]!, d.lo[g]!, d.hi[g]!);
       compared++;
       mismatches += s >> 2;
       if (mismatches > 1) return;
       micro |= s & 2;
       wild |= s & 1;
-      if (s < 4 && r1 !== WILDCARD_CODE && lo !== WILDCARD_CODE) matching++;
     }
-    if (matching < MIN_MATCHING_LOCI) return;
     out.push({ slot, quality: hitQuality(mismatches, micro !== 0, wild !== 0), hitcount: compared * 2 - mismatches });
   }
 
@@ -588,7 +626,10 @@ export class MatchEngine {
   private searchBlock(q: Request, block: Block, out: EngineHit[]): void {
     if (block.live === 0) return;
     // No member can have six designated loci in common with the request.
-    if (popcount(block.any & q.designatedMask) < MIN_MATCHING_LOCI) return;
+    if (popcount(block.any & q.designatedMask) < MIN_MATCHING_LOCI) {
+      this.lastSearch.skippedBlocks++;
+      return;
+    }
     const nd = q.designated.length;
     const lens = this.lens;
     const order = this.order;
@@ -630,11 +671,18 @@ export class MatchEngine {
       }
     }
     if (bestK === 0) {
+      this.lastSearch.scannedBlocks++;
+      this.lastSearch.verified += block.size;
       for (let i = 0; i < block.size; i++) if (block.alive[i]) this.verify(q, block.geno, i * NL, block.slots[i]!, out);
       return;
     }
     const counts = this.counts;
     const T = bestT;
+    if (++this.epoch === 2048) {
+      counts.fill(0);
+      this.epoch = 1;
+    }
+    const stamp = this.epoch << 5;
     const candidates = this.candidates;
     let found = 0;
     let counted = 0;
@@ -651,31 +699,25 @@ export class MatchEngine {
           const end = offsets[b + 1]!;
           for (let p = offsets[b]!; p < end; p++) {
             const x = ids[p]!;
-            if (++counts[x]! === T) candidates[found++] = x;
+            const v = counts[x]!;
+            const next = (v & ~31) === stamp ? v + 1 : stamp + 1;
+            counts[x] = next;
+            if ((next & 31) === T) candidates[found++] = x;
           }
         } else {
           const list = block.open!.get(l * 65536 + g);
           if (!list) continue;
-          for (const x of list) if (++counts[x]! === T) candidates[found++] = x;
-        }
-      }
-    }
-    if (counted * 8 > block.size) counts.fill(0, 0, block.size);
-    else {
-      for (let k = 0; k < bestK; k++) {
-        const j = order[k]!;
-        const l = q.designated[j]!;
-        for (const g of q.keys[j]!) {
-          if (block.sealed) {
-            if (g >= block.glen[l]!) continue;
-            const b = block.base[l]! + g;
-            for (let p = offsets[b]!; p < offsets[b + 1]!; p++) counts[ids[p]!] = 0;
-          } else {
-            for (const x of block.open!.get(l * 65536 + g) ?? []) counts[x] = 0;
+          for (const x of list) {
+            const v = counts[x]!;
+            const next = (v & ~31) === stamp ? v + 1 : stamp + 1;
+            counts[x] = next;
+            if ((next & 31) === T) candidates[found++] = x;
           }
         }
       }
     }
+    this.lastSearch.entries += counted;
+    this.lastSearch.verified += found;
     for (let c = 0; c < found; c++) {
       const x = candidates[c]!;
       if (block.alive[x]) this.verify(q, block.geno, x * NL, block.slots[x]!, out);
@@ -684,12 +726,16 @@ export class MatchEngine {
 
   /** Hits as slots, quality and hitcount, in no particular order; no store access. */
   searchSlots(loci: DnaLoci): EngineHit[] {
+    const w = this.lastSearch;
+    w.entries = w.verified = w.scannedBlocks = w.skippedBlocks = 0;
     const q = this.prepare(loci);
     const out: EngineHit[] = [];
-    if (q.designated.length < MIN_MATCHING_LOCI) return out;
-    for (const block of this.blocks) this.searchBlock(q, block, out);
-    if (this.tail) this.searchBlock(q, this.tail, out);
-    for (const o of this.overflow) this.verifyCodes(q, o.codes, o.slot, out);
+    if (q.designated.length >= MIN_MATCHING_LOCI) {
+      for (const block of this.blocks) this.searchBlock(q, block, out);
+      if (this.tail) this.searchBlock(q, this.tail, out);
+      for (const o of this.overflow) this.verifyCodes(q, o.codes, o.slot, out);
+    }
+    this.release(q);
     return out;
   }
 
@@ -702,6 +748,7 @@ export class MatchEngine {
       for (let i = 0; i < block.size; i++) if (block.alive[i]) this.verify(q, block.geno, i * NL, block.slots[i]!, out);
     }
     for (const o of this.overflow) this.verifyCodes(q, o.codes, o.slot, out);
+    this.release(q);
     return out;
   }
 
