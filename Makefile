@@ -32,12 +32,12 @@ deps: $(STAMP)/npm
 test-deps: deps
 	@bash scripts/apt-ensure.sh $(APT_TEST)
 
-$(STAMP)/npm: package.json package-lock.json
+$(STAMP)/npm: package-lock.json
 	npm ci --no-audit --no-fund
 	@mkdir -p $(STAMP) && touch $@
 
 build: $(STAMP)/npm
-	./node_modules/.bin/tsc -p tsconfig.json
+	./node_modules/.bin/tsc -p tsconfig.build.json
 	@# tsc copies no assets: the PRUEMDNA schema and the auditors' standalone verifier ship beside the code.
 	cd appliance && find . \( -name '*.xsd' -o -name '*.mjs' \) -exec install -D -m 0644 {} ../dist/appliance/{} \;
 	node console/build.mjs
