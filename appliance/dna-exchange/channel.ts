@@ -26,6 +26,22 @@ export interface DnaChannelDeps {
   readonly clock?: () => Date;
 }
 
+/** One exchange's contribution to the annual counters: profiles searched, their results, hits by quality. */
+function count(deps: DnaChannelDeps, now: Date, state: MemberStateCode, direction: 'in' | 'out', results: ReadonlyArray<string>, qualities: ReadonlyArray<number | undefined>): void {
+  const hits: Partial<Record<1 | 2 | 3 | 4, number>> = {};
+  for (const q of qualities) if (q === 1 || q === 2 || q === 3 || q === 4) hits[q] = (hits[q] ?? 0) + 1;
+  deps.statistics.add({
+    year: now.getUTCFullYear(),
+    state,
+    channel: 'dna',
+    direction,
+    requests: results.length,
+    noHits: results.filter((r) => r === 'N').length,
+    errors: results.filter((r) => r === 'E').length,
+    hits,
+  });
+}
+
 function overall(results: ReadonlyArray<'H' | 'N' | 'E'>): ExchangeRecord['result'] {
   if (results.includes('H')) return 'hit';
   if (results.length > 0 && results.every((r) => r === 'E')) return 'error';
@@ -86,8 +102,6 @@ export function dnaChannelHandler(deps: DnaChannelDeps): ChannelHandler {
           fileManagingBody: { state: deps.ourState, agency: deps.agency },
         },
       ];
-      const hitsByQuality: Partial<Record<1 | 2 | 3 | 4, number>> = {};
-      for (const o of outcomes) for (const h of o.hits) hitsByQuality[h.quality] = (hitsByQuality[h.quality] ?? 0) + 1;
       return {
         replies: answers.map((a) => ({ payload: Buffer.from(writePruemDna(a)), payloadContentType: DNA_CONTENT_TYPE, subject: `${deps.ourState}/DNA` })),
         summary: `dna request ${requestId || '(unreadable)'}: ${outcomes.length} profile(s), ${hitIds.length} hit(s)${parsed.ok ? '' : `, error ${parsed.error.code}`}`,
@@ -98,16 +112,7 @@ export function dnaChannelHandler(deps: DnaChannelDeps): ChannelHandler {
               deps.notes.record({ profileId: h.nationalProfileId, state: message.sender, requestRef: requestId, requestingProfileId: o.profileRef, quality: h.quality }, now);
             }
           }
-          deps.statistics.add({
-            year: now.getUTCFullYear(),
-            state: message.sender,
-            channel: 'dna',
-            direction: 'in',
-            requests: outcomes.length,
-            noHits: outcomes.filter((o) => o.result === 'N').length,
-            errors: outcomes.filter((o) => o.result === 'E').length,
-            hits: hitsByQuality,
-          });
+          count(deps, now, message.sender, 'in', outcomes.map((o) => o.result), outcomes.flatMap((o) => o.hits.map((h) => h.quality)));
         },
       };
     },
@@ -118,14 +123,9 @@ function answerFromPeer(answer: PruemDnaMessage, message: InboundMessage, deps: 
   const echoes = answer.datas.filter((d) => d.quality === 0 || d.quality === undefined);
   const hits = answer.datas.filter((d) => d.quality !== 0 && d.quality !== undefined);
   const requestId = answer.header.requesting.requestId;
-  let searchId: string | null = null;
-  const hitsByQuality: Partial<Record<1 | 2 | 3 | 4, number>> = {};
-  for (const h of hits) if (h.quality) hitsByQuality[h.quality as 1 | 2 | 3 | 4] = (hitsByQuality[h.quality as 1 | 2 | 3 | 4] ?? 0) + 1;
   return {
     replies: [],
-    get summary() {
-      return `dna answer ${requestId}: ${hits.length} hit(s)${searchId ? ` for search ${searchId}` : ' (no matching search)'}`;
-    },
+    summary: `dna answer ${requestId}: ${hits.length} hit(s)`,
     records: [
       {
         direction: 'received',
@@ -139,17 +139,9 @@ function answerFromPeer(answer: PruemDnaMessage, message: InboundMessage, deps: 
       },
     ],
     persist: () => {
-      searchId = deps.searches.answerReceived(answer, message.sender);
-      deps.statistics.add({
-        year: now.getUTCFullYear(),
-        state: message.sender,
-        channel: 'dna',
-        direction: 'out',
-        requests: echoes.length,
-        noHits: echoes.filter((e) => e.result === 'N').length,
-        errors: echoes.filter((e) => e.result === 'E').length,
-        hits: hitsByQuality,
-      });
+      // An answer to no search of ours is still audited above; it has nothing to be filed under.
+      deps.searches.answerReceived(answer, message.sender);
+      count(deps, now, message.sender, 'out', echoes.map((e) => e.result), hits.map((h) => h.quality));
     },
   };
 }
