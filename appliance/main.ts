@@ -393,6 +393,11 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
           records: [],
         }),
     }, {
+      // The annual counters outlive the audit log's two-year retention (Annex ch.4 asks for them yearly).
+      statistics: {
+        annual: async (year) =>
+          core.statistics.annual(year).map(({ state, channel, direction, requests, hits, noHits, errors }) => ({ state, channel, direction, requests, hits, noHits, errors })),
+      },
       onSetupCode: (code) => log.warn({ setupCode: code }, 'no console account yet: open the console and enter this set-up code'),
     }),
   );
