@@ -29,7 +29,7 @@
  */
 import { WILDCARD_CODE } from './allele.js';
 import { ABSENT, encodeLoci, MATCH_LOCUS_COUNT as NL } from './encoding.js';
-import { MATCH_LOCI, PENTA_LOCI } from './loci.js';
+import { ESS_LOCI, MATCH_LOCI, PENTA_LOCI } from './loci.js';
 import { compareLocusCodes, equivalentCodes, hitQuality, MIN_MATCHING_LOCI, type HitQuality } from './match.js';
 import type { DnaLoci, NormalisedProfile } from './profile.js';
 
@@ -44,6 +44,10 @@ const MAX_DIGIT: ReadonlyArray<3 | 4> = MATCH_LOCI.map((l) => (PENTA_LOCI.has(l)
 // pre-check usually stops at the second differing locus). Tuned on the 1 M benchmark database.
 const VERIFY_COST = 150;
 const SCAN_COST = 40;
+/** Locus pairs indexed per block: 4 bytes per member and pair. */
+const MAX_PAIRS = 5;
+const ESS_INDEXES: ReadonlySet<number> = new Set(ESS_LOCI.map((l) => MATCH_LOCI.indexOf(l)));
+const ESS_MASK = [...ESS_INDEXES].reduce((m, l) => m | (1 << l), 0);
 
 /** One of our profiles that a request profile hits. */
 export interface EngineHit {
@@ -133,6 +137,13 @@ class Block {
   ids = new Uint16Array(0);
   // Open (tail) block: postings in growable arrays keyed by l * 65536 + genotype.
   open: Map<number, number[]> | null = null;
+  // Pair postings (sealed blocks): up to MAX_PAIRS disjoint pairs of core loci. Per pair, members sorted by
+  // (genotype at the first locus, genotype at the second): `pairDir` gives where each first genotype starts,
+  // `pairSecond` the second genotype and `pairIds` the member, in that order.
+  pairLoci: number[] = [];
+  pairDir: Uint32Array[] = [];
+  pairSecond: Uint16Array[] = [];
+  pairIds: Uint16Array[] = [];
 
   constructor(readonly capacity: number) {
     this.slots = new Uint32Array(capacity);
@@ -178,10 +189,51 @@ class Block {
     this.sealed = true;
   }
 
+  /** Pair postings for `pairs` (loci designated in every member, i.e. within `core`). */
+  buildPairs(pairs: ReadonlyArray<readonly [number, number]>): void {
+    this.pairLoci = [];
+    this.pairDir = [];
+    this.pairSecond = [];
+    this.pairIds = [];
+    const members = new Float64Array(this.live);
+    for (const [l1, l2] of pairs) {
+      let n = 0;
+      for (let i = 0; i < this.size; i++) {
+        if (!this.alive[i]) continue;
+        const row = i * NL;
+        // (g1, g2, member) packed in 48 bits: exact in a double, and one numeric sort orders all three.
+        members[n++] = (this.geno[row + l1]! * 65536 + this.geno[row + l2]!) * 65536 + i;
+      }
+      members.sort();
+      const dir = new Uint32Array(this.glen[l1]! + 1);
+      const second = new Uint16Array(n);
+      const ids = new Uint16Array(n);
+      for (let k = 0; k < n; k++) {
+        const v = members[k]!;
+        const i = v % 65536;
+        const rest = (v - i) / 65536;
+        const g2 = rest % 65536;
+        const g1 = (rest - g2) / 65536;
+        dir[g1 + 1]!++;
+        second[k] = g2;
+        ids[k] = i;
+      }
+      for (let g = 1; g < dir.length; g++) dir[g]! += dir[g - 1]!;
+      this.pairLoci.push(l1, l2);
+      this.pairDir.push(dir);
+      this.pairSecond.push(second);
+      this.pairIds.push(ids);
+    }
+  }
+
   bytes(): number {
+    let pairs = 0;
+    for (let p = 0; p < this.pairDir.length; p++) {
+      pairs += this.pairDir[p]!.byteLength + this.pairSecond[p]!.byteLength + this.pairIds[p]!.byteLength;
+    }
     return (
       this.slots.byteLength + this.geno.byteLength + this.alive.byteLength + this.offsets.byteLength +
-      this.ids.byteLength + this.base.byteLength + this.glen.byteLength
+      this.ids.byteLength + this.base.byteLength + this.glen.byteLength + pairs
     );
   }
 }
@@ -189,6 +241,16 @@ class Block {
 interface Overflow {
   slot: number;
   codes: Uint16Array;
+}
+
+/** First position in [lo, hi) of a sorted array whose value is ≥ v. */
+function lowerBound(a: Uint16Array, lo: number, hi: number, v: number): number {
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid]! < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function popcount(x: number): number {
@@ -206,6 +268,8 @@ class Request {
   designatedMask = 0;
   /** Equivalent designated genotype ids per designated locus (index into `designated`). */
   keys: number[][] = [];
+  /** Locus → index into `designated`, -1 when the request has no designated value there. */
+  readonly slotOf = new Int8Array(NL).fill(-1);
 }
 
 /** What the last search did, for benchmarks and `explain`-style diagnostics. */
@@ -244,6 +308,15 @@ export class MatchEngine {
   private readonly order = new Int32Array(NL);
   private readonly esp = new Float64Array(7);
   private readonly candidates = new Int32Array(BLOCK_SIZE);
+  private readonly featureLen = new Float64Array(NL);
+  private readonly featureRef = new Int32Array(NL);
+  private readonly featureOrder = new Int32Array(NL);
+  private readonly featureFrom = new Int32Array(NL);
+  private readonly featureTo = new Int32Array(NL);
+  /** Ranges (start, end) into pair member lists; ≤ MAX_PAIRS × 9 × 9 of them. */
+  private readonly ranges = new Int32Array(2 * MAX_PAIRS * 81);
+  /** Loci by selectivity, most selective first (from the genotype counts). */
+  private rank: number[] = [...Array(NL).keys()];
   private readonly req = new Request();
   private readonly scratch = new Uint16Array(NL * 2);
   private liveProfiles = 0;
@@ -288,6 +361,35 @@ export class MatchEngine {
   }
 
   // ---- building ------------------------------------------------------------------------------------------
+
+  /** Ranks loci by how rarely two random profiles share a genotype there (most selective first). */
+  private computeRank(): void {
+    const matchProbability = this.dicts.map((d) => {
+      let total = 0;
+      let sq = 0;
+      for (let g = 1; g < d.size; g++) if (d.lo[g] !== WILDCARD_CODE) total += d.live[g]!;
+      for (let g = 1; g < d.size; g++) if (d.lo[g] !== WILDCARD_CODE) sq += (d.live[g]! / total) ** 2;
+      return total === 0 ? 1 : sq;
+    });
+    this.rank = [...Array(NL).keys()].sort((a, b) => matchProbability[a]! - matchProbability[b]!);
+  }
+
+  /**
+   * Seals a block: single-locus postings, then pair postings over its core loci. The ESS loci are paired first
+   * (every kit types them and reference profiles must have six of the seven, so requests nearly always have
+   * both loci of those pairs), most selective with next most selective; then the other core loci likewise.
+   */
+  private sealBlock(block: Block): void {
+    block.seal(this.dicts);
+    const inCore = (l: number) => ((block.core >>> l) & 1) === 1;
+    const ess = this.rank.filter((l) => inCore(l) && ESS_INDEXES.has(l));
+    const others = this.rank.filter((l) => inCore(l) && !ESS_INDEXES.has(l));
+    const pairs: Array<[number, number]> = [];
+    for (const group of [ess, others]) {
+      for (let i = 0; i + 1 < group.length && pairs.length < MAX_PAIRS; i += 2) pairs.push([group[i]!, group[i + 1]!]);
+    }
+    block.buildPairs(pairs);
+  }
 
   /** Genotype ids for one encoded profile; false when a locus dictionary is full (profile goes to overflow). */
   private internAll(codes: Uint16Array, out: Uint16Array, offset: number): { mask: number; ok: boolean } {
@@ -351,20 +453,22 @@ export class MatchEngine {
     });
     this.ensureWhere(maxSlot);
 
-    // Rank loci by how rarely two random profiles share a genotype there (most selective first).
-    const matchProbability = this.dicts.map((d) => {
-      let total = 0;
-      let sq = 0;
-      for (let g = 1; g < d.size; g++) if (d.lo[g] !== WILDCARD_CODE) total += d.live[g]!;
-      for (let g = 1; g < d.size; g++) if (d.lo[g] !== WILDCARD_CODE) sq += (d.live[g]! / total) ** 2;
-      return total === 0 ? 1 : sq;
-    });
-    const rank = [...Array(NL).keys()].sort((a, b) => matchProbability[a]! - matchProbability[b]!);
+    this.computeRank();
+    const rank = this.rank;
 
-    // Group profiles: by their exact set of designated loci when that set is common, else by their k most
-    // selective loci for decreasing k, else into one rest group.
+    // Group profiles: by their exact set of designated loci when that set is common (a kit), else by coarser
+    // keys — their most selective loci, the ESS loci they have (partial stains keep most of them) — else into
+    // one rest group. A group's core (loci every member has) is what the search bound and the pairs use.
     const minGroup = minGroupOption ?? Math.max(1024, Math.ceil(n / 256));
-    const LEVELS = [NL, 12, 9, 6, 4];
+    const LEVELS: ReadonlyArray<(mask: number) => number> = [
+      (m) => m,
+      (m) => topK(m, 12),
+      (m) => topK(m, 9),
+      (m) => m & ESS_MASK,
+      (m) => topK(m, 6),
+      (m) => topK(m & ESS_MASK, 4),
+      (m) => topK(m, 4),
+    ];
     const topK = (mask: number, k: number): number => {
       if (k >= NL) return mask;
       let out = 0;
@@ -381,13 +485,13 @@ export class MatchEngine {
     const groupOf = new Int32Array(n).fill(-1);
     const groupKeys = new Map<string, number>();
     let groups = 0;
-    for (const k of LEVELS) {
+    for (const [k, level] of LEVELS.entries()) {
       const counts = new Map<number, number>();
       const keyCache = new Map<number, number>();
       const keyOf = (mask: number): number => {
         let key = keyCache.get(mask);
         if (key === undefined) {
-          key = topK(mask, k);
+          key = level(mask);
           keyCache.set(mask, key);
         }
         return key;
@@ -438,7 +542,7 @@ export class MatchEngine {
           this.where[slots[i]!] = bi * BLOCK_SIZE + local;
         }
         block.live = block.size;
-        block.seal(this.dicts);
+        this.sealBlock(block);
         this.blocks.push(block);
         this.liveProfiles += block.live;
       }
@@ -453,7 +557,8 @@ export class MatchEngine {
     const codes = encodeLoci(isProfile(profile) ? profile.loci : profile, this.scratch);
     if (this.tail === null || this.tail.size === this.tail.capacity) {
       if (this.tail) {
-        this.tail.seal(this.dicts);
+        this.computeRank();
+        this.sealBlock(this.tail);
         this.blocks.push(this.tail);
       }
       this.tail = new Block(this.blockSize);
@@ -523,12 +628,14 @@ export class MatchEngine {
     q.designated = [];
     q.keys = [];
     q.designatedMask = 0;
+    q.slotOf.fill(-1);
     for (let l = 0; l < NL; l++) {
       const a = q.codes[2 * l]!;
       if (a === ABSENT) continue;
       q.present.push(l);
       if (a === WILDCARD_CODE) continue;
       const b = q.codes[2 * l + 1]!;
+      q.slotOf[l] = q.designated.length;
       q.designated.push(l);
       q.designatedMask |= 1 << l;
       const keys: number[] = [];
@@ -636,7 +743,6 @@ export class MatchEngine {
     for (let j = 0; j < nd; j++) {
       const len = this.listLength(block, q.designated[j]!, q.keys[j]!);
       lens[j] = len;
-      // insertion sort by list length
       let k = j;
       while (k > 0 && lens[order[k - 1]!]! > len) {
         order[k] = order[k - 1]!;
@@ -644,14 +750,15 @@ export class MatchEngine {
       }
       order[k] = j;
     }
-    // Choose how many of the shortest lists to count (k) and the threshold T they imply, or a scan.
-    // e[t] is the t-th elementary symmetric sum of the list densities: a union bound on members in ≥ t lists.
     const e = this.esp;
-    e.fill(0);
-    e[0] = 1;
     let bestCost = block.size * SCAN_COST;
+    let bestPlan = 0; // 0 scan, 1 single-locus lists, 2 core features (pairs and single loci)
     let bestK = 0;
     let bestT = 0;
+
+    // Plan 1: the k shortest single-locus lists; T from both bounds (see the header).
+    e.fill(0);
+    e[0] = 1;
     let sum = 0;
     let inCore = 0;
     for (let k = 1; k <= nd; k++) {
@@ -662,20 +769,100 @@ export class MatchEngine {
       if (block.core & (1 << q.designated[j]!)) inCore++;
       const T = Math.max(MIN_MATCHING_LOCI - (nd - k), inCore - 1);
       if (T < 1) continue;
-      const candidates = Math.min(sum, block.size * e[Math.min(T, 6)]!);
-      const cost = sum * 2 + candidates * VERIFY_COST;
+      const cost = sum + Math.min(sum, block.size * e[Math.min(T, 6)]!) * VERIFY_COST;
       if (cost < bestCost) {
         bestCost = cost;
+        bestPlan = 1;
         bestK = k;
         bestT = T;
       }
     }
-    if (bestK === 0) {
+
+    // Plan 2: features made of core loci the request has — the block's locus pairs where the request has
+    // both, and the remaining core loci alone. Features are disjoint and every locus in them is designated in
+    // both profiles, so a hit (one differing allele at most) fails at most one feature: T = features − 1.
+    const coreD = block.core & q.designatedMask;
+    const fLen = this.featureLen;
+    const fRef = this.featureRef;
+    const fOrder = this.featureOrder;
+    const ranges = this.ranges;
+    let nf = 0;
+    if (block.pairLoci.length > 0 && popcount(coreD) >= 2) {
+      let used = 0;
+      let nr = 0;
+      for (let pi = 0; pi < block.pairDir.length; pi++) {
+        const l1 = block.pairLoci[2 * pi]!;
+        const l2 = block.pairLoci[2 * pi + 1]!;
+        if (!((coreD >>> l1) & 1) || !((coreD >>> l2) & 1)) continue;
+        const dir = block.pairDir[pi]!;
+        const second = block.pairSecond[pi]!;
+        const from = nr;
+        let len = 0;
+        for (const a of q.keys[q.slotOf[l1]!]!) {
+          if (a + 1 >= dir.length) continue;
+          const lo = dir[a]!;
+          const hi = dir[a + 1]!;
+          if (lo === hi) continue;
+          for (const b of q.keys[q.slotOf[l2]!]!) {
+            const r0 = lowerBound(second, lo, hi, b);
+            let r1 = r0;
+            while (r1 < hi && second[r1] === b) r1++; // ranges are short; the scan costs what counting them will
+            if (r1 === r0) continue;
+            ranges[2 * nr] = r0;
+            ranges[2 * nr + 1] = r1;
+            nr++;
+            len += r1 - r0;
+          }
+        }
+        used |= (1 << l1) | (1 << l2);
+        this.featureFrom[nf] = from;
+        this.featureTo[nf] = nr;
+        fRef[nf] = -1 - pi; // negative: pair index
+        fLen[nf] = len;
+        nf++;
+      }
+      for (let j = 0; j < nd; j++) {
+        const l = q.designated[j]!;
+        if (!((coreD >>> l) & 1) || (used >>> l) & 1) continue;
+        fRef[nf] = j; // non-negative: single locus (index into designated)
+        fLen[nf] = lens[j]!;
+        nf++;
+      }
+      for (let f = 0; f < nf; f++) {
+        let k = f;
+        while (k > 0 && fLen[fOrder[k - 1]!]! > fLen[f]!) {
+          fOrder[k] = fOrder[k - 1]!;
+          k--;
+        }
+        fOrder[k] = f;
+      }
+      e.fill(0);
+      e[0] = 1;
+      sum = 0;
+      for (let k = 1; k <= nf; k++) {
+        const f = fOrder[k - 1]!;
+        const p = Math.min(1, fLen[f]! / block.size);
+        sum += fLen[f]!;
+        for (let t = Math.min(k, 6); t >= 1; t--) e[t]! += p * e[t - 1]!;
+        const T = k - 1;
+        if (T < 1) continue;
+        const cost = sum + Math.min(sum, block.size * e[Math.min(T, 6)]!) * VERIFY_COST;
+        if (cost < bestCost) {
+          bestCost = cost;
+          bestPlan = 2;
+          bestK = k;
+          bestT = T;
+        }
+      }
+    }
+
+    if (bestPlan === 0) {
       this.lastSearch.scannedBlocks++;
       this.lastSearch.verified += block.size;
       for (let i = 0; i < block.size; i++) if (block.alive[i]) this.verify(q, block.geno, i * NL, block.slots[i]!, out);
       return;
     }
+
     const counts = this.counts;
     const T = bestT;
     if (++this.epoch === 2048) {
@@ -689,7 +876,28 @@ export class MatchEngine {
     const ids = block.ids;
     const offsets = block.offsets;
     for (let k = 0; k < bestK; k++) {
-      const j = order[k]!;
+      let j: number;
+      if (bestPlan === 1) j = order[k]!;
+      else {
+        const f = fOrder[k]!;
+        j = fRef[f]!;
+        if (j < 0) {
+          // A pair feature: its ranges over the pair's member list.
+          const pairIds = block.pairIds[-1 - j]!;
+          counted += fLen[f]!;
+          for (let r = this.featureFrom[f]!; r < this.featureTo[f]!; r++) {
+            const end = ranges[2 * r + 1]!;
+            for (let p = ranges[2 * r]!; p < end; p++) {
+              const x = pairIds[p]!;
+              const v = counts[x]!;
+              const next = (v & ~31) === stamp ? v + 1 : stamp + 1;
+              counts[x] = next;
+              if ((next & 31) === T) candidates[found++] = x;
+            }
+          }
+          continue;
+        }
+      }
       const l = q.designated[j]!;
       counted += lens[j]!;
       for (const g of q.keys[j]!) {
