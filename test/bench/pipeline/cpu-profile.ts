@@ -1,6 +1,7 @@
 /**
  * Summary of a V8 CPU profile (.cpuprofile, as node:inspector's Profiler.stop returns it):
- * self time by area (a package under node_modules, a folder of ours, a Node built-in, GC, idle)
+ * self time by area (a package under node_modules, a folder of ours, a Node built-in, GC, idle;
+ * native code counts for the area that called it)
  * and by function, and inclusive time of the functions of ours that name pipeline stages.
  * Also runnable on its own: node --import tsx test/bench/pipeline/cpu-profile.ts FILE.cpuprofile
  */
@@ -18,7 +19,7 @@ export interface ProfileSummary {
 
 function area(frame: Runtime.CallFrame): string {
   const url = frame.url;
-  if (!url) return frame.functionName.startsWith('(') ? frame.functionName : '(native)';
+  if (!url) return frame.functionName;
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
   if (pkg) return pkg[1]!;
   const ours = /\/(appliance|provisioning|test)\/(.+?)(?:\/[^/]+)?$/.exec(url);
@@ -64,12 +65,21 @@ export function summariseProfile(profile: Profiler.Profile, top = 15): ProfileSu
   const inclusive = new Map<string, number>();
   let total = 0;
   let idle = 0;
+  /** Native code (a C++ binding: SQLite, PKCS#11, spawn, X.509) is charged to the JS area that called it. */
+  const caller = (id: number): string => {
+    for (let cur = parent.get(id); cur !== undefined; cur = parent.get(cur)) {
+      const frame = byId.get(cur)?.callFrame;
+      if (frame?.url) return area(frame);
+    }
+    return '?';
+  };
   for (const [id, t] of self) {
     const node = byId.get(id);
     if (!node) continue;
     total += t;
     if (node.callFrame.functionName === '(idle)') idle += t;
-    const a = area(node.callFrame);
+    const native = !node.callFrame.url && !node.callFrame.functionName.startsWith('(');
+    const a = native ? `${caller(id)} (native)` : area(node.callFrame);
     areas.set(a, (areas.get(a) ?? 0) + t);
     const f = `${where(node.callFrame)} [${a}]`;
     functions.set(f, (functions.get(f) ?? 0) + t);

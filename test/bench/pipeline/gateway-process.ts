@@ -6,7 +6,8 @@
  *   - `audit off`: AuditLog.prototype.append becomes a no-op, so the Art. 30 Merkle append (event
  *     validation, leaf, tree nodes, their rows) is skipped while everything else stays the same.
  *     The mapping ExchangeRecord → AuditEvent in main.ts (a SHA-256 of the payload) still runs.
- *     `audit alternate`: the same, for every other inbox message only (a paired comparison).
+ *     `audit mixed`: on or off per inbox message at random (seeded), so both modes share the machine's
+ *     load from moment to moment (a paired comparison); stage timers then carry the message's mode.
  * Usage (by the benchmark only): node --import tsx gateway-process.ts <config.json>
  */
 import { createRequire, syncBuiltinESMExports } from 'node:module';
@@ -21,14 +22,18 @@ import { AuditLog, periodOf } from '../../../appliance/audit/log.js';
 import type { AuditEvent } from '../../../appliance/audit/events.js';
 import { openDatabase } from '../../../appliance/db/database.js';
 import type { PipelineOptions } from '../../../appliance/exchange/pipeline.js';
-import { AUDIT_STAGE, COMMIT_STAGE, type AuditMode, type Command, type GatewayStats, type Notice, type Reply, type StageFigure } from './protocol.js';
+import { AUDIT_STAGE, COMMIT_STAGE, MIXED_TAG, type AuditMode, type Command, type GatewayStats, type Notice, type Reply, type StageFigure } from './protocol.js';
 
 type AnyFn = (...args: unknown[]) => unknown;
 
 /** One entry per pipeline loop turn that processed an inbox message: processNextInbound + the sendDue after it. */
 const iterations: Array<{ ms: number; audit: boolean }> = [];
+let auditMode: AuditMode = 'on';
+/** Whether the inbox message being processed gets its audit records (always, unless mode is off or mixed). */
+let auditThisMessage = true;
 const stages = new Map<string, { count: number; totalMs: number; maxMs: number }>();
-function record(name: string, ms: number): void {
+function record(stage: string, ms: number): void {
+  const name = auditMode === 'mixed' ? `${stage}${auditThisMessage ? MIXED_TAG.on : MIXED_TAG.off}` : stage;
   const s = stages.get(name) ?? { count: 0, totalMs: 0, maxMs: 0 };
   s.count++;
   s.totalMs += ms;
@@ -97,8 +102,8 @@ function instrument(gateway: Gateway): void {
   let turns = 0;
   pipeline.processNextInbound = async () => {
     const t0 = performance.now();
-    // In `alternate` mode every other message is processed without audit (see setAudit).
-    auditThisMessage = auditMode === 'on' || (auditMode === 'alternate' && turns % 2 === 0);
+    // In `mixed` mode a coin decides (see setAudit); not parity, which could line up with a pattern in the load.
+    auditThisMessage = auditMode === 'on' || (auditMode === 'mixed' && coin() < 0.5);
     const worked = await processNext();
     if (worked) {
       turns++;
@@ -157,10 +162,17 @@ function instrument(gateway: Gateway): void {
 
 const appendOriginal = AuditLog.prototype.append;
 const appendNothing = (): { index: number; leafHash: string } => ({ index: -1, leafHash: '' });
-let auditMode: AuditMode = 'on';
-let auditThisMessage = true;
+/** xorshift32, seeded per `audit` command: the same coin flips every run. */
+let seed = 1;
+function coin(): number {
+  seed ^= seed << 13;
+  seed ^= seed >>> 17;
+  seed ^= seed << 5;
+  return (seed >>> 0) / 0x1_0000_0000;
+}
 function setAudit(mode: AuditMode): void {
   auditMode = mode;
+  seed = 0x5eed;
   AuditLog.prototype.append =
     mode === 'on'
       ? appendOriginal

@@ -1,7 +1,7 @@
 /** What the benchmark and its gateway process say to each other over the fork IPC channel. */
 
 export type Command =
-  /** on: the real audit log; off: a no-op sink; alternate: on and off for every other inbox message. */
+  /** on: the real audit log; off: a no-op sink; mixed: on or off per inbox message, at random (seeded), half each. */
   | { readonly id: number; readonly cmd: 'audit'; readonly mode: AuditMode }
   /** Stage timings, CPU and counters since the last `stats` (which resets them). */
   | { readonly id: number; readonly cmd: 'stats' }
@@ -12,7 +12,10 @@ export type Command =
   | { readonly id: number; readonly cmd: 'profile-stop'; readonly path: string }
   | { readonly id: number; readonly cmd: 'stop' };
 
-export type AuditMode = 'on' | 'off' | 'alternate';
+export type AuditMode = 'on' | 'off' | 'mixed';
+
+/** In `mixed` mode, stage names carry the message's audit state after this separator. */
+export const MIXED_TAG = { on: ' #audit', off: ' #no-audit' } as const;
 
 /** The stage timer around the pipeline's audit call (ExchangeAudit.exchange). */
 export const AUDIT_STAGE = '  audit: Art. 30 record';
