@@ -242,6 +242,10 @@ export interface SetupState {
     readonly account: boolean;
   };
   readonly csrs: readonly CsrResult[];
+  /** Shown to whoever runs the wizard, to prefill the network step. */
+  readonly relay: { readonly host: string; readonly port: number; readonly requireTls: boolean } | null;
+  /** The token as the daemon found it (a development token is made at first start with a PIN file). */
+  readonly token: TokenState | null;
 }
 
 // ---- configuration revisions ----

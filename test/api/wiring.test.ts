@@ -51,6 +51,9 @@ test('provisioning port on a real SoftHSM2 token: certificates, a CSR openssl ve
     const text = (await runOk('openssl', ['req', '-in', file, '-noout', '-verify', '-subject'])).toString();
     assert.match(text, /CN\s*=\s*RO NCP signing/);
     await assert.rejects(port.generateCsr({ usage: 'signing', commonName: 'x', organization: 'y', country: 'RO', newKey: true }), (e: Error & { code?: string }) => e.code === 'VALIDATION_FAILED');
+    await assert.rejects(port.generateCsr({ usage: 'encryption', commonName: 'x', organization: 'y', country: 'RO', newKey: false }), /decrypt-only/);
+    const audit = await port.generateCsr({ usage: 'audit', commonName: 'RO audit', organization: 'Politia Romana', country: 'RO', newKey: false });
+    assert.match(audit.pem, /BEGIN CERTIFICATE REQUEST/);
 
     // A peer certificate made by openssl, as a partner State would send it.
     const peerKey = join(config.dataDir, 'de.key');

@@ -76,8 +76,9 @@ export const setupRoutes: InternalRouteModule = (router, kit, internals: ApiInte
   };
 
   // CSRs are public material, but only shown to whoever runs the wizard (or a technician after it).
-  const state = (unlocked: boolean, showCsrs = unlocked): SetupState => {
+  const state = async (unlocked: boolean, showCsrs = unlocked): Promise<SetupState> => {
     const current = deps.config.current();
+    const token = unlocked ? await deps.provisioning.tokenState().catch(() => null) : null;
     return {
       needed: !accounts.hasAccounts(),
       unlocked,
@@ -90,12 +91,14 @@ export const setupRoutes: InternalRouteModule = (router, kit, internals: ApiInte
         account: accounts.hasAccounts(),
       },
       csrs: showCsrs ? progress.csrs() : [],
+      relay: unlocked ? current.relay : null,
+      token,
     };
   };
 
-  router.get('/setup', (ctx) => {
+  router.get('/setup', async (ctx) => {
     const unlocked = ctx.state.setup !== null && !accounts.hasAccounts();
-    ctx.body = state(unlocked, unlocked || ctx.state.user?.role === 'technician');
+    ctx.body = await state(unlocked, unlocked || ctx.state.user?.role === 'technician');
   });
 
   router.post('/setup/unlock', async (ctx) => {
@@ -116,7 +119,7 @@ export const setupRoutes: InternalRouteModule = (router, kit, internals: ApiInte
     wrongCodes = 0;
     sessions.grantSetup(ctx);
     await kit.audit(ctx, { action: 'setup.unlock', target: 'first-run wizard', outcome: 'success' });
-    ctx.body = state(true);
+    ctx.body = await state(true);
   });
 
   router.put('/setup/member-state', requireSetup, async (ctx) => {
@@ -134,7 +137,7 @@ export const setupRoutes: InternalRouteModule = (router, kit, internals: ApiInte
       await kit.audit(ctx, { action: 'setup.member-state', target: 'our Member State code', outcome: 'success', detail: `kept ${memberState}` });
     }
     progress.mark('memberState', kit.now());
-    ctx.body = state(true);
+    ctx.body = await state(true);
   });
 
   router.put('/setup/network', requireSetup, async (ctx) => {
@@ -150,11 +153,24 @@ export const setupRoutes: InternalRouteModule = (router, kit, internals: ApiInte
       await changeConfig(ctx, kit, internals, { action: 'setup.relay', target: 'TESTA relay', actor: 'setup wizard', mutate: (c) => ({ ...c, relay: body.relay }) });
     }
     progress.mark('network', kit.now());
-    ctx.body = state(true);
+    ctx.body = await state(true);
   });
 
   router.post('/setup/token', requireSetup, async (ctx) => {
-    const { pin } = parseBody(z.object({ pin: z.string().regex(/^[0-9A-Za-z]{4,32}$/, '4 to 32 letters or digits') }).strict(), await kit.readJson(ctx));
+    const body = parseBody(
+      z.union([z.object({ pin: z.string().regex(/^[0-9A-Za-z_-]{4,64}$/, '4 to 64 letters, digits, - or _') }).strict(), z.object({ keep: z.literal(true) }).strict()]),
+      await kit.readJson(ctx),
+    );
+    if ('keep' in body) {
+      // The token is already initialised and the daemon is logged in with the PIN it holds.
+      const token = await callDependency('token', () => deps.provisioning.tokenState());
+      if (!token.loggedIn) throw new ApiError('TOKEN_UNAVAILABLE', { reason: token.detail });
+      await kit.audit(ctx, { action: 'setup.token', target: `token ${token.label ?? ''}`.trim(), outcome: 'success', detail: 'kept the PIN the token already has' });
+      progress.mark('token', kit.now());
+      ctx.body = await state(true);
+      return;
+    }
+    const { pin } = body;
     try {
       const token = await callDependency('token', () => deps.provisioning.setupToken(pin));
       await kit.audit(ctx, { action: 'setup.token', target: `token ${token.label ?? ''}`.trim(), outcome: 'success', detail: token.detail });
@@ -163,7 +179,7 @@ export const setupRoutes: InternalRouteModule = (router, kit, internals: ApiInte
       throw e;
     }
     progress.mark('token', kit.now());
-    ctx.body = state(true);
+    ctx.body = await state(true);
   });
 
   router.post('/setup/keys', requireSetup, async (ctx) => {
@@ -171,7 +187,8 @@ export const setupRoutes: InternalRouteModule = (router, kit, internals: ApiInte
     const body = parseBody(z.object({ organization: z.string().trim().min(1).max(64), commonName: z.string().trim().min(1).max(48) }).strict(), await kit.readJson(ctx));
     const country = deps.config.current().memberState;
     const csrs: CsrResult[] = [];
-    for (const usage of ['signing', 'encryption'] as const) {
+    // The signing and audit keys sign their own requests; the decrypt-only encryption key cannot (see wiring/provisioning.ts).
+    for (const usage of ['signing', 'audit'] as const) {
       // newKey false: the token step already made the keys (development token) or the card came with them.
       const request = { usage, commonName: `${body.commonName} ${usage}`, organization: body.organization, country: country === 'EL' ? 'GR' : country === 'UK' ? 'GB' : country, newKey: false };
       try {
@@ -183,7 +200,7 @@ export const setupRoutes: InternalRouteModule = (router, kit, internals: ApiInte
       }
     }
     progress.mark('keys', kit.now(), csrs);
-    ctx.body = state(true);
+    ctx.body = await state(true);
   });
 
   router.post('/setup/account', requireSetup, async (ctx) => {
@@ -204,6 +221,6 @@ export const setupRoutes: InternalRouteModule = (router, kit, internals: ApiInte
     setupCode.current = null;
     const { csrfToken } = sessions.signIn(ctx, result.value);
     ctx.status = 201;
-    ctx.body = { ...state(false, true), csrfToken };
+    ctx.body = { ...(await state(false, true)), csrfToken };
   });
 };

@@ -105,11 +105,16 @@ export function provisioningPort(w: ProvisioningWiring): ProvisioningPort {
     generateCsr: (request) =>
       mapped(async () => {
         const label = LABEL_OF[request.usage];
+        if (request.usage === 'encryption') {
+          // ncp-decrypt is decrypt-only on the token (key separation): it cannot sign the PKCS#10
+          // proof of possession (CKR_KEY_FUNCTION_NOT_PERMITTED). Said plainly instead of a PKCS#11 code.
+          throw coded('VALIDATION_FAILED', 'the encryption key is decrypt-only on the token and cannot sign a certificate request; its certificate is issued against the signing key\'s request (see provisioning/)');
+        }
         const exists = await w.token.hasPrivateKey(label);
         if (exists && request.newKey) {
           throw coded('VALIDATION_FAILED', `the token already holds the ${request.usage} key "${label}"; renew with the existing key (key roll-over is not done from the console)`);
         }
-        if (!exists) await w.token.generateKeyPair(label, { usage: request.usage === 'encryption' ? 'decrypt' : 'sign', bits: 3072 });
+        if (!exists) await w.token.generateKeyPair(label, { usage: 'sign', bits: 3072 });
         const config = w.config();
         const emails = request.usage === 'audit' ? [] : (['dna', 'fp'] as MailChannel[]).map((c) => channelAddress(c, config.memberState));
         const subject: Array<Record<string, string[]>> = [{ C: [request.country] }, { O: [request.organization] }, { CN: [request.commonName] }];

@@ -46,7 +46,7 @@ function CreateAccount({ onDone }: { onDone: () => void }) {
       onDone();
     }
   };
-  const bind = (k: 'username' | 'displayName' | 'password') => ({ name: `new-${k}`, value: f[k], onInput: (e: Event) => setF({ ...f, [k]: inputValue(e) }) });
+  const bind = (k: 'username' | 'displayName' | 'password') => ({ name: `new-${k}`, value: f[k], onInput: (e: Event) => { const v = inputValue(e); setF((o) => ({ ...o, [k]: v })); } });
   return (
     <Card title={t('acc.create')}>
       <form class="form-grid" onSubmit={submit}>
@@ -57,7 +57,7 @@ function CreateAccount({ onDone }: { onDone: () => void }) {
           <input {...bind('displayName')} required maxLength={80} />
         </Field>
         <Field label={t('acc.col.role')}>
-          <select name="new-role" value={f.role} onChange={(e) => setF({ ...f, role: inputValue(e) as Role })}>
+          <select name="new-role" value={f.role} onChange={(e) => { const v = inputValue(e) as Role; setF((o) => ({ ...o, role: v })); }}>
             {ROLES.map((r) => (
               <option key={r} value={r}>
                 {t(`role.${r}` as MessageKey)}

@@ -31,8 +31,15 @@ function query(f: Filters, offset: number): string {
   return p.toString();
 }
 
-function FilterFields({ f, set }: { f: Filters; set: (f: Filters) => void }) {
-  const bind = (k: keyof Filters) => ({ name: k, value: f[k], onInput: (e: Event) => set({ ...f, [k]: inputValue(e) }) });
+function FilterFields({ f, set }: { f: Filters; set: (f: (old: Filters) => Filters) => void }) {
+  const bind = (k: keyof Filters) => ({
+    name: k,
+    value: f[k],
+    onInput: (e: Event) => {
+      const v = inputValue(e);
+      set((o) => ({ ...o, [k]: v }));
+    },
+  });
   return (
     <div class="form-grid">
       <Field label={t('audit.from')}>
@@ -42,7 +49,10 @@ function FilterFields({ f, set }: { f: Filters; set: (f: Filters) => void }) {
         <input type="date" {...bind('to')} required />
       </Field>
       <Field label={t('audit.state')}>
-        <select {...bind('state')} onChange={(e) => set({ ...f, state: inputValue(e) })}>
+        <select {...bind('state')} onChange={(e) => {
+          const v = inputValue(e);
+          set((o) => ({ ...o, state: v }));
+        }}>
           <option value="">{t('common.all')}</option>
           {MEMBER_STATES.map((s) => (
             <option key={s}>{s}</option>
@@ -50,7 +60,10 @@ function FilterFields({ f, set }: { f: Filters; set: (f: Filters) => void }) {
         </select>
       </Field>
       <Field label={t('audit.channel')}>
-        <select {...bind('channel')} onChange={(e) => set({ ...f, channel: inputValue(e) })}>
+        <select {...bind('channel')} onChange={(e) => {
+          const v = inputValue(e);
+          set((o) => ({ ...o, channel: v }));
+        }}>
           <option value="">{t('common.all')}</option>
           {CHANNELS.map((c) => (
             <option key={c} value={c}>

@@ -55,7 +55,7 @@ function readFileInto(set: (s: string) => void) {
 }
 
 function CsrForm({ country, onDone }: { country: string; onDone: () => void }) {
-  const [usage, setUsage] = useState<'signing' | 'encryption' | 'audit'>('signing');
+  const [usage, setUsage] = useState<'signing' | 'audit'>('signing');
   const [cn, setCn] = useState('');
   const [org, setOrg] = useState('');
   const [c, setC] = useState(country);
@@ -75,7 +75,7 @@ function CsrForm({ country, onDone }: { country: string; onDone: () => void }) {
       <form onSubmit={submit} class="form-grid">
         <Field label={t('cert.csr.usage')}>
           <select name="usage" value={usage} onChange={(e) => setUsage(inputValue(e) as typeof usage)}>
-            {(['signing', 'encryption', 'audit'] as const).map((u) => (
+            {(['signing', 'audit'] as const).map((u) => (
               <option key={u} value={u}>
                 {t(`cert.usage.${u}`)}
               </option>

@@ -19,7 +19,7 @@ interface Draft {
 
 const EMPTY: Draft = { id: '', name: '', agency: '', channels: ['dna'], until: '' };
 
-function OfficerForm({ draft, setDraft, onSaved }: { draft: Draft; setDraft: (d: Draft) => void; onSaved: () => void }) {
+function OfficerForm({ draft, setDraft, onSaved }: { draft: Draft; setDraft: (d: Draft | ((d: Draft) => Draft)) => void; onSaved: () => void }) {
   const action = useAction();
   const submit = async (e: Event) => {
     e.preventDefault();
@@ -30,7 +30,11 @@ function OfficerForm({ draft, setDraft, onSaved }: { draft: Draft; setDraft: (d:
       onSaved();
     }
   };
-  const bind = (k: 'id' | 'name' | 'agency' | 'until') => ({ name: `officer-${k}`, value: draft[k], onInput: (e: Event) => setDraft({ ...draft, [k]: inputValue(e) }) });
+  const bind = (k: 'id' | 'name' | 'agency' | 'until') => ({ name: `officer-${k}`, value: draft[k], onInput: (e: Event) => {
+      const v = inputValue(e);
+      setDraft((d) => ({ ...d, [k]: v }));
+    },
+  });
   return (
     <form class="form-grid" onSubmit={submit}>
       <Field label={t('off.col.id')}>
@@ -53,7 +57,10 @@ function OfficerForm({ draft, setDraft, onSaved }: { draft: Draft; setDraft: (d:
               type="checkbox"
               name={`channel-${c}`}
               checked={draft.channels.includes(c)}
-              onChange={(e) => setDraft({ ...draft, channels: (e.target as HTMLInputElement).checked ? [...draft.channels, c] : draft.channels.filter((x) => x !== c) })}
+              onChange={(e) => {
+                const on = (e.target as HTMLInputElement).checked;
+                setDraft((d) => ({ ...d, channels: on ? [...d.channels.filter((x) => x !== c), c] : d.channels.filter((x) => x !== c) }));
+              }}
             />{' '}
             {t(`channel.${c}` as MessageKey)}
           </label>

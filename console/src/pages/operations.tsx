@@ -134,7 +134,7 @@ function RelayAndPeers({ config, onChange }: { config: GatewayConfig; onChange: 
                   {p.code} <span class="muted">{stateName(p.code)}</span>
                 </td>
                 {CHANNELS.map((c) => {
-                  const on = p.channels[c]?.enabled ?? false;
+                  const on = p.channels[c]?.enabled ?? true;
                   return (
                     <td key={c}>
                       <label class="check">
@@ -169,7 +169,8 @@ export function TestMessage({ peers }: { peers: ReadonlyArray<{ code: string; ch
         <select name="test-target" value={target} onChange={(e) => setTarget(inputValue(e))}>
           <option value="relay">{t('ops.test.relay')}</option>
           {peers.flatMap((p) =>
-            CHANNELS.filter((c) => p.channels[c]?.enabled).map((c) => (
+            // Mail channels only (vehicles is SOAP); a channel not mentioned in the file is enabled, as the peer directory reads it.
+            (['dna', 'fp'] as const).filter((c) => p.channels[c]?.enabled ?? true).map((c) => (
               <option key={`${p.code}:${c}`} value={`${p.code}:${c}`}>
                 {t('ops.test.peer')}: {p.code} {t(`channel.${c}` as MessageKey)}
               </option>

@@ -37,6 +37,10 @@ export function Setup({ onDone }: { onDone: () => void }) {
     setState(s);
     setStep(firstOpen(s));
     if (s.memberState) setMs(s.memberState);
+    if (s.relay) {
+      const relay = s.relay;
+      setNet((n) => ({ ...n, relayHost: relay.host, relayPort: String(relay.port) }));
+    }
   };
   useEffect(() => {
     void api<SetupState>('GET', '/setup').then(apply);
@@ -97,7 +101,7 @@ export function Setup({ onDone }: { onDone: () => void }) {
           </form>
         );
       case 'network': {
-        const bind = (k: keyof typeof net) => ({ name: `net-${k}`, value: net[k], onInput: (e: Event) => setNet({ ...net, [k]: inputValue(e) }) });
+        const bind = (k: keyof typeof net) => ({ name: `net-${k}`, value: net[k], onInput: (e: Event) => { const v = inputValue(e); setNet((o) => ({ ...o, [k]: v })); } });
         return (
           <form
             onSubmit={(e) => {
@@ -146,11 +150,19 @@ export function Setup({ onDone }: { onDone: () => void }) {
             }}
           >
             <Help text={t('setup.token.help')} />
+            {state.token?.loggedIn && (
+              <div class="row">
+                <span class="ok-line">{t('setup.token.ready', { detail: state.token.detail })}</span>
+                <button type="button" name="keep-pin" disabled={action.busy} onClick={() => void run(() => api<SetupState>('POST', '/setup/token', { body: { keep: true } }))}>
+                  {t('setup.token.keep')}
+                </button>
+              </div>
+            )}
             <Field label={t('setup.token.pin')}>
-              <input type="password" name="pin" value={pin.a} onInput={(e) => setPin({ ...pin, a: inputValue(e) })} minLength={4} maxLength={32} required autoComplete="off" />
+              <input type="password" name="pin" value={pin.a} onInput={(e) => { const v = inputValue(e); setPin((o) => ({ ...o, a: v })); }} minLength={4} maxLength={64} required autoComplete="off" />
             </Field>
             <Field label={t('setup.token.pin2')}>
-              <input type="password" name="pin2" value={pin.b} onInput={(e) => setPin({ ...pin, b: inputValue(e) })} required autoComplete="off" />
+              <input type="password" name="pin2" value={pin.b} onInput={(e) => { const v = inputValue(e); setPin((o) => ({ ...o, b: v })); }} required autoComplete="off" />
             </Field>
             {pin.b && pin.a !== pin.b && <p class="error">{t('setup.token.mismatch')}</p>}
             <button type="submit" class="primary" disabled={action.busy || pin.a !== pin.b}>
@@ -168,10 +180,10 @@ export function Setup({ onDone }: { onDone: () => void }) {
           >
             <Help text={t('setup.keys.help')} />
             <Field label={t('setup.keys.org')}>
-              <input name="organization" value={keys.org} onInput={(e) => setKeys({ ...keys, org: inputValue(e) })} required />
+              <input name="organization" value={keys.org} onInput={(e) => { const v = inputValue(e); setKeys((o) => ({ ...o, org: v })); }} required />
             </Field>
             <Field label={t('setup.keys.cn')}>
-              <input name="common-name" value={keys.cn} onInput={(e) => setKeys({ ...keys, cn: inputValue(e) })} required placeholder={`${ms} NCP`} />
+              <input name="common-name" value={keys.cn} onInput={(e) => { const v = inputValue(e); setKeys((o) => ({ ...o, cn: v })); }} required placeholder={`${ms} NCP`} />
             </Field>
             <button type="submit" class="primary" disabled={action.busy}>
               {t('setup.keys.generate')}
@@ -198,16 +210,16 @@ export function Setup({ onDone }: { onDone: () => void }) {
             <Help text={t('setup.account.help')} />
             <div class="form-grid">
               <Field label={t('acc.col.username')}>
-                <input name="username" value={acct.username} onInput={(e) => setAcct({ ...acct, username: inputValue(e) })} required autoComplete="username" />
+                <input name="username" value={acct.username} onInput={(e) => { const v = inputValue(e); setAcct((o) => ({ ...o, username: v })); }} required autoComplete="username" />
               </Field>
               <Field label={t('acc.col.name')}>
-                <input name="display-name" value={acct.displayName} onInput={(e) => setAcct({ ...acct, displayName: inputValue(e) })} required />
+                <input name="display-name" value={acct.displayName} onInput={(e) => { const v = inputValue(e); setAcct((o) => ({ ...o, displayName: v })); }} required />
               </Field>
               <Field label={t('acc.password')}>
-                <input type="password" name="password" minLength={12} value={acct.password} onInput={(e) => setAcct({ ...acct, password: inputValue(e) })} required autoComplete="new-password" />
+                <input type="password" name="password" minLength={12} value={acct.password} onInput={(e) => { const v = inputValue(e); setAcct((o) => ({ ...o, password: v })); }} required autoComplete="new-password" />
               </Field>
               <Field label={t('setup.account.password2')}>
-                <input type="password" name="password2" value={acct.password2} onInput={(e) => setAcct({ ...acct, password2: inputValue(e) })} required autoComplete="new-password" />
+                <input type="password" name="password2" value={acct.password2} onInput={(e) => { const v = inputValue(e); setAcct((o) => ({ ...o, password2: v })); }} required autoComplete="new-password" />
               </Field>
             </div>
             {acct.password2 && acct.password !== acct.password2 && <p class="error">{t('setup.account.mismatch')}</p>}
@@ -264,7 +276,9 @@ export function Setup({ onDone }: { onDone: () => void }) {
           })}
         </ol>
       )}
-      {body()}
+      {/* A fresh subtree per step: Preact would otherwise reuse one step's inputs for the next, and
+          dropping maxLength from a reused input sets it to 0, which blocks typing. */}
+      <div key={state.needed && !state.unlocked ? 'code' : step}>{body()}</div>
       <ErrorLine error={action.error} />
     </Card>
   );
