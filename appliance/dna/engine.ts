@@ -39,11 +39,11 @@ const ALL_LOCI_MASK = (1 << NL) - 1;
 const MAX_GENOTYPES = 0xffff;
 const MAX_DIGIT: ReadonlyArray<3 | 4> = MATCH_LOCI.map((l) => (PENTA_LOCI.has(l) ? 4 : 3));
 
-// Cost model, in units of one posting entry counted (~3 ns here): checking a candidate (the genotype-id
-// pre-check, then the full rules for the few that pass), and checking a member during a block scan (the
-// pre-check usually stops at the second differing locus). Tuned on the 1 M benchmark database.
-const VERIFY_COST = 150;
-const SCAN_COST = 40;
+// Cost model, in units of one posting entry counted (~3 ns here): checking a candidate, and checking a member
+// during a block scan. Both start with the genotype-id pre-check on the request's rarest genotypes first, which
+// usually stops at the second differing locus; only near-identical profiles go on to the full rules.
+const VERIFY_COST = 20;
+const SCAN_COST = 8;
 /** Locus pairs indexed per block: 4 bytes per member and pair. */
 const MAX_PAIRS = 5;
 const ESS_INDEXES: ReadonlySet<number> = new Set(ESS_LOCI.map((l) => MATCH_LOCI.indexOf(l)));
@@ -270,12 +270,16 @@ class Request {
   keys: number[][] = [];
   /** Locus → index into `designated`, -1 when the request has no designated value there. */
   readonly slotOf = new Int8Array(NL).fill(-1);
+  /** Designated loci, rarest request genotype first: the pre-check meets differing loci soonest. */
+  checkOrder: number[] = [];
 }
 
 /** What the last search did, for benchmarks and `explain`-style diagnostics. */
 export interface SearchWork {
   /** Posting entries counted. */
   entries: number;
+  /** Of which from locus-pair postings. */
+  pairEntries: number;
   /** Profiles checked with the full rules (candidates and scanned members). */
   verified: number;
   /** Blocks scanned whole because that was cheaper. */
@@ -321,7 +325,7 @@ export class MatchEngine {
   private readonly scratch = new Uint16Array(NL * 2);
   private liveProfiles = 0;
   /** Work done by the last search. */
-  readonly lastSearch: SearchWork = { entries: 0, verified: 0, scannedBlocks: 0, skippedBlocks: 0 };
+  readonly lastSearch: SearchWork = { entries: 0, pairEntries: 0, verified: 0, scannedBlocks: 0, skippedBlocks: 0 };
 
   private constructor(
     private readonly source: Pick<EngineSource, 'get'>,
@@ -460,14 +464,17 @@ export class MatchEngine {
     // keys — their most selective loci, the ESS loci they have (partial stains keep most of them) — else into
     // one rest group. A group's core (loci every member has) is what the search bound and the pairs use.
     const minGroup = minGroupOption ?? Math.max(1024, Math.ceil(n / 256));
-    const LEVELS: ReadonlyArray<(mask: number) => number> = [
-      (m) => m,
-      (m) => topK(m, 12),
-      (m) => topK(m, 9),
-      (m) => m & ESS_MASK,
-      (m) => topK(m, 6),
-      (m) => topK(m & ESS_MASK, 4),
-      (m) => topK(m, 4),
+    // Coarse keys accept smaller groups: a few more blocks cost far less than profiles without a core.
+    const LEVELS: ReadonlyArray<readonly [(mask: number) => number, number]> = [
+      [(m) => m, minGroup],
+      [(m) => topK(m, 12), minGroup],
+      [(m) => topK(m, 9), minGroup],
+      [(m) => m & ESS_MASK, minGroup],
+      [(m) => topK(m, 6), minGroup],
+      [(m) => topK(m & ESS_MASK, 4), minGroup / 4],
+      [(m) => topK(m, 4), minGroup / 4],
+      [(m) => topK(m & ESS_MASK, 3), minGroup / 8],
+      [(m) => topK(m, 3), minGroup / 8],
     ];
     const topK = (mask: number, k: number): number => {
       if (k >= NL) return mask;
@@ -485,7 +492,7 @@ export class MatchEngine {
     const groupOf = new Int32Array(n).fill(-1);
     const groupKeys = new Map<string, number>();
     let groups = 0;
-    for (const [k, level] of LEVELS.entries()) {
+    for (const [k, [level, least]] of LEVELS.entries()) {
       const counts = new Map<number, number>();
       const keyCache = new Map<number, number>();
       const keyOf = (mask: number): number => {
@@ -504,7 +511,7 @@ export class MatchEngine {
       for (let i = 0; i < n; i++) {
         if (groupOf[i] !== -1) continue;
         const key = keyOf(masks[i]!);
-        if ((counts.get(key) ?? 0) < minGroup) continue;
+        if ((counts.get(key) ?? 0) < least) continue;
         const name = `${k}:${key}`;
         let gi = groupKeys.get(name);
         if (gi === undefined) {
@@ -651,6 +658,8 @@ export class MatchEngine {
       if (marks.length < d.size) marks = this.marks[l] = new Uint8Array(d.lo.length);
       for (const g of keys) marks[g] = 1;
     }
+    const common = q.designated.map((l, j) => q.keys[j]!.reduce((n, g) => n + this.dicts[l]!.live[g]!, 0));
+    q.checkOrder = q.designated.map((l, j) => [l, common[j]!] as const).sort((a, b) => a[1] - b[1]).map(([l]) => l);
     return q;
   }
 
@@ -669,7 +678,7 @@ export class MatchEngine {
     let matching = 0;
     let differing = 0;
     const marks = this.marks;
-    for (const l of q.designated) {
+    for (const l of q.checkOrder) {
       const g = geno[row + l]!;
       if (g === 0) continue;
       if (marks[l]![g] === 1) matching++;
@@ -885,6 +894,7 @@ export class MatchEngine {
           // A pair feature: its ranges over the pair's member list.
           const pairIds = block.pairIds[-1 - j]!;
           counted += fLen[f]!;
+          this.lastSearch.pairEntries += fLen[f]!;
           for (let r = this.featureFrom[f]!; r < this.featureTo[f]!; r++) {
             const end = ranges[2 * r + 1]!;
             for (let p = ranges[2 * r]!; p < end; p++) {
@@ -935,7 +945,7 @@ export class MatchEngine {
   /** Hits as slots, quality and hitcount, in no particular order; no store access. */
   searchSlots(loci: DnaLoci): EngineHit[] {
     const w = this.lastSearch;
-    w.entries = w.verified = w.scannedBlocks = w.skippedBlocks = 0;
+    w.entries = w.pairEntries = w.verified = w.scannedBlocks = w.skippedBlocks = 0;
     const q = this.prepare(loci);
     const out: EngineHit[] = [];
     if (q.designated.length >= MIN_MATCHING_LOCI) {

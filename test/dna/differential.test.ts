@@ -100,12 +100,15 @@ describe('indexed engine vs naive full scan', () => {
         return rs;
       };
       let total = 0;
+      let pairEntries = 0;
       for (const q of requests()) {
         const want = naiveSearch(store, slots, q);
         assert.deepEqual(engineSearch(engine, q), want, JSON.stringify(q));
         total += want.length;
+        pairEntries += engine.lastSearch.pairEntries;
       }
       assert.ok(total > 300, `the requests must produce hits (${total})`);
+      if (minGroup < 100000) assert.ok(pairEntries > 0, 'the locus-pair postings must take part');
 
       // Updates: remove a third, add new relatives (open tail block), replace some in place.
       for (let i = 0; i < slots.length; i += 3) {
