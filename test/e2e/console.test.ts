@@ -278,7 +278,8 @@ test('officers and statistics; operations with revisions and their diff', async 
   await go(page, /Operations/);
   await page.waitForSelector('tr[data-revision]');
   const before = await page.locator('tr[data-revision]').count();
-  await page.uncheck('input[name=peer-AT-fp]');
+  // A click, not uncheck(): the box is controlled and shows the saved configuration until the API answers.
+  await page.click('input[name=peer-AT-fp]');
   await page.waitForSelector(`tr[data-revision="${before + 1}"]`);
   await page.click(`tr[data-revision="${before + 1}"]`);
   await page.waitForSelector(`[data-diff="${before + 1}"]`);
