@@ -27,7 +27,12 @@ export { ApiError, API_ERRORS, type ApiErrorCode } from './errors.js';
 export { requireRole, requirePermission, requireSession, readJson, type ApiState, type ApiContext, type RouteKit, type RouteModule, type ApiRouter } from './routing.js';
 export type { ApiDeps } from './deps.js';
 
-export const DEFAULT_CONSOLE_DIR = fileURLToPath(new URL('../../dist/console/', import.meta.url));
+/**
+ * Where console/build.mjs writes the bundle: dist/console. Compiled, this file is
+ * dist/appliance/api/server.js (the bundle is two folders up); run from the sources through tsx,
+ * it is appliance/api/server.ts (the bundle is under dist/ at the root).
+ */
+export const DEFAULT_CONSOLE_DIR = fileURLToPath(new URL(import.meta.url.endsWith('.js') ? '../../console/' : '../../dist/console/', import.meta.url));
 
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 

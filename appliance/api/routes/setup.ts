@@ -28,6 +28,14 @@ export function newSetupCode(): string {
 
 type Step = 'memberState' | 'network' | 'token' | 'keys';
 
+/** Dotted quad with octets 0–255, and a /0–32 prefix when asked for. */
+export function isIpv4(text: string, withPrefix: boolean): boolean {
+  const m = (withPrefix ? /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/ : /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/).exec(text);
+  if (!m) return false;
+  const octets = m.slice(1, 5).map(Number);
+  return octets.every((o) => o <= 255) && (!withPrefix || Number(m[5]) <= 32);
+}
+
 class SetupProgress {
   constructor(private readonly db: Database.Database) {
     db.exec('CREATE TABLE IF NOT EXISTS api_setup (step TEXT PRIMARY KEY, done_at INTEGER NOT NULL, data TEXT)');
@@ -49,9 +57,9 @@ const networkSchema = z
     network: z
       .object({
         interface: z.string().regex(/^[A-Za-z0-9._-]{1,15}$/),
-        address: z.string().regex(/^(\d{1,3}\.){3}\d{1,3}\/\d{1,2}$/, 'IPv4 address with prefix, e.g. 10.0.0.2/24'),
-        gateway: z.string().regex(/^(\d{1,3}\.){3}\d{1,3}$/).nullable(),
-        dns: z.array(z.string().regex(/^(\d{1,3}\.){3}\d{1,3}$/)).max(3),
+        address: z.string().refine((s) => isIpv4(s, true), 'IPv4 address with prefix, e.g. 10.0.0.2/24'),
+        gateway: z.string().refine((s) => isIpv4(s, false), 'IPv4 address').nullable(),
+        dns: z.array(z.string().refine((s) => isIpv4(s, false), 'IPv4 address')).max(3),
       })
       .strict()
       .nullable(),

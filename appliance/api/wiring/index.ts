@@ -19,10 +19,12 @@ import type { ApiDeps, ConfigPort, SystemPort } from '../deps.js';
 import { provisioningPort } from './provisioning.js';
 import { adminAuditSink, auditPort, officersPort, statisticsPort } from './audit.js';
 import { testMessageSender } from './test-message.js';
+import { networkctlReload, networkdPort } from './network.js';
 
 export { provisioningPort, toTokenState } from './provisioning.js';
 export { adminAuditSink, auditPort, officersPort, statisticsPort, listUsbDrives, drivesFromLsblk, entryView } from './audit.js';
 export { testMessageSender } from './test-message.js';
+export { networkdPort, renderNetworkdUnit, parseNetworkdUnit, networkctlReload } from './network.js';
 
 /**
  * The configuration file as the console changes it: written whole and atomically (mode 0600, it
@@ -70,6 +72,8 @@ export interface GatewayParts {
   /** Queue a link-test PING (pipeline.originate); enables peer test messages. */
   readonly ping?: (peer: MemberStateCode, channel: MailChannel) => Promise<string>;
   readonly usbRoots?: readonly string[];
+  /** systemd-networkd folder for the management interface (the image: /etc/systemd/network); absent: the wizard keeps the network as it is. */
+  readonly network?: { readonly dir: string; readonly interface: string; readonly reload: boolean };
 }
 
 export function buildApiDeps(parts: GatewayParts, overrides: Partial<ApiDeps> = {}): ApiDeps {
@@ -92,6 +96,7 @@ export function buildApiDeps(parts: GatewayParts, overrides: Partial<ApiDeps> = 
       link: (peer, channel) => parts.status().peers.find((p) => p.state === peer && p.channel === channel),
     }),
     system: systemdPort,
+    ...(parts.network ? { network: networkdPort({ dir: parts.network.dir, interface: parts.network.interface, ...(parts.network.reload ? { reload: networkctlReload } : {}) }) } : {}),
     ...overrides,
   };
 }
