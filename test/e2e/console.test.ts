@@ -305,8 +305,9 @@ test('audit: an auditor searches, runs an export and sees it verified', async ()
   await page.click('.wizard button.primary');
   await page.click('.wizard button.primary');
   await page.waitForSelector('[data-verified]', { timeout: 120_000 });
-  assert.equal(await page.getAttribute('[data-verified]', 'data-verified'), 'true', await page.innerText('.export-job'));
+  await page.locator('.export-job').scrollIntoViewIfNeeded();
   await shot(page, 'audit');
+  assert.equal(await page.getAttribute('[data-verified]', 'data-verified'), 'true', await page.innerText('.export-job'));
   await page.close();
 });
 
