@@ -92,3 +92,24 @@ test('the console is served with a strict CSP; nothing outside its folder is rea
     h.close();
   }
 });
+
+test('restart and reboot need the typed word, answer first, then act, and are audited', async () => {
+  const { withAccounts } = await import('./harness.js');
+  const h = createHarness();
+  try {
+    const { tech } = await withAccounts(h);
+    for (const body of [{}, { confirm: 'yes' }, { confirm: 'reboot' }]) {
+      const r = await tech.request('POST', '/api/system/restart', body);
+      assert.equal(r.json<{ error: { code: string } }>().error.code, 'CONFIRMATION_REQUIRED');
+    }
+    assert.ok(!h.calls.includes('restart'));
+    const r = await tech.request('POST', '/api/system/restart', { confirm: 'Restart' });
+    assert.equal(r.status, 202);
+    assert.ok(!h.calls.includes('restart'), 'the answer leaves before the service goes down');
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    assert.ok(h.calls.includes('restart'));
+    assert.ok(h.audited.some((e) => e.action === 'system.restart' && e.target === 'gateway service' && e.actor === 'tech'));
+  } finally {
+    h.close();
+  }
+});

@@ -63,21 +63,17 @@ export const systemRoutes: InternalRouteModule = (router, kit, internals) => {
       const confirmed = confirmSchema(action).safeParse(body);
       if (!confirmed.success) throw new ApiError('CONFIRMATION_REQUIRED', { word: action });
       const target = action === 'restart' ? 'gateway service' : 'appliance';
-      try {
-        // Answer first, then act: the restart takes this very process down.
-        await kit.audit(ctx, { action: `system.${action}`, target, outcome: 'success', detail: 'requested from the console' });
-        ctx.status = 202;
-        ctx.body = { accepted: true, action };
-        const run = action === 'restart' ? () => deps.system.restartService() : () => deps.system.reboot();
-        setTimeout(() => {
-          run().catch((e: unknown) => {
-            deps.log?.('system.action.failed', { action, reason: e instanceof Error ? e.message : String(e) });
-            void kit.audit(ctx, { action: `system.${action}`, target, outcome: 'failure', detail: e instanceof Error ? e.message : String(e) });
-          });
-        }, 200).unref();
-      } catch (e) {
-        throw new ApiError('DEPENDENCY_FAILED', { part: 'system', reason: (e as Error).message });
-      }
+      // Answer first, then act: the restart takes this very process down.
+      await kit.audit(ctx, { action: `system.${action}`, target, outcome: 'success', detail: 'requested from the console' });
+      ctx.status = 202;
+      ctx.body = { accepted: true, action };
+      const run = action === 'restart' ? () => deps.system.restartService() : () => deps.system.reboot();
+      setTimeout(() => {
+        run().catch((e: unknown) => {
+          deps.log?.('system.action.failed', { action, reason: e instanceof Error ? e.message : String(e) });
+          void kit.audit(ctx, { action: `system.${action}`, target, outcome: 'failure', detail: e instanceof Error ? e.message : String(e) });
+        });
+      }, 200).unref();
     });
   }
 

@@ -281,7 +281,7 @@ export function statisticsPort(log: AuditLog): StatisticsPort {
       };
       let after = -1;
       for (;;) {
-        const page = w_query(log, query, after);
+        const page = log.queryEntries(query, after, Number.MAX_SAFE_INTEGER, STATS_PAGE);
         if (page.length === 0) break;
         for (const stored of page) {
           after = stored.index;
@@ -298,10 +298,6 @@ export function statisticsPort(log: AuditLog): StatisticsPort {
       return [...rows.values()].sort((a, b) => a.state.localeCompare(b.state) || a.channel.localeCompare(b.channel) || a.direction.localeCompare(b.direction));
     },
   };
-}
-
-function w_query(log: AuditLog, query: EntryQuery, after: number): StoredEntry[] {
-  return log.queryEntries(query, after, Number.MAX_SAFE_INTEGER, STATS_PAGE);
 }
 
 /** Console actions → the log's admin vocabulary; the console's own verb is kept in details.consoleAction. */
