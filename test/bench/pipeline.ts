@@ -337,7 +337,7 @@ async function main(): Promise<void> {
 
     // --- warm-up and smoke check: the demo profile must come back as a hit ---------------------------------
     const ctx: BlockContext = { gateway, mailbox, auditSize: (await gateway.call<GatewayStats>({ cmd: 'stats' })).auditSize };
-    const w = await runBlock('warm-up', warm, ctx, 'on', null);
+    await runBlock('warm-up', warm, ctx, 'on', null);
     const demo = warm[0]!;
     const demoProblem = await checkAnswer(mailbox.answers.get(demo.messageId)!.raw, demo, keys, ourSign);
     if (demoProblem) throw new Error(`smoke check: the demo request's answer is wrong: ${demoProblem}`);
