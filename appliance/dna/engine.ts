@@ -14,18 +14,21 @@
  * are then checked with the full rules.
  *
  * Layout. Profiles are grouped by the loci they have (kits: SGM Plus, Identifiler, PowerPlex, NGM…; partial
- * stains by their most selective loci) and laid out in blocks of at most 65 536 profiles of one group, so each
- * block knows its `core` — the loci designated in every member — and the second term of T(S) applies to it.
- * Per block and request the engine picks S among the request's loci with the shortest lists, weighing list
- * lengths against expected survivors (or a plain scan of the block, when that is cheaper). Posting entries
- * are 16-bit offsets within the block and counting uses a 64 KiB counter array that stays in cache.
+ * stains by coarser keys) and laid out in blocks of at most 65 536 profiles of one group, so each block knows
+ * its `core` — the loci designated in every member — and the second term of T(S) applies to it. Each block
+ * also indexes up to five disjoint pairs of core loci (ESS loci first: every request has them) by their joint
+ * genotype; a pair list is about 20 times shorter than a single-locus list. Disjoint features (pairs, single
+ * core loci) can each fail only through the one differing allele, so a hit is in all but one of them. Per block
+ * and request the engine picks the cheapest plan — k shortest single-locus lists with T(S), k shortest core
+ * features with T = k − 1, or a plain scan — from list lengths and a small cost model. Posting entries are
+ * 16-bit offsets within the block; the counters are stamped per block search, so they never need clearing.
  *
- * Memory per profile: 2 bytes × 23 loci of genotype ids, 2 bytes per designated locus of postings, 4 bytes
- * for its store slot, 4 for the slot → position map, 1 live flag; < 128 bytes even with all 23 loci.
- * Genotype ids are per-locus dictionary entries (one Map shared by all profiles).
+ * Memory per profile: 2 bytes × 23 loci of genotype ids, 2 bytes per designated locus of postings, 4 bytes per
+ * indexed pair, 4 bytes for its store slot, 4 for the slot → position map, 1 live flag: ~100 bytes for a
+ * typical database, under 128 even with all 23 loci. Genotype ids are per-locus dictionary entries.
  *
- * Updates: new profiles go to an open tail block (postings in plain arrays) that is sealed when full;
- * removed profiles are flagged dead in place. A restart rebuilds the optimal layout from the store.
+ * Updates: new profiles go to an open tail block (postings in plain arrays, no pairs) that is sealed when
+ * full; removed profiles are flagged dead in place. A restart rebuilds the optimal layout from the store.
  */
 import { WILDCARD_CODE } from './allele.js';
 import { ABSENT, encodeLoci, MATCH_LOCUS_COUNT as NL } from './encoding.js';
@@ -412,10 +415,10 @@ export class MatchEngine {
     return { mask, ok: true };
   }
 
-  private ensureWhere(slot: number): void {
+  /** Grows the slot → position map to hold `slot`, by a quarter at a time (it is 4 bytes per profile). */
+  private ensureWhere(slot: number, exact = false): void {
     if (slot < this.where.length) return;
-    let n = this.where.length;
-    while (n <= slot) n *= 2;
+    const n = exact ? slot + 1 : Math.max(slot + 1, Math.ceil(this.where.length * 1.25));
     const w = new Uint32Array(n).fill(NO_SLOT);
     w.set(this.where);
     this.where = w;
@@ -455,7 +458,7 @@ export class MatchEngine {
       if (slot > maxSlot) maxSlot = slot;
       n++;
     });
-    this.ensureWhere(maxSlot);
+    this.ensureWhere(maxSlot, true);
 
     this.computeRank();
     const rank = this.rank;
