@@ -52,6 +52,8 @@ export class SessionManager {
   signIn(ctx: ApiContext, account: Account): { csrfToken: string } {
     const old = ctx.cookies.get(SESSION_COOKIE);
     if (old) this.o.sessions.destroy(old); // no session fixation: a new id at every sign-in
+    // Sessions abandoned without signing out are swept here: sign-ins are rare, the table stays small.
+    this.o.sessions.purgeExpired(this.o.clock());
     const { token, csrfToken } = this.o.sessions.create(account.id, this.o.clock(), ctx.ip || null);
     ctx.cookies.set(SESSION_COOKIE, token, this.cookieOptions(ctx));
     ctx.state.user = toSessionUser(account);

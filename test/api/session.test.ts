@@ -125,3 +125,17 @@ test('changing one\'s password needs the current one and signs out other browser
     h.close();
   }
 });
+
+test('abandoned sessions are swept from the table at the next sign-in', async () => {
+  const h = createHarness();
+  try {
+    await withAccounts(h);
+    const count = () => (h.db.prepare('SELECT count(*) AS n FROM accounts_sessions').get() as { n: number }).n;
+    assert.equal(count(), 3);
+    h.clock.now += 16 * 60_000;
+    await h.browser().signIn('auditor', PASSWORDS.auditor);
+    assert.equal(count(), 1, 'only the new session is left');
+  } finally {
+    h.close();
+  }
+});
