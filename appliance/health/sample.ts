@@ -52,7 +52,8 @@ export async function sampleSystem(now: () => Date = () => new Date()): Promise<
       internal: n.internal,
       ip4: n.ip4 || null,
       mac: n.mac || null,
-      speedMbps: typeof n.speed === 'number' ? n.speed : null,
+      // systeminformation says -1 when the driver does not report a speed (virtio).
+      speedMbps: typeof n.speed === 'number' && n.speed > 0 ? n.speed : null,
     })),
     problems,
   };

@@ -15,7 +15,7 @@ function Meter({ title, m, unit, threshold, extra, id }: { title: string; m: Mea
   return (
     <Card title={title} class={`meter level-${m.level}`}>
       <p class="big" data-metric={id} data-level={m.level}>
-        {m.value === null ? t('common.notAvailable') : `${m.value.toFixed(unit === '%' ? 1 : 0)} ${unit}`} <Level level={m.level} />
+        {m.value === null ? t('common.notAvailable') : <>{`${m.value.toFixed(unit === '%' ? 1 : 0)} ${unit}`} <Level level={m.level} /></>}
       </p>
       <svg class="bar-meter" viewBox="0 0 100 6" preserveAspectRatio="none" aria-hidden="true">
         <rect class="track" x="0" y="0" width="100" height="6" />
