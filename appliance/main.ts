@@ -46,6 +46,8 @@ export const VERSION = '0.1.0';
 
 /** How often the audit tree head is signed when it grew (a bound on what an attacker could rewrite unseen). */
 const AUDIT_CHECKPOINT_MS = 5 * 60_000;
+/** How often the daemon looks for a re-imported national DNA database. */
+const DNA_RELOAD_CHECK_MS = 30_000;
 
 export type Logger = pino.Logger;
 
@@ -67,7 +69,8 @@ export interface GatewayCore {
   readonly auditSigner: AuditSigner;
   readonly officers: OfficerRegistry;
   readonly statistics: Statistics;
-  readonly dna: { readonly store: ProfileStore; readonly engine: MatchEngine; readonly searches: DnaSearches; readonly notes: ProfileNotes };
+  /** `engine` is replaced when the national database is re-imported (see startGateway). */
+  readonly dna: { readonly store: ProfileStore; engine: MatchEngine; generation: number; readonly searches: DnaSearches; readonly notes: ProfileNotes };
   readonly log: Logger;
   readonly startedAt: Date;
   status(): GatewayStatus;
@@ -143,7 +146,7 @@ export async function composeGateway(config: GatewayConfig, opts: { log?: Logger
       const sealed = await sealMessage({
         payload: reply.payload,
         payloadContentType: reply.payloadContentType,
-        recipientCert: p.encryption.x509.toString(),
+        recipientCert: p.encryption.x509,
         profile: p.crypto,
         token,
         signerCertPem,
@@ -177,7 +180,7 @@ export async function composeGateway(config: GatewayConfig, opts: { log?: Logger
   const dnaStore = ProfileStore.open(join(config.dataDir, 'dna.sqlite'));
   const dnaEngine = MatchEngine.build(dnaStore);
   log.info({ profiles: dnaEngine.size }, 'DNA index built');
-  const dna = { store: dnaStore, engine: dnaEngine, searches: new DnaSearches(db), notes: new ProfileNotes(db) };
+  const dna = { store: dnaStore, engine: dnaEngine, generation: dnaStore.generation(), searches: new DnaSearches(db), notes: new ProfileNotes(db) };
   const sender: SmtpSender | null = config.relay
     ? createSmtpSender({ host: config.relay.host, port: config.relay.port, requireTls: config.relay.requireTls, heloName: directory.ourAddress('dna').split('@')[1] ?? 'localhost' })
     : null;
@@ -361,6 +364,16 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
     officersApi = await listenOfficersApi(app, config.listen.officers.host, config.listen.officers.port);
   }
 
+  // `pruem dna import` next to the running daemon bumps the store's generation: rebuild the index then.
+  // The rebuild is synchronous (about 4 s per million profiles here); requests wait in the queue meanwhile.
+  const dnaReloadTimer = setInterval(() => {
+    const generation = core.dna.store.generation();
+    if (generation === core.dna.generation) return;
+    core.dna.engine = MatchEngine.build(core.dna.store);
+    core.dna.generation = generation;
+    log.info({ profiles: core.dna.engine.size, generation }, 'DNA index rebuilt after an import');
+  }, DNA_RELOAD_CHECK_MS);
+
   // Signed tree heads at regular checkpoints, and the two-year retention (Art. 30(4)) once a day.
   const checkpoint = async () => {
     const head = core.audit.head(periodOf(new Date()));
@@ -412,6 +425,7 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
     async stop() {
       if (pop3Timer) clearInterval(pop3Timer);
       clearInterval(checkpointTimer);
+      clearInterval(dnaReloadTimer);
       clearInterval(retentionTimer);
       await checkpoint().catch((e: Error) => log.error({ reason: e.message }, 'audit checkpoint failed'));
       await listening.close();

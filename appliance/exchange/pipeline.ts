@@ -68,7 +68,7 @@ export interface PipelineOptions {
 export class ExchangePipeline {
   private readonly clock: () => Date;
   private readonly log: (event: string, fields: Record<string, unknown>) => void;
-  private wake: (() => void) | null = null;
+  private wakers: Array<() => void> = [];
   private stopped = false;
   private loops: Promise<void>[] = [];
 
@@ -256,40 +256,44 @@ export class ExchangePipeline {
 
   /** Wakes the loops (a message arrived or was queued). */
   kick(): void {
-    const wake = this.wake;
-    this.wake = null;
-    wake?.();
+    const wakers = this.wakers;
+    this.wakers = [];
+    for (const wake of wakers) wake();
   }
 
   private idle(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.wake = null;
-        resolve();
-      }, ms);
-      this.wake = () => {
+      const wake = () => {
         clearTimeout(timer);
         resolve();
       };
+      const timer = setTimeout(() => {
+        this.wakers = this.wakers.filter((w) => w !== wake);
+        resolve();
+      }, ms);
+      this.wakers.push(wake);
     });
   }
 
-  /** Runs the inbound and outbound loops until stop(). Polls at most every pollMs when idle. */
+  /**
+   * Runs the inbound and the outbound loop until stop(): two loops, so handing answers to the
+   * relay (an SMTP round trip each) does not hold up the next request, and a relay outage does
+   * not stop us answering into the queue. Each polls at most every pollMs when idle.
+   */
   start(pollMs = 1000): void {
     this.stopped = false;
-    const loop = async () => {
+    const loop = async (work: () => Promise<boolean>) => {
       while (!this.stopped) {
         let worked = false;
         try {
-          worked = (await this.processNextInbound()) || worked;
-          worked = (await this.sendDue()) > 0 || worked;
+          worked = await work();
         } catch (error) {
           this.log('loop-error', { reason: error instanceof Error ? error.message : String(error) });
         }
         if (!worked && !this.stopped) await this.idle(pollMs);
       }
     };
-    this.loops = [loop()];
+    this.loops = [loop(() => this.processNextInbound()), loop(async () => (await this.sendDue()) > 0)];
   }
 
   async stop(): Promise<void> {
