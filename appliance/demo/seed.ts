@@ -23,7 +23,7 @@ export const DEMO_PROFILE: Readonly<Record<string, readonly [string, string]>> =
 };
 
 /** xorshift32: small, seeded, good enough to spread synthetic alleles. */
-function generator(seed: number): () => number {
+export function seededRandom(seed: number): () => number {
   let x = seed || 1;
   return () => {
     x ^= x << 13;
@@ -34,7 +34,7 @@ function generator(seed: number): () => number {
 }
 
 export function syntheticProfiles(state: MemberStateCode, count: number): string[] {
-  const random = generator([...state].reduce((a, c) => a * 31 + c.charCodeAt(0), 7));
+  const random = seededRandom([...state].reduce((a, c) => a * 31 + c.charCodeAt(0), 7));
   const lines: string[] = [];
   for (let i = 1; i <= count; i++) {
     const loci: Record<string, string[]> = {};

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { SMTPServer } from 'smtp-server';
 import type { AddressInfo } from 'node:net';
-import { DEMO_PROFILE, syntheticProfiles } from '../../../appliance/demo/seed.js';
+import { DEMO_PROFILE, seededRandom, syntheticProfiles } from '../../../appliance/demo/seed.js';
 import { runOk } from '../../../appliance/util/exec.js';
 
 export const FOREIGN = { state: 'AT', address: 'ncp@dna.pruem.at.eu-admin.net' } as const;
@@ -72,16 +72,6 @@ function requestXml(requestId: string, loci: Record<string, readonly string[]>, 
 `;
 }
 
-/** xorshift32, seeded: the same requests every run. */
-function generator(seed: number): () => number {
-  let x = seed || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 0x1_0000_0000;
-  };
-}
 
 /**
  * `count` single-profile Art. 3 requests: every `hitEvery`-th is a copy of one of our national
@@ -90,7 +80,7 @@ function generator(seed: number): () => number {
  */
 export function requestSpecs(prefix: string, count: number, nationalProfiles: number, hitEvery: number, now: Date): RequestSpec[] {
   const national = syntheticProfiles('DE', nationalProfiles).map((line) => JSON.parse(line) as { id: string; loci: Record<string, string[]> });
-  const random = generator([...prefix].reduce((a, c) => a * 31 + c.charCodeAt(0), 11));
+  const random = seededRandom([...prefix].reduce((a, c) => a * 31 + c.charCodeAt(0), 11));
   const specs: RequestSpec[] = [];
   for (let i = 0; i < count; i++) {
     const requestId = `AT-${prefix}-${String(i).padStart(5, '0')}`;
