@@ -14,11 +14,11 @@ import { MessageQueue } from './queue/queue.js';
 import { LinkTracker } from './exchange/links.js';
 import { ExchangePipeline, type ExchangeAudit, type MessageOpener, type MessageSealer } from './exchange/pipeline.js';
 import { pingHandler, PING_CONTENT_TYPE } from './exchange/ping.js';
-import type { ChannelHandler, ExchangeRecord } from './exchange/handler.js';
+import type { ExchangeRecord } from './exchange/handler.js';
 import { ServiceBoard, gatewayStatus } from './status/status.js';
 import type { GatewayStatus } from './status/types.js';
 import { PeerDirectory } from './peers/directory.js';
-import { CHANNELS, isMemberStateCode, type MailChannel, type MemberStateCode } from './peers/member-states.js';
+import { isMemberStateCode, type MailChannel, type MemberStateCode } from './peers/member-states.js';
 import { Token, KEY_LABELS } from './token/token.js';
 import { ensureDevelopmentToken, tokenOptionsFromConfig, certsDir } from '../provisioning/index.js';
 import { openMessage, sealMessage } from './transport/smime/index.js';
@@ -30,8 +30,8 @@ import { createApiServer } from './api/server.js';
 import { OfficerRegistry } from './audit/officers.js';
 import { Statistics } from './exchange/statistics.js';
 import { ProfileStore } from './dna/store.js';
-import { MatchEngine } from './dna/engine.js';
 import { DnaSearches } from './dna-exchange/searches.js';
+import { NationalIndex } from './dna-exchange/national-index.js';
 import { ProfileNotes } from './dna-exchange/notes.js';
 import { dnaChannelHandler } from './dna-exchange/channel.js';
 import { submitDnaSearch } from './dna-exchange/submit.js';
@@ -43,6 +43,8 @@ import type { AuditEvent } from './audit/events.js';
 import { createSignedData } from './transport/smime/SignedData.js';
 
 export const VERSION = '0.1.0';
+/** The `generator` we write in PRUEMDNA headers. */
+const GENERATOR = `pruem-gateway ${VERSION}`;
 
 /** How often the audit tree head is signed when it grew (a bound on what an attacker could rewrite unseen). */
 const AUDIT_CHECKPOINT_MS = 5 * 60_000;
@@ -69,8 +71,7 @@ export interface GatewayCore {
   readonly auditSigner: AuditSigner;
   readonly officers: OfficerRegistry;
   readonly statistics: Statistics;
-  /** `engine` is replaced when the national database is re-imported (see startGateway). */
-  readonly dna: { readonly store: ProfileStore; engine: MatchEngine; generation: number; readonly searches: DnaSearches; readonly notes: ProfileNotes };
+  readonly dna: { readonly store: ProfileStore; readonly index: NationalIndex; readonly searches: DnaSearches; readonly notes: ProfileNotes };
   readonly log: Logger;
   readonly startedAt: Date;
   status(): GatewayStatus;
@@ -109,7 +110,7 @@ function channelOfRecipient(address: string): MailChannel | null {
   return null;
 }
 
-export async function composeGateway(config: GatewayConfig, opts: { log?: Logger; handlers?: (core: { db: Db; config: GatewayConfig }) => ChannelHandler[] } = {}): Promise<GatewayCore> {
+export async function composeGateway(config: GatewayConfig, opts: { log?: Logger } = {}): Promise<GatewayCore> {
   const log = opts.log ?? logger(config);
   const startedAt = new Date();
   mkdirSync(config.dataDir, { recursive: true });
@@ -176,20 +177,16 @@ export async function composeGateway(config: GatewayConfig, opts: { log?: Logger
   auditLog.useSearchGuard(officers.searchGuard());
   const statistics = new Statistics(db);
 
-  // The indexed national DNA database: the store on disk, the index rebuilt from it at start.
+  // The indexed national DNA database: the store on disk, the in-memory index built from it.
   const dnaStore = ProfileStore.open(join(config.dataDir, 'dna.sqlite'));
-  const dnaEngine = MatchEngine.build(dnaStore);
-  log.info({ profiles: dnaEngine.size }, 'DNA index built');
-  const dna = { store: dnaStore, engine: dnaEngine, generation: dnaStore.generation(), searches: new DnaSearches(db), notes: new ProfileNotes(db) };
+  const dna = { store: dnaStore, index: new NationalIndex(dnaStore), searches: new DnaSearches(db), notes: new ProfileNotes(db) };
   const sender: SmtpSender | null = config.relay
     ? createSmtpSender({ host: config.relay.host, port: config.relay.port, requireTls: config.relay.requireTls, heloName: directory.ourAddress('dna').split('@')[1] ?? 'localhost' })
     : null;
-  const generator = `pruem-gateway ${VERSION}`;
   const handlers = [
     pingHandler('dna'),
     pingHandler('fp'),
-    dnaChannelHandler({ ourState: config.memberState, agency: config.agency, generator, engine: () => dna.engine, searches: dna.searches, notes: dna.notes, statistics }),
-    ...(opts.handlers?.({ db, config }) ?? []),
+    dnaChannelHandler({ ourState: config.memberState, agency: config.agency, generator: GENERATOR, engine: () => dna.index.current(), searches: dna.searches, notes: dna.notes, statistics }),
   ];
   const pipeline = new ExchangePipeline({
     db,
@@ -355,7 +352,7 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
             directory,
             ourState: config.memberState,
             agency: config.agency,
-            generator: `pruem-gateway ${VERSION}`,
+            generator: GENERATOR,
             maxProfilesPerMessage: config.limits.maxProfilesPerMessage,
           },
           body,
@@ -364,14 +361,11 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
     officersApi = await listenOfficersApi(app, config.listen.officers.host, config.listen.officers.port);
   }
 
-  // `pruem dna import` next to the running daemon bumps the store's generation: rebuild the index then.
-  // The rebuild is synchronous (about 4 s per million profiles here); requests wait in the queue meanwhile.
+  // Built before the first request arrives; rebuilt when `pruem dna import` next to the daemon changed
+  // the store. The rebuild is synchronous (about 4 s per million profiles here): requests wait in the queue.
+  log.info({ profiles: core.dna.index.current().size }, 'DNA index built');
   const dnaReloadTimer = setInterval(() => {
-    const generation = core.dna.store.generation();
-    if (generation === core.dna.generation) return;
-    core.dna.engine = MatchEngine.build(core.dna.store);
-    core.dna.generation = generation;
-    log.info({ profiles: core.dna.engine.size, generation }, 'DNA index rebuilt after an import');
+    if (core.dna.index.refresh()) log.info({ profiles: core.dna.index.current().size }, 'DNA index rebuilt after an import');
   }, DNA_RELOAD_CHECK_MS);
 
   // Signed tree heads at regular checkpoints, and the two-year retention (Art. 30(4)) once a day.

@@ -122,7 +122,7 @@ function instrument(gateway: Gateway): void {
     const handle = h.handle.bind(h);
     h.handle = timed(`handle: ${h.channel} (parse, XSD, match, answer)`, async (m) => handle(m));
   }
-  const engine = gateway.dna.engine;
+  const engine = gateway.dna.index.current();
   engine.search = timedSync('  match engine search', engine.search.bind(engine));
   const sealer = o.sealer;
   sealer.seal = timed('seal: encrypt + sign + MIME', sealer.seal.bind(sealer), () => (txLabel = COMMIT_STAGE));
