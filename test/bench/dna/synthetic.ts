@@ -25,16 +25,9 @@ export const KITS: ReadonlyArray<{ name: string; share: number; loci: readonly L
 const AGENCIES = ['IGPR Bucuresti', 'IGPR Cluj', 'IGPR Iasi', 'IGPR Timisoara', 'IGPR Constanta'];
 const UNRESOLVED = ['o', 'nr', 'OL', '99', 'un'];
 
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../../dna/random.js';
+
+export { rng };
 
 type Cumulative = { values: string[]; cum: Float64Array };
 const CUMULATIVE = new Map<LocusName, Cumulative>();
