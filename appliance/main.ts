@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { createHash, randomUUID, X509Certificate } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 
 /** id-data (RFC 5652 §4): the content type of a detached signature over plain bytes. */
 const DATA_OID = '1.2.840.113549.1.7.1';
@@ -13,7 +13,7 @@ import { openDatabase, type Db } from './db/database.js';
 import { MessageQueue } from './queue/queue.js';
 import { LinkTracker } from './exchange/links.js';
 import { ExchangePipeline, type ExchangeAudit, type MessageOpener, type MessageSealer } from './exchange/pipeline.js';
-import { pingHandler, PING_CONTENT_TYPE } from './exchange/ping.js';
+import { pingHandler, pingRequest } from './exchange/ping.js';
 import type { ExchangeRecord } from './exchange/handler.js';
 import { ServiceBoard, gatewayStatus } from './status/status.js';
 import type { GatewayStatus } from './status/types.js';
@@ -100,14 +100,6 @@ export async function provisionFirstBoot(config: GatewayConfig, io?: CommandIo):
 
 function sha256(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
-}
-
-/** Which Prüm channel a recipient address belongs to (dna.pruem.<cc>… or fp.pruem.<cc>…). */
-function channelOfRecipient(address: string): MailChannel | null {
-  const domain = address.slice(address.lastIndexOf('@') + 1).toLowerCase();
-  if (domain.startsWith('dna.pruem.')) return 'dna';
-  if (domain.startsWith('fp.pruem.')) return 'fp';
-  return null;
 }
 
 export async function composeGateway(config: GatewayConfig, opts: { log?: Logger } = {}): Promise<GatewayCore> {
@@ -308,7 +300,7 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
       acceptedDomains: (['dna', 'fp'] as const).map((c) => directory.ourAddress(c).split('@')[1] ?? ''),
       serverName: `gateway.${config.memberState.toLowerCase()}.pruem.local`,
       store: async (raw, envelope) => {
-        const channel = envelope.rcptTo.map(channelOfRecipient).find((c) => c !== null);
+        const channel = envelope.rcptTo.map((r) => directory.channelForAddress(r)).find((c) => c !== null);
         if (!channel) return { ok: false, reason: 'not a Prüm mailbox', permanent: true };
         const { id } = queue.receive(raw, channel, envelope.mailFrom);
         pipeline.kick();
@@ -323,7 +315,7 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
     const fetcher = createPop3Fetcher({ host: p.host, port: p.port, user: p.user, password: readSecret(p.password), tls: p.tls, maxMessageBytes: config.limits.maxMessageBytes });
     const poll = async () => {
       const result = await fetcher.fetchNew(async (raw, envelope) => {
-        const channel = envelope.rcptTo.map(channelOfRecipient).find((c) => c !== null) ?? 'dna';
+        const channel = envelope.rcptTo.map((r) => directory.channelForAddress(r)).find((c) => c !== null) ?? 'dna';
         const { id } = queue.receive(raw, channel, envelope.mailFrom);
         return { ok: true, id };
       });
@@ -395,7 +387,7 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
         core.pipeline.originate({
           peer,
           channel,
-          reply: { payload: Buffer.from(`PING ${randomUUID()}`), payloadContentType: PING_CONTENT_TYPE, subject: `${config.memberState}/PING` },
+          reply: pingRequest(config.memberState),
           correlation: null,
           records: [],
         }),
@@ -457,7 +449,7 @@ export async function queuePings(config: GatewayConfig, state: string, channel: 
         await core.pipeline.originate({
           peer: state,
           channel,
-          reply: { payload: Buffer.from(`PING ${randomUUID()}`), payloadContentType: PING_CONTENT_TYPE, subject: `${config.memberState}/PING` },
+          reply: pingRequest(config.memberState),
           correlation: null,
           records: [],
         }),

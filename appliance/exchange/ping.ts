@@ -1,11 +1,17 @@
-import type { ChannelHandler, HandlerOutcome, InboundMessage } from './handler.js';
-import type { MailChannel } from '../peers/member-states.js';
+import { randomUUID } from 'node:crypto';
+import type { ChannelHandler, HandlerOutcome, InboundMessage, Reply } from './handler.js';
+import type { MailChannel, MemberStateCode } from '../peers/member-states.js';
 
 /**
  * The link test: a technician (first-run wizard, `pruem ping`) sends a ping over a channel and the
  * peer's gateway answers pong through the full S/MIME path. Carries no personal data.
  */
 export const PING_CONTENT_TYPE = 'application/x-pruem-ping';
+
+/** A new link test from us, with a token its pong will echo. */
+export function pingRequest(ourState: MemberStateCode): Reply {
+  return { payload: Buffer.from(`PING ${randomUUID()}`), payloadContentType: PING_CONTENT_TYPE, subject: `${ourState}/PING` };
+}
 
 export function pingHandler(channel: MailChannel): ChannelHandler {
   return {

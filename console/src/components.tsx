@@ -1,7 +1,8 @@
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ConsoleApiError } from './api.js';
-import { errorText, t, type MessageKey } from './i18n/index.js';
+import { errorText, stateName, t, type MessageKey } from './i18n/index.js';
+import { MEMBER_STATES } from '../../appliance/peers/member-states.js';
 
 export type Tone = 'ok' | 'warn' | 'bad' | 'idle' | 'info';
 
@@ -188,4 +189,17 @@ export function downloadText(name: string, text: string, type = 'text/plain'): v
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+/** A choice of Member State, each shown with its name in the user's language. */
+export function StateSelect({ name, value, onChange }: { name: string; value: string; onChange: (value: string) => void }) {
+  return (
+    <select name={name} value={value} onChange={(e) => onChange(inputValue(e))}>
+      {MEMBER_STATES.map((s) => (
+        <option key={s} value={s}>
+          {s} — {stateName(s)}
+        </option>
+      ))}
+    </select>
+  );
 }

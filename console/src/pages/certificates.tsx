@@ -1,10 +1,9 @@
 import { useState } from 'preact/hooks';
-import { MEMBER_STATES } from '../../../appliance/peers/member-states.js';
 import type { CertificateInfo, CsrResult, TokenState } from '../../../appliance/api/wire.js';
 import type { ExpiryLevel } from '../../../appliance/api/expiry.js';
 import { api } from '../api.js';
 import { useApp } from '../app.js';
-import { Badge, Card, checked, downloadText, ErrorLine, Field, inputValue, Page, Status, useAction, useData, type Tone } from '../components.js';
+import { Badge, Card, checked, downloadText, ErrorLine, Field, StateSelect, inputValue, Page, Status, useAction, useData, type Tone } from '../components.js';
 import { dateOnly } from '../format.js';
 import { stateName, t, type MessageKey } from '../i18n/index.js';
 
@@ -138,13 +137,7 @@ function ImportForm({ peer, onDone }: { peer: boolean; onDone: () => void }) {
         {peer && (
           <div class="row">
             <Field label={t('cert.peer.state')}>
-              <select name="state" value={state} onChange={(e) => setState(inputValue(e))}>
-                {MEMBER_STATES.map((s) => (
-                  <option key={s} value={s}>
-                    {s} — {stateName(s)}
-                  </option>
-                ))}
-              </select>
+              <StateSelect name="state" value={state} onChange={setState} />
             </Field>
             <Field label={t('cert.peer.usage')}>
               <select name="peer-usage" value={usage} onChange={(e) => setUsage(inputValue(e) as typeof usage)}>

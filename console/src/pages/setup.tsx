@@ -1,11 +1,10 @@
 import { useEffect, useState } from 'preact/hooks';
-import { MEMBER_STATES } from '../../../appliance/peers/member-states.js';
 import type { SessionInfo, SetupState } from '../../../appliance/api/wire.js';
 import type { GatewayConfig } from '../../../appliance/config/config.js';
 import { api, setCsrfToken } from '../api.js';
 import { useApp } from '../app.js';
-import { Card, downloadText, ErrorLine, Field, Help, inputValue, useAction } from '../components.js';
-import { stateName, t, type MessageKey } from '../i18n/index.js';
+import { Card, downloadText, ErrorLine, Field, StateSelect, Help, inputValue, useAction } from '../components.js';
+import { t, type MessageKey } from '../i18n/index.js';
 import { TestMessage } from './operations.js';
 
 const STEPS = ['memberState', 'network', 'token', 'keys', 'account', 'test'] as const;
@@ -87,13 +86,7 @@ export function Setup({ onDone }: { onDone: () => void }) {
           >
             <Help text={t('setup.ms.help')} />
             <Field label={t('dash.memberState')}>
-              <select name="member-state" value={ms} onChange={(e) => setMs(inputValue(e))}>
-                {MEMBER_STATES.map((s) => (
-                  <option key={s} value={s}>
-                    {s} — {stateName(s)}
-                  </option>
-                ))}
-              </select>
+              <StateSelect name="member-state" value={ms} onChange={setMs} />
             </Field>
             <button type="submit" class="primary" disabled={action.busy}>
               {t('common.next')}

@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,18 +5,9 @@ import type { ChildProcess } from 'node:child_process';
 import { runPruem, spawnGateway, waitForHealth, writeNetworkConfigs, type NodeFiles, type NodeSpec } from '../../../appliance/demo/network.js';
 import { startDemoRelay, type DemoRelay } from '../../../appliance/demo/relay.js';
 import type { MemberStateCode } from '../../../appliance/peers/member-states.js';
+import { freePort } from '../../integration/support/postfix.js';
 
-/** A free loopback port (bound then released; the gateways bind it a moment later). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export interface GatewayNode {
   readonly files: NodeFiles;
