@@ -119,7 +119,8 @@ export async function composeGateway(config: GatewayConfig, opts: { log?: Logger
   for (const problem of directory.problems) log.warn({ problem }, 'peer directory');
 
   const certs = certsDir(config);
-  const signerCertPem = readFileSync(join(certs, `${KEY_LABELS.sign}.pem`), 'utf8');
+  // Parsed once: each answer is signed with it, and parsing a certificate costs a third of a millisecond.
+  const signerCert = new X509Certificate(readFileSync(join(certs, `${KEY_LABELS.sign}.pem`)));
 
   const opener: MessageOpener = {
     async open(raw) {
@@ -142,7 +143,7 @@ export async function composeGateway(config: GatewayConfig, opts: { log?: Logger
         recipientCert: p.encryption.x509,
         profile: p.crypto,
         token,
-        signerCertPem,
+        signerCert,
       });
       const mailFrom = directory.ourAddress(channel);
       const raw = buildMailMessage({

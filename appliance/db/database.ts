@@ -21,3 +21,18 @@ export function openDatabase(path: string): Db {
   db.pragma('secure_delete = ON');
   return db;
 }
+
+const statements = new WeakMap<Db, Map<string, Database.Statement>>();
+
+/**
+ * The statement for `sql`, compiled once per database and kept: the queue and the pipeline run the
+ * same few statements for every message, and compiling one costs about as much as running it.
+ * Not for `.iterate()`: a cached statement that is still being iterated cannot run again.
+ */
+export function statement(db: Db, sql: string): Database.Statement {
+  let cache = statements.get(db);
+  if (!cache) statements.set(db, (cache = new Map()));
+  let s = cache.get(sql);
+  if (!s) cache.set(sql, (s = db.prepare(sql)));
+  return s;
+}

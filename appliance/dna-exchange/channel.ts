@@ -1,9 +1,8 @@
 import type { ChannelHandler, ExchangeRecord, HandlerOutcome, InboundMessage } from '../exchange/handler.js';
 import type { Statistics } from '../exchange/statistics.js';
 import type { MemberStateCode } from '../peers/member-states.js';
-import { parsePruemDnaAsync } from '../dna/codec.js';
 import { answerDnaRequest } from '../dna/handler.js';
-import { writePruemDna } from '../dna/codec.js';
+import { parsePruemDna, writePruemDna } from '../dna/codec.js';
 import type { PruemDnaMessage } from '../dna/message.js';
 import type { NormalisedProfile } from '../dna/profile.js';
 import type { Hit } from '../dna/engine.js';
@@ -61,7 +60,7 @@ export function dnaChannelHandler(deps: DnaChannelDeps): ChannelHandler {
     accepts: (contentType) => ACCEPTED.has(contentType.split(';')[0]?.trim().toLowerCase() ?? ''),
     async handle(message: InboundMessage): Promise<HandlerOutcome> {
       const now = clock();
-      const parsed = await parsePruemDnaAsync(message.payload);
+      const parsed = parsePruemDna(message.payload);
       if (parsed.ok && parsed.message.header.direction === 'A') return answerFromPeer(parsed.message, message, deps, now);
 
       const { answers, outcomes } = answerDnaRequest(parsed.ok ? parsed.message : parsed.error, {

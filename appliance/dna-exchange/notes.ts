@@ -1,4 +1,4 @@
-import type { Db } from '../db/database.js';
+import { statement, type Db } from '../db/database.js';
 import type { MemberStateCode } from '../peers/member-states.js';
 
 /**
@@ -25,17 +25,16 @@ export class ProfileNotes {
 
   /** Called in the pipeline transaction that sends the answer. */
   record(note: Omit<ProfileNote, 'at'>, at: Date): void {
-    this.db
-      .prepare(`INSERT OR IGNORE INTO dna_notes VALUES (?, ?, ?, ?, ?, ?)`)
+    statement(this.db, `INSERT OR IGNORE INTO dna_notes VALUES (?, ?, ?, ?, ?, ?)`)
       .run(note.profileId, note.state, note.requestRef, note.requestingProfileId, note.quality, at.getTime());
   }
 
   list(filter: { profileId?: string; state?: MemberStateCode } = {}, limit = 1000): ProfileNote[] {
-    const rows = this.db
-      .prepare(
-        `SELECT * FROM dna_notes WHERE (@profileId IS NULL OR profile_id = @profileId) AND (@state IS NULL OR state = @state)
-         ORDER BY at DESC LIMIT @limit`,
-      )
+    const rows = statement(
+      this.db,
+      `SELECT * FROM dna_notes WHERE (@profileId IS NULL OR profile_id = @profileId) AND (@state IS NULL OR state = @state)
+       ORDER BY at DESC LIMIT @limit`,
+    )
       .all({ profileId: filter.profileId ?? null, state: filter.state ?? null, limit }) as Array<{
       profile_id: string;
       state: MemberStateCode;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Db } from '../db/database.js';
+import { statement, type Db } from '../db/database.js';
 import type { MemberStateCode } from '../peers/member-states.js';
 import { ANSWER_DEADLINE_MS } from '../queue/deadlines.js';
 import type { PruemDnaMessage } from '../dna/message.js';
@@ -59,16 +59,14 @@ export class DnaSearches {
   create(search: Omit<SearchRecord, 'id' | 'createdAt'>): SearchRecord {
     const id = randomUUID();
     const createdAt = this.clock();
-    this.db
-      .prepare('INSERT INTO dna_searches VALUES (?, ?, ?, ?, ?, ?, ?)')
+    statement(this.db, 'INSERT INTO dna_searches VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(id, createdAt.getTime(), search.reqtype, search.officerId, search.orderingOfficerId, search.reason, JSON.stringify(search.profileIds));
     return { ...search, id, createdAt: createdAt.toISOString() };
   }
 
   /** Called in the transaction that queues the request message. */
   requestSent(searchId: string, state: MemberStateCode, requestId: string, messageId: string): void {
-    this.db
-      .prepare('INSERT INTO dna_search_requests (request_id, search_id, state, message_id, deadline) VALUES (?, ?, ?, ?, ?)')
+    statement(this.db, 'INSERT INTO dna_search_requests (request_id, search_id, state, message_id, deadline) VALUES (?, ?, ?, ?, ?)')
       .run(requestId, searchId, state, messageId, this.clock().getTime() + ANSWER_DEADLINE_MS.dna);
   }
 
@@ -78,12 +76,12 @@ export class DnaSearches {
    */
   answerReceived(answer: PruemDnaMessage, sender: MemberStateCode): string | null {
     const requestId = answer.header.requesting.requestId;
-    const row = this.db.prepare('SELECT search_id, state FROM dna_search_requests WHERE request_id = ?').get(requestId) as
+    const row = statement(this.db, 'SELECT search_id, state FROM dna_search_requests WHERE request_id = ?').get(requestId) as
       | { search_id: string; state: string }
       | undefined;
     if (!row || row.state !== sender) return null;
-    this.db.prepare('UPDATE dna_search_requests SET answered_at = ? WHERE request_id = ?').run(this.clock().getTime(), requestId);
-    const insert = this.db.prepare('INSERT INTO dna_search_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    statement(this.db, 'UPDATE dna_search_requests SET answered_at = ? WHERE request_id = ?').run(this.clock().getTime(), requestId);
+    const insert = statement(this.db, 'INSERT INTO dna_search_results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
     for (const d of answer.datas) {
       if (d.quality === 0 || d.quality === undefined) {
         // The echo of our profile: its overall result (H, N or E with a message).
@@ -96,13 +94,13 @@ export class DnaSearches {
   }
 
   get(id: string): SearchView | null {
-    const s = this.db.prepare('SELECT * FROM dna_searches WHERE id = ?').get(id) as
+    const s = statement(this.db, 'SELECT * FROM dna_searches WHERE id = ?').get(id) as
       | { id: string; created_at: number; reqtype: 3 | 4; officer_id: string; ordering_officer_id: string; reason: string; profile_ids: string }
       | undefined;
     if (!s) return null;
     const now = this.clock().getTime();
     const requests = (
-      this.db.prepare('SELECT * FROM dna_search_requests WHERE search_id = ? ORDER BY state, request_id').all(id) as Array<{
+      statement(this.db, 'SELECT * FROM dna_search_requests WHERE search_id = ? ORDER BY state, request_id').all(id) as Array<{
         request_id: string;
         state: MemberStateCode;
         message_id: string;
@@ -118,7 +116,7 @@ export class DnaSearches {
       answeredAt: r.answered_at === null ? null : new Date(r.answered_at).toISOString(),
     }));
     const results = (
-      this.db.prepare('SELECT * FROM dna_search_results WHERE search_id = ? ORDER BY state, profile_ref, quality').all(id) as Array<{
+      statement(this.db, 'SELECT * FROM dna_search_results WHERE search_id = ? ORDER BY state, profile_ref, quality').all(id) as Array<{
         state: MemberStateCode;
         profile_ref: string;
         result: 'H' | 'N' | 'E';

@@ -20,7 +20,7 @@ import {
   type PruemProfile,
 } from './message.js';
 import type { AllelePair } from './profile.js';
-import { validateWithXsd, validateWithXsdSync, type XsdOutcome } from './xsd.js';
+import { validateWithXsd, type XsdOutcome } from './xsd.js';
 
 /** Largest document we read: 500 full profiles with answers fit in well under 2 MiB. */
 export const MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
@@ -46,14 +46,7 @@ function prepare(xml: string | Uint8Array): Prepared {
 export function parsePruemDna(xml: string | Uint8Array): ParseResult {
   const p = prepare(xml);
   if (!p.ok) return p;
-  return afterXsd(validateWithXsdSync(p.bytes), p.text);
-}
-
-/** Same as parsePruemDna, without blocking the event loop while xmllint runs. */
-export async function parsePruemDnaAsync(xml: string | Uint8Array): Promise<ParseResult> {
-  const p = prepare(xml);
-  if (!p.ok) return p;
-  return afterXsd(await validateWithXsd(p.bytes), p.text);
+  return afterXsd(validateWithXsd(p.bytes), p.text);
 }
 
 function afterXsd(outcome: XsdOutcome, text: string): ParseResult {

@@ -1,4 +1,4 @@
-import type { Db } from '../db/database.js';
+import { statement, type Db } from '../db/database.js';
 import type { Channel, MemberStateCode } from '../peers/member-states.js';
 import type { LinkState, PeerLinkStatus } from '../status/types.js';
 
@@ -20,28 +20,28 @@ export class LinkTracker {
   }
 
   success(state: MemberStateCode, channel: Channel): void {
-    this.db
-      .prepare(
-        `INSERT INTO exchange_links (state, channel, last_success, failing) VALUES (?, ?, ?, NULL)
-         ON CONFLICT (state, channel) DO UPDATE SET last_success = excluded.last_success, failing = NULL`,
-      )
+    statement(
+      this.db,
+      `INSERT INTO exchange_links (state, channel, last_success, failing) VALUES (?, ?, ?, NULL)
+       ON CONFLICT (state, channel) DO UPDATE SET last_success = excluded.last_success, failing = NULL`,
+    )
       .run(state, channel, this.clock().getTime());
   }
 
   failure(state: MemberStateCode, channel: Channel, reason: string, permanent: boolean): void {
-    this.db
-      .prepare(
-        `INSERT INTO exchange_links (state, channel, last_error_at, last_error, failing) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (state, channel) DO UPDATE SET last_error_at = excluded.last_error_at,
-           last_error = excluded.last_error, failing = excluded.failing`,
-      )
+    statement(
+      this.db,
+      `INSERT INTO exchange_links (state, channel, last_error_at, last_error, failing) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (state, channel) DO UPDATE SET last_error_at = excluded.last_error_at,
+         last_error = excluded.last_error, failing = excluded.failing`,
+    )
       .run(state, channel, this.clock().getTime(), reason.slice(0, 500), permanent ? 'permanent' : 'temporary');
   }
 
   /** Link rows for every enabled (peer, channel), in directory order. */
   statuses(peers: ReadonlyArray<{ state: MemberStateCode; channel: Channel; enabled: boolean }>): PeerLinkStatus[] {
     const rows = new Map<string, { last_success: number | null; last_error_at: number | null; last_error: string | null; failing: string | null }>();
-    for (const r of this.db.prepare('SELECT * FROM exchange_links').all() as Array<{
+    for (const r of statement(this.db, 'SELECT * FROM exchange_links').all() as Array<{
       state: string;
       channel: string;
       last_success: number | null;

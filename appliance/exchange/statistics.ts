@@ -1,4 +1,4 @@
-import type { Db } from '../db/database.js';
+import { statement, type Db } from '../db/database.js';
 import type { Channel, MemberStateCode } from '../peers/member-states.js';
 
 /**
@@ -45,15 +45,15 @@ export class Statistics {
 
   /** Adds to the counters; call inside the transaction that records the exchange. */
   add(d: StatisticsDelta): void {
-    this.db
-      .prepare(
-        `INSERT INTO exchange_statistics (year, state, channel, direction, requests, no_hits, errors, hits_q1, hits_q2, hits_q3, hits_q4)
-         VALUES (@year, @state, @channel, @direction, @requests, @noHits, @errors, @q1, @q2, @q3, @q4)
-         ON CONFLICT (year, state, channel, direction) DO UPDATE SET
-           requests = requests + excluded.requests, no_hits = no_hits + excluded.no_hits, errors = errors + excluded.errors,
-           hits_q1 = hits_q1 + excluded.hits_q1, hits_q2 = hits_q2 + excluded.hits_q2,
-           hits_q3 = hits_q3 + excluded.hits_q3, hits_q4 = hits_q4 + excluded.hits_q4`,
-      )
+    statement(
+      this.db,
+      `INSERT INTO exchange_statistics (year, state, channel, direction, requests, no_hits, errors, hits_q1, hits_q2, hits_q3, hits_q4)
+       VALUES (@year, @state, @channel, @direction, @requests, @noHits, @errors, @q1, @q2, @q3, @q4)
+       ON CONFLICT (year, state, channel, direction) DO UPDATE SET
+         requests = requests + excluded.requests, no_hits = no_hits + excluded.no_hits, errors = errors + excluded.errors,
+         hits_q1 = hits_q1 + excluded.hits_q1, hits_q2 = hits_q2 + excluded.hits_q2,
+         hits_q3 = hits_q3 + excluded.hits_q3, hits_q4 = hits_q4 + excluded.hits_q4`,
+    )
       .run({
         year: d.year,
         state: d.state,
@@ -70,8 +70,7 @@ export class Statistics {
   }
 
   annual(year: number): StatisticsRow[] {
-    const rows = this.db
-      .prepare('SELECT * FROM exchange_statistics WHERE year = ? ORDER BY state, channel, direction')
+    const rows = statement(this.db, 'SELECT * FROM exchange_statistics WHERE year = ? ORDER BY state, channel, direction')
       .all(year) as Array<{
       year: number;
       state: MemberStateCode;

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { Db } from '../db/database.js';
+import { statement, type Db } from '../db/database.js';
 import type { Channel, MemberStateCode } from '../peers/member-states.js';
 import { deadlineFor, isAtRisk, retryDelayMs } from './deadlines.js';
 import type { QueueStatus } from '../status/types.js';
@@ -156,14 +156,14 @@ export class MessageQueue {
     const messageId = messageIdOf(raw);
     const sentAt = sentDateOf(raw) ?? now;
     const id = randomUUID();
-    const inserted = this.db
-      .prepare(
-        `INSERT OR IGNORE INTO queue_inbox (id, message_id, channel, received_at, sent_at, deadline, mail_from, raw)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
+    const inserted = statement(
+      this.db,
+      `INSERT OR IGNORE INTO queue_inbox (id, message_id, channel, received_at, sent_at, deadline, mail_from, raw)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    )
       .run(id, messageId, channel, now.getTime(), sentAt.getTime(), deadlineFor(channel, now).getTime(), mailFrom, raw);
     if (inserted.changes === 1) return { id, duplicate: false };
-    const existing = this.db.prepare('SELECT id FROM queue_inbox WHERE message_id = ?').get(messageId) as { id: string };
+    const existing = statement(this.db, 'SELECT id FROM queue_inbox WHERE message_id = ?').get(messageId) as { id: string };
     return { id: existing.id, duplicate: true };
   }
 
@@ -172,11 +172,11 @@ export class MessageQueue {
    * (DNA-TIME), the oldest first.
    */
   nextInbound(): InboxItem | null {
-    const row = this.db
-      .prepare(
-        `SELECT id, message_id, channel, received_at, sent_at, deadline, mail_from, raw, attempts FROM queue_inbox
-         WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY sent_at, received_at LIMIT 1`,
-      )
+    const row = statement(
+      this.db,
+      `SELECT id, message_id, channel, received_at, sent_at, deadline, mail_from, raw, attempts FROM queue_inbox
+       WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY sent_at, received_at LIMIT 1`,
+    )
       .get(this.clock().getTime()) as InboxRow | undefined;
     return row ? toInboxItem(row) : null;
   }
@@ -187,27 +187,25 @@ export class MessageQueue {
    * log holds what the law requires. Call inside the transaction that also enqueues the answer.
    */
   finishInbound(id: string, status: 'done' | 'rejected', outcome: string, senderState: MemberStateCode | null): void {
-    this.db
-      .prepare(`UPDATE queue_inbox SET status = ?, outcome = ?, sender_state = ?, raw = NULL, done_at = ? WHERE id = ?`)
+    statement(this.db, `UPDATE queue_inbox SET status = ?, outcome = ?, sender_state = ?, raw = NULL, done_at = ? WHERE id = ?`)
       .run(status, outcome, senderState, this.clock().getTime(), id);
   }
 
   /** A temporary failure while processing (token busy, database locked): try again later. */
   deferInbound(id: string, reason: string): void {
-    const row = this.db.prepare('SELECT attempts FROM queue_inbox WHERE id = ?').get(id) as { attempts: number } | undefined;
+    const row = statement(this.db, 'SELECT attempts FROM queue_inbox WHERE id = ?').get(id) as { attempts: number } | undefined;
     const attempts = (row?.attempts ?? 0) + 1;
-    this.db
-      .prepare('UPDATE queue_inbox SET attempts = ?, next_attempt_at = ?, outcome = ? WHERE id = ?')
+    statement(this.db, 'UPDATE queue_inbox SET attempts = ?, next_attempt_at = ?, outcome = ? WHERE id = ?')
       .run(attempts, this.clock().getTime() + retryDelayMs(attempts), `deferred: ${reason}`, id);
   }
 
   enqueueOutbound(message: NewOutboxMessage): { id: string; duplicate: boolean } {
     const id = randomUUID();
-    const inserted = this.db
-      .prepare(
-        `INSERT OR IGNORE INTO queue_outbox (id, message_id, channel, peer, mail_from, rcpt_to, raw, created_at, deadline, correlation)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
+    const inserted = statement(
+      this.db,
+      `INSERT OR IGNORE INTO queue_outbox (id, message_id, channel, peer, mail_from, rcpt_to, raw, created_at, deadline, correlation)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    )
       .run(
         id,
         message.messageId,
@@ -221,40 +219,38 @@ export class MessageQueue {
         message.correlation,
       );
     if (inserted.changes === 1) return { id, duplicate: false };
-    const existing = this.db.prepare('SELECT id FROM queue_outbox WHERE message_id = ?').get(message.messageId) as { id: string };
+    const existing = statement(this.db, 'SELECT id FROM queue_outbox WHERE message_id = ?').get(message.messageId) as { id: string };
     return { id: existing.id, duplicate: true };
   }
 
   /** Outbound messages due for a (re)try, oldest first. */
   dueOutbound(limit: number): OutboxItem[] {
-    const rows = this.db
-      .prepare(
-        `SELECT id, message_id, channel, peer, mail_from, rcpt_to, raw, created_at, deadline, attempts FROM queue_outbox
-         WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY created_at LIMIT ?`,
-      )
+    const rows = statement(
+      this.db,
+      `SELECT id, message_id, channel, peer, mail_from, rcpt_to, raw, created_at, deadline, attempts FROM queue_outbox
+       WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY created_at LIMIT ?`,
+    )
       .all(this.clock().getTime(), limit) as OutboxRow[];
     return rows.map(toOutboxItem);
   }
 
   /** The relay accepted it. The sealed copy is dropped: it carries a peer's data encrypted for the peer. */
   markSent(id: string): void {
-    this.db
-      .prepare(`UPDATE queue_outbox SET status = 'sent', sent_at = ?, raw = NULL, last_error = NULL WHERE id = ?`)
+    statement(this.db, `UPDATE queue_outbox SET status = 'sent', sent_at = ?, raw = NULL, last_error = NULL WHERE id = ?`)
       .run(this.clock().getTime(), id);
   }
 
   /** Temporary failure: back off and try again. */
   markRetry(id: string, reason: string): void {
-    const row = this.db.prepare('SELECT attempts FROM queue_outbox WHERE id = ?').get(id) as { attempts: number } | undefined;
+    const row = statement(this.db, 'SELECT attempts FROM queue_outbox WHERE id = ?').get(id) as { attempts: number } | undefined;
     const attempts = (row?.attempts ?? 0) + 1;
-    this.db
-      .prepare('UPDATE queue_outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?')
+    statement(this.db, 'UPDATE queue_outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?')
       .run(attempts, this.clock().getTime() + retryDelayMs(attempts), reason, id);
   }
 
   /** Permanent failure (5xx from the relay): kept, visible to operators, not retried. */
   markFailed(id: string, reason: string): void {
-    this.db.prepare(`UPDATE queue_outbox SET status = 'failed', last_error = ?, attempts = attempts + 1 WHERE id = ?`).run(reason, id);
+    statement(this.db, `UPDATE queue_outbox SET status = 'failed', last_error = ?, attempts = attempts + 1 WHERE id = ?`).run(reason, id);
   }
 
   /** Depth, oldest age, nearest deadline and at-risk count per channel and direction, for the status API. */
@@ -285,7 +281,7 @@ export class MessageQueue {
     };
     collect(
       'in',
-      this.db.prepare(`SELECT channel, received_at AS created, deadline FROM queue_inbox WHERE status = 'pending'`).all() as Array<{
+      statement(this.db, `SELECT channel, received_at AS created, deadline FROM queue_inbox WHERE status = 'pending'`).all() as Array<{
         channel: Channel;
         created: number;
         deadline: number;
@@ -293,7 +289,7 @@ export class MessageQueue {
     );
     collect(
       'out',
-      this.db.prepare(`SELECT channel, created_at AS created, deadline FROM queue_outbox WHERE status = 'pending'`).all() as Array<{
+      statement(this.db, `SELECT channel, created_at AS created, deadline FROM queue_outbox WHERE status = 'pending'`).all() as Array<{
         channel: Channel;
         created: number;
         deadline: number | null;
@@ -315,13 +311,13 @@ export class MessageQueue {
       return buckets;
     };
     return {
-      in: bucket(this.db.prepare('SELECT received_at AS t FROM queue_inbox WHERE received_at >= ?').all(since) as Array<{ t: number }>),
-      out: bucket(this.db.prepare('SELECT sent_at AS t FROM queue_outbox WHERE sent_at >= ?').all(since) as Array<{ t: number }>),
+      in: bucket(statement(this.db, 'SELECT received_at AS t FROM queue_inbox WHERE received_at >= ?').all(since) as Array<{ t: number }>),
+      out: bucket(statement(this.db, 'SELECT sent_at AS t FROM queue_outbox WHERE sent_at >= ?').all(since) as Array<{ t: number }>),
     };
   }
 
   inboxRecord(id: string): { status: InboxStatus; outcome: string | null; senderState: string | null } | null {
-    const row = this.db.prepare('SELECT status, outcome, sender_state FROM queue_inbox WHERE id = ?').get(id) as
+    const row = statement(this.db, 'SELECT status, outcome, sender_state FROM queue_inbox WHERE id = ?').get(id) as
       | { status: InboxStatus; outcome: string | null; sender_state: string | null }
       | undefined;
     return row ? { status: row.status, outcome: row.outcome, senderState: row.sender_state } : null;

@@ -76,7 +76,7 @@ async function main(): Promise<void> {
 
       // Outbound: encrypt for DE + sign on the token.
       const seal = await compare(
-        () => sealMessage({ payload, payloadContentType: 'application/octet-stream', recipientCert: deEnc, profile, token, signerCertPem: signPem }),
+        () => sealMessage({ payload, payloadContentType: 'application/octet-stream', recipientCert: deEnc, profile, token, signerCert: signPem }),
         async () => {
           await ossl(['cms', '-encrypt', '-aes256', '-binary', '-in', 'payload.bin', '-outform', 'DER', '-out', 'enc.der', 'de-enc.pem']);
           await ossl(['cms', '-sign', '-engine', 'pkcs11', '-keyform', 'engine', '-inkey', keyUri('ncp-sign'), '-signer', signCert, '-binary', '-nodetach',
@@ -105,7 +105,7 @@ async function main(): Promise<void> {
       if (!plain.equals(payload)) throw new Error('openssl baseline did not decrypt the payload');
 
       // Sanity: what the gateway sealed verifies with openssl (the two sides do the same work).
-      const sealed = await sealMessage({ payload, payloadContentType: 'application/octet-stream', recipientCert: deEnc, profile, token, signerCertPem: signPem });
+      const sealed = await sealMessage({ payload, payloadContentType: 'application/octet-stream', recipientCert: deEnc, profile, token, signerCert: signPem });
       writeFileSync(
         join(work, 'gw.eml'),
         buildMailMessage({ from: 'ncp@dna.pruem.ro.eu-admin.net', to: 'ncp@dna.pruem.de.eu-admin.net', subject: 'x', messageId: '2@ro', date: new Date(), contentType: sealed.contentType, body: sealed.body }),

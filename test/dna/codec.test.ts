@@ -1,7 +1,7 @@
 /** PRUEMDNA codec: round trips checked by xmllint --schema, and one refusal per kind of bad input. */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { MAX_MESSAGE_BYTES, parsePruemDna, parsePruemDnaAsync, writePruemDna } from '../../appliance/dna/codec.js';
+import { MAX_MESSAGE_BYTES, parsePruemDna, writePruemDna } from '../../appliance/dna/codec.js';
 import type { DnaErrorCode, PruemDnaMessage } from '../../appliance/dna/message.js';
 import { request, xmllintSchema } from './xml-helpers.js';
 
@@ -55,12 +55,6 @@ describe('round trips', () => {
     assert.equal(parsed.message.datas[2]!.quality, undefined);
   });
 
-  it('the async parser gives the same results', async () => {
-    const xml = writePruemDna(request(3, 4));
-    assert.deepEqual(await parsePruemDnaAsync(xml), parsePruemDna(xml));
-    const bad = xml.replace('<reqtype>4</reqtype>', '<reqtype>7</reqtype>');
-    assert.deepEqual(await parsePruemDnaAsync(bad), parsePruemDna(bad));
-  });
 });
 
 const GOOD = writePruemDna(request(2, 4));

@@ -115,7 +115,7 @@ async function sealForAt(payload: Buffer, profile: CryptoProfile = MODERN): Prom
     recipientCert: readFileSync(ourDecrypt, 'utf8'),
     profile,
     token,
-    signerCertPem: readFileSync(ourSign, 'utf8'),
+    signerCert: readFileSync(ourSign, 'utf8'),
   });
   return buildMailMessage({
     from: 'ncp@dna.pruem.at.eu-admin.net',
@@ -243,6 +243,27 @@ test('NOT_SMIME, NO_SIGNATURE, MALFORMED_CMS, SENDER_MISMATCH, OVERSIZED', async
   assert.equal((await openMessage(good, opts({ maxBytes: good.length }))).ok, true);
 });
 
+test('MALFORMED_CMS: a correctly signed EnvelopedData whose inside is damaged names the field', async () => {
+  file('m.txt', PAYLOAD);
+  await openssl(['cms', '-encrypt', '-aes256', '-binary', '-in', 'm.txt', '-outform', 'DER', '-out', 'm.der', '-recip', ourDecrypt]);
+  const ci = asn1js.fromBER(new Uint8Array(readFileSync(join(work, 'm.der')))).result as asn1js.Sequence;
+  const enveloped = (ci.valueBlock.value[1] as asn1js.Constructed).valueBlock.value[0] as asn1js.Sequence;
+  const fields = enveloped.valueBlock.value;
+  const rebuilt = (value: asn1js.AsnType[]) => Buffer.from(new asn1js.Sequence({ value }).toBER());
+  // Each is signed by DE, so it passes verification and reaches the EnvelopedData reader.
+  await expectCode(openMessage(await peerSends({ envelopedDer: rebuilt([fields[1]!, fields[2]!]) }), opts()), 'MALFORMED_CMS', /neither a ContentInfo nor an EnvelopedData/);
+  await expectCode(openMessage(await peerSends({ envelopedDer: rebuilt([fields[0]!, fields[2]!, fields[1]!]) }), opts()), 'MALFORMED_CMS', /recipientInfos is not a SET/);
+  await expectCode(openMessage(await peerSends({ envelopedDer: rebuilt([fields[0]!, fields[1]!]) }), opts()), 'MALFORMED_CMS', /encryptedContentInfo is not a SEQUENCE/);
+  const eci = fields[2] as asn1js.Sequence;
+  const detached = new asn1js.Sequence({ value: eci.valueBlock.value.slice(0, 2) });
+  await expectCode(openMessage(await peerSends({ envelopedDer: rebuilt([fields[0]!, fields[1]!, detached]) }), opts()), 'MALFORMED_CMS', /no encryptedContent/);
+  await expectCode(openMessage(await peerSends({ envelopedDer: rebuilt([fields[0]!, fields[1]!, eci, new asn1js.Integer({ value: 7 })]) }), opts()), 'MALFORMED_CMS', /after encryptedContentInfo/);
+  await expectCode(openMessage(await peerSends({ envelopedDer: randomBytes(200) }), opts()), 'MALFORMED_CMS');
+  // The same parts in the right order still open: the mutations above are what made them fail.
+  const ok = await openMessage(await peerSends({ envelopedDer: rebuilt([fields[0]!, fields[1]!, eci]) }), opts());
+  assert.ok(ok.ok, ok.ok ? '' : ok.error.message);
+});
+
 test('TOKEN_UNAVAILABLE: a token that cannot decrypt now is a transient refusal, not a verdict on the message', async () => {
   const other = await Token.open({ module: tt.module, label: tt.label, pin: tt.pin, softhsmConf: tt.conf });
   await other.close();
@@ -257,7 +278,7 @@ test('sealMessage refuses what would break policy or could not be verified, with
       recipientCert: readFileSync(join(work, 'de-sign.pem'), 'utf8'),
       profile: MODERN,
       token,
-      signerCertPem: readFileSync(ourSign, 'utf8'),
+      signerCert: readFileSync(ourSign, 'utf8'),
       ...over,
     });
   const code = (c: string) => (e: unknown) => e instanceof SmimeError && e.code === c;
@@ -265,7 +286,7 @@ test('sealMessage refuses what would break policy or could not be verified, with
   await assert.rejects(seal({ profile: { ...MODERN, digest: 'sha1' } }), code('LEGACY_NOT_ALLOWED'));
   await assert.rejects(seal({ now: new Date(Date.now() + 40 * DAY) }), code('EXPIRED_RECIPIENT'));
   await assert.rejects(seal({ recipientCert: 'garbage' }), code('BAD_RECIPIENT_CERT'));
-  await assert.rejects(seal({ signerCertPem: readFileSync(ourDecrypt, 'utf8') }), code('BAD_SIGNER_CERT'));
+  await assert.rejects(seal({ signerCert: readFileSync(ourDecrypt, 'utf8') }), code('BAD_SIGNER_CERT'));
   await assert.rejects(seal({ payloadContentType: 'application/xml\r\nX-Evil: 1' }), code('BAD_CONTENT_TYPE'));
   // A legacy peer gets SHA-1 and its RSA-1024 key when its profile says so.
   const legacy = await seal({ recipientCert: readFileSync(join(work, 'uk-sign.pem'), 'utf8'), profile: { allowLegacy: true, keyTransport: 'rsa-pkcs1', digest: 'sha1' } });

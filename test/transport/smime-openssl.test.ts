@@ -179,7 +179,7 @@ async function gatewaySends(payload: Buffer, keyTransport: 'rsa-pkcs1' | 'rsa-oa
     recipientCert: readFileSync(join(work, 'de-enc.pem'), 'utf8'),
     profile: { allowLegacy: false, keyTransport, digest: 'sha256' },
     token,
-    signerCertPem: readFileSync(ourSignCert, 'utf8'),
+    signerCert: readFileSync(ourSignCert, 'utf8'),
   });
   assert.equal(sealed.contentType, 'application/pkcs7-mime; smime-type=signed-data; name=smime.p7m');
   const mail = buildMailMessage({

@@ -117,18 +117,75 @@ function keyTransportScheme(alg: pkijs.AlgorithmIdentifier): { scheme: DecryptSc
   return { scheme: { name: 'RSA-OAEP', hash: tokenHash, mgfHash: TOKEN_HASH[mgfHash] }, name: `rsa-oaep-${hash}` };
 }
 
+/** The parts of a received EnvelopedData that decryption uses. */
+interface EnvelopedView {
+  readonly recipients: readonly pkijs.KeyTransRecipientInfo[];
+  readonly contentEncryption: pkijs.AlgorithmIdentifier;
+  readonly ciphertext: Buffer;
+}
+
+function malformed(message: string): never {
+  throw new SmimeError('MALFORMED_CMS', `EnvelopedData: ${message}`);
+}
+
+function pkijsPart<T>(what: string, make: () => T): T {
+  try {
+    return make();
+  } catch (e) {
+    throw new SmimeError('MALFORMED_CMS', `${what}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Walks the EnvelopedData fields (RFC 5652 §6.1) by hand and hands only the small parts to pkijs.
+ * pkijs's EnvelopedData schema match cost 1.3 ms a message — more than the RSA unwrap on the token —
+ * and a tenth of the whole per-request budget at 100 requests/s (docs/bench.md).
+ * Recipient kinds other than KeyTransRecipientInfo (kari, kekri, pwri, ori: tagged [1]–[4]) are skipped:
+ * none of them can be addressed to the RSA key on our token.
+ */
+function readEnveloped(schema: asn1js.AsnType): EnvelopedView {
+  if (!(schema instanceof asn1js.Sequence)) malformed('not a SEQUENCE');
+  const fields = schema.valueBlock.value;
+  if (!(fields[0] instanceof asn1js.Integer)) malformed('version is not an INTEGER');
+  let i = 1;
+  const isContext = (b: asn1js.AsnType | undefined, tag: number) => b !== undefined && b.idBlock.tagClass === 3 && b.idBlock.tagNumber === tag;
+  if (isContext(fields[i], 0)) i++; // originatorInfo: certificates for key agreement, not used by key transport
+  const infos = fields[i++];
+  if (!(infos instanceof asn1js.Set)) malformed('recipientInfos is not a SET');
+  const recipients = infos.valueBlock.value
+    .filter((ri) => ri instanceof asn1js.Sequence)
+    .map((ri) => pkijsPart('KeyTransRecipientInfo', () => new pkijs.KeyTransRecipientInfo({ schema: ri })));
+  const eci = fields[i++];
+  if (!(eci instanceof asn1js.Sequence)) malformed('encryptedContentInfo is not a SEQUENCE');
+  const [contentType, algorithm, content] = eci.valueBlock.value;
+  if (!(contentType instanceof asn1js.ObjectIdentifier)) malformed('encryptedContentInfo contentType is not an OID');
+  if (!(algorithm instanceof asn1js.Sequence)) malformed('contentEncryptionAlgorithm is not a SEQUENCE');
+  const contentEncryption = pkijsPart('contentEncryptionAlgorithm', () => new pkijs.AlgorithmIdentifier({ schema: algorithm }));
+  if (content === undefined) throw new SmimeError('MALFORMED_CMS', 'EncryptedContentInfo: no encryptedContent (detached content is not used here)');
+  if (!isContext(content, 0)) malformed('encryptedContent is not [0] IMPLICIT OCTET STRING');
+  const rest = fields.slice(i);
+  if (rest.length > 1 || (rest[0] !== undefined && !isContext(rest[0], 1))) malformed('unexpected fields after encryptedContentInfo');
+  return { recipients, contentEncryption, ciphertext: implicitOctets(content!) };
+}
+
+/** The octets of a [0] IMPLICIT OCTET STRING: primitive, or constructed from OCTET STRING chunks (BER, `openssl cms -stream`). */
+function implicitOctets(block: asn1js.AsnType): Buffer {
+  if (!block.idBlock.isConstructed) return Buffer.from((block as asn1js.Primitive).valueBlock.valueHexView);
+  const chunks: Buffer[] = [];
+  for (const inner of (block as asn1js.Constructed).valueBlock.value) {
+    if (!(inner instanceof asn1js.OctetString)) malformed('constructed encryptedContent with a chunk that is not an OCTET STRING');
+    chunks.push(octets(inner));
+  }
+  return Buffer.concat(chunks);
+}
+
 /**
  * Decrypts an EnvelopedData (ContentInfo-wrapped or bare) addressed to one of the certificates on
  * our token; the content key is unwrapped on the token, the content decrypted here.
  */
 export async function decryptEnvelopedData(bytes: Uint8Array, token: Token): Promise<DecryptedContent> {
   const { schema, wrapped } = unwrapEnvelopedData(bytes);
-  let env: pkijs.EnvelopedData;
-  try {
-    env = new pkijs.EnvelopedData({ schema });
-  } catch (e) {
-    throw new SmimeError('MALFORMED_CMS', `EnvelopedData: ${(e as Error).message}`);
-  }
+  const env = readEnveloped(schema);
   let ours: ReadonlyArray<{ label: string; der: Buffer }>;
   try {
     ours = await token.certificates();
@@ -136,9 +193,7 @@ export async function decryptEnvelopedData(bytes: Uint8Array, token: Token): Pro
     throw new SmimeError('TOKEN_UNAVAILABLE', `token: ${(e as Error).message}`);
   }
   let match: { ktri: pkijs.KeyTransRecipientInfo; label: string } | null = null;
-  for (const ri of env.recipientInfos) {
-    if (ri.variant !== 1 || !(ri.value instanceof pkijs.KeyTransRecipientInfo)) continue;
-    const ktri = ri.value;
+  for (const ktri of env.recipients) {
     for (const mine of ours) {
       const cert = pkijsCertificate(mine.der);
       const rid = ktri.rid;
@@ -156,15 +211,13 @@ export async function decryptEnvelopedData(bytes: Uint8Array, token: Token): Pro
   if (!match) throw new SmimeError('UNDECRYPTABLE', 'EnvelopedData: no RecipientInfo for a certificate on our token (not addressed to us)');
 
   const { scheme, name } = keyTransportScheme(match.ktri.keyEncryptionAlgorithm);
-  const eci = env.encryptedContentInfo;
-  const spec = CONTENT_CIPHERS[eci.contentEncryptionAlgorithm.algorithmId];
-  if (!spec) throw new SmimeError('UNSUPPORTED_ALGORITHM', `EncryptedContentInfo: content encryption ${eci.contentEncryptionAlgorithm.algorithmId}`);
-  const ivParam = eci.contentEncryptionAlgorithm.algorithmParams;
+  const spec = CONTENT_CIPHERS[env.contentEncryption.algorithmId];
+  if (!spec) throw new SmimeError('UNSUPPORTED_ALGORITHM', `EncryptedContentInfo: content encryption ${env.contentEncryption.algorithmId}`);
+  const ivParam = env.contentEncryption.algorithmParams;
   if (!(ivParam instanceof asn1js.OctetString) || ivParam.valueBlock.valueHexView.byteLength !== spec.ivLength) {
     throw new SmimeError('MALFORMED_CMS', 'EncryptedContentInfo: missing or wrong-size IV');
   }
-  if (!eci.encryptedContent) throw new SmimeError('MALFORMED_CMS', 'EncryptedContentInfo: no encryptedContent (detached content is not used here)');
-  const ciphertext = octets(eci.encryptedContent);
+  const ciphertext = env.ciphertext;
 
   let cek: Buffer;
   try {

@@ -58,10 +58,31 @@ export async function createSignedData(opts: {
     version: opts.eContentType === OID.data ? 1 : 3,
     digestAlgorithms: [digestAlgorithm],
     encapContentInfo: eci,
-    certificates: [cert],
     signerInfos: [signerInfo],
   });
-  return wrapContentInfo(OID.signedData, signed.toSchema(true));
+  const schema = signed.toSchema(true);
+  // certificates [0] IMPLICIT CertificateSet, between encapContentInfo and signerInfos, written as the
+  // certificate's own DER: pkijs would re-parse and re-encode the certificate on every message.
+  schema.valueBlock.value.splice(3, 0, new asn1js.Constructed({ idBlock: { tagClass: 3, tagNumber: 0 }, value: [new EncodedElement(opts.signerCertDer)] }));
+  return wrapContentInfo(OID.signedData, schema);
+}
+
+/** An element that is already DER, written as it is when the structure around it is encoded. */
+class EncodedElement extends asn1js.Sequence {
+  private readonly der: Uint8Array;
+
+  constructor(der: Uint8Array) {
+    super();
+    this.der = new Uint8Array(der);
+  }
+
+  override toBER(_sizeOnly?: boolean, writer?: asn1js.ViewWriter): ArrayBuffer {
+    if (writer) {
+      writer.write(this.der);
+      return new ArrayBuffer(0);
+    }
+    return this.der.slice().buffer;
+  }
 }
 
 /**

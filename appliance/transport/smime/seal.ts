@@ -18,8 +18,8 @@ export interface SealInput {
   readonly recipientCert: string | Uint8Array | X509Certificate;
   readonly profile: CryptoProfile;
   readonly token: Token;
-  /** Our signing certificate (PEM), the one stored with the token key `signerKeyLabel`. */
-  readonly signerCertPem: string;
+  /** Our signing certificate (PEM, or parsed once by the caller), the one stored with the token key `signerKeyLabel`. */
+  readonly signerCert: string | X509Certificate;
   readonly signerKeyLabel?: string;
   readonly now?: Date;
 }
@@ -70,7 +70,7 @@ export async function sealMessage(input: SealInput): Promise<SealedMessage> {
   const bits = recipient.publicKey.asymmetricKeyDetails?.modulusLength ?? 0;
   if (bits < 2048 && !input.profile.allowLegacy) throw new SmimeError('LEGACY_NOT_ALLOWED', `recipient key is RSA-${bits} and the profile does not allow legacy`);
   if (input.profile.digest === 'sha1' && !input.profile.allowLegacy) throw new SmimeError('LEGACY_NOT_ALLOWED', 'SHA-1 requested by a profile that does not allow legacy');
-  const signer = toCertificate(input.signerCertPem, 'BAD_SIGNER_CERT', 'signer certificate');
+  const signer = toCertificate(input.signerCert, 'BAD_SIGNER_CERT', 'signer certificate');
 
   try {
     await checkSigner(input.token, label, signer);

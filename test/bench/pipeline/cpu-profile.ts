@@ -37,7 +37,7 @@ function where(frame: Runtime.CallFrame): string {
 const STAGES = [
   'openMessage',
   'sealMessage',
-  'parsePruemDnaAsync',
+  'parsePruemDna',
   'answerDnaRequest',
   'writePruemDna',
   'buildMailMessage',
