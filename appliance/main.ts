@@ -189,6 +189,7 @@ export async function composeGateway(config: GatewayConfig, opts: { log?: Logger
     sealer,
     sender: sender
       ? {
+          concurrency: sender.concurrency,
           async send(m) {
             const r = await sender.send(m);
             services.set('relay', r.ok ? 'up' : r.code === null ? 'down' : 'up', r.ok ? r.response : r.reason);

@@ -34,6 +34,8 @@ export type SendResult = { ok: true; response: string } | { ok: false; permanent
 
 export interface MailSender {
   send(message: { from: string; to: string[]; raw: Buffer }): Promise<SendResult>;
+  /** Messages it can carry side by side (pooled connections to the relay); 1 when absent. */
+  readonly concurrency?: number;
 }
 
 /** Where the pipeline writes its Art. 30 records; synchronous so it joins the queue transaction. */
@@ -56,6 +58,12 @@ export interface PipelineOptions {
   readonly audit: ExchangeAudit;
   readonly ourState: MemberStateCode;
   readonly messageIdDomain: (channel: MailChannel) => string;
+  /**
+   * Inbox messages worked on at once (default 2). While one waits for the token or the disk, the
+   * next is parsed and matched; their results are still committed one by one in the order the
+   * messages were sent (DNA-TIME).
+   */
+  readonly inboundConcurrency?: number;
   readonly clock?: () => Date;
   readonly log?: (event: string, fields: Record<string, unknown>) => void;
 }
@@ -70,6 +78,10 @@ export class ExchangePipeline {
   private readonly log: (event: string, fields: Record<string, unknown>) => void;
   private wakers: Array<() => void> = [];
   private stopped = false;
+  /** Inbox messages being worked on by an inbound lane. */
+  private readonly inFlight = new Set<string>();
+  /** Settles when the message taken last has committed (or given up). */
+  private lastCommit: Promise<void> = Promise.resolve();
   private loops: Promise<void>[] = [];
 
   constructor(private readonly o: PipelineOptions) {
@@ -77,26 +89,48 @@ export class ExchangePipeline {
     this.log = o.log ?? (() => undefined);
   }
 
-  /** Process one inbox message; false when there was none due. */
+  /**
+   * Process one inbox message; false when there was none due. Several calls may run at once (the
+   * inbound lanes): each takes the oldest message nobody is working on, and the commits happen in
+   * the order the messages were taken, which is the order they were sent.
+   */
   async processNextInbound(): Promise<boolean> {
-    const item = this.o.queue.nextInbound();
+    const item = this.o.queue.nextInbound(this.inFlight);
     if (!item) return false;
+    this.inFlight.add(item.id);
+    const turn = this.commitTurn();
     try {
-      await this.process(item);
+      await this.process(item, turn.wait);
     } catch (error) {
       // Token or database trouble is temporary: the message stays queued and is tried again.
       const reason = error instanceof Error ? error.message : String(error);
       this.log('inbound-deferred', { id: item.id, reason });
+      await turn.wait();
       this.o.queue.deferInbound(item.id, reason);
+    } finally {
+      this.inFlight.delete(item.id);
+      turn.done();
     }
     return true;
   }
 
-  private async process(item: InboxItem): Promise<void> {
+  /**
+   * A place in the commit order: `wait` resolves once every message taken before this one has
+   * committed or given up; `done` lets the next one go.
+   */
+  private commitTurn(): { wait: () => Promise<void>; done: () => void } {
+    const before = this.lastCommit;
+    let done!: () => void;
+    this.lastCommit = new Promise<void>((resolve) => (done = resolve));
+    return { wait: () => before, done };
+  }
+
+  private async process(item: InboxItem, inOrder: () => Promise<void>): Promise<void> {
     const now = this.clock();
     const channel = item.channel as MailChannel;
     const opened = await this.o.opener.open(item.raw);
     if (!opened.ok) {
+      await inOrder();
       this.o.db.transaction(() => {
         this.o.queue.finishInbound(item.id, 'rejected', `${opened.error.code}: ${opened.error.message}`, null);
         this.o.audit.rejected({
@@ -126,6 +160,7 @@ export class ExchangePipeline {
         })
       : null;
     if (!outcome) {
+      await inOrder();
       this.o.db.transaction(() => {
         this.o.queue.finishInbound(item.id, 'rejected', `UNSUPPORTED_CONTENT: ${opened.payloadContentType}`, opened.sender);
         this.o.audit.rejected({
@@ -145,6 +180,7 @@ export class ExchangePipeline {
       const s = await this.o.sealer.seal({ peer: opened.sender, channel, reply, messageId, inReplyTo: item.messageId });
       sealed.push({ messageId, ...s, payload: reply.payload });
     }
+    await inOrder();
     this.o.db.transaction(() => {
       for (const s of sealed) {
         this.o.queue.enqueueOutbound({
@@ -214,13 +250,22 @@ export class ExchangePipeline {
     return messageId;
   }
 
-  /** Try every due outbound message once; returns how many were accepted by the relay. */
+  /**
+   * Try every due outbound message once, as many at a time as the sender carries; returns how many
+   * the relay accepted. Each message is marked in its own transaction as soon as its answer comes.
+   */
   async sendDue(limit = 50): Promise<number> {
-    if (!this.o.sender) return 0;
+    const sender = this.o.sender;
+    if (!sender) return 0;
+    const due = this.o.queue.dueOutbound(limit);
+    let next = 0;
     let accepted = 0;
-    for (const item of this.o.queue.dueOutbound(limit)) {
-      if (await this.sendOne(item)) accepted++;
-    }
+    const lane = async () => {
+      while (next < due.length) {
+        if (await this.sendOne(due[next++]!)) accepted++;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(sender.concurrency ?? 1, due.length)) }, lane));
     return accepted;
   }
 
@@ -276,9 +321,9 @@ export class ExchangePipeline {
   }
 
   /**
-   * Runs the inbound and the outbound loop until stop(): two loops, so handing answers to the
-   * relay (an SMTP round trip each) does not hold up the next request, and a relay outage does
-   * not stop us answering into the queue. Each polls at most every pollMs when idle.
+   * Runs the inbound lanes and the outbound loop until stop(): handing answers to the relay (an
+   * SMTP round trip each) does not hold up the next request, and a relay outage does not stop us
+   * answering into the queue. Each polls at most every pollMs when idle.
    */
   start(pollMs = 1000): void {
     this.stopped = false;
@@ -293,7 +338,8 @@ export class ExchangePipeline {
         if (!worked && !this.stopped) await this.idle(pollMs);
       }
     };
-    this.loops = [loop(() => this.processNextInbound()), loop(async () => (await this.sendDue()) > 0)];
+    const lanes = Math.max(1, this.o.inboundConcurrency ?? 2);
+    this.loops = [...Array.from({ length: lanes }, () => loop(() => this.processNextInbound())), loop(async () => (await this.sendDue()) > 0)];
   }
 
   async stop(): Promise<void> {

@@ -169,15 +169,16 @@ export class MessageQueue {
 
   /**
    * The next inbox message to process: per channel in the chronological order of sending
-   * (DNA-TIME), the oldest first.
+   * (DNA-TIME), the oldest first. `skip`: messages already being processed (the pipeline works on a
+   * few at once), passed over.
    */
-  nextInbound(): InboxItem | null {
-    const row = statement(
+  nextInbound(skip: ReadonlySet<string> = new Set()): InboxItem | null {
+    const rows = statement(
       this.db,
       `SELECT id, message_id, channel, received_at, sent_at, deadline, mail_from, raw, attempts FROM queue_inbox
-       WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY sent_at, received_at LIMIT 1`,
-    )
-      .get(this.clock().getTime()) as InboxRow | undefined;
+       WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY sent_at, received_at, rowid LIMIT ?`,
+    ).all(this.clock().getTime(), skip.size + 1) as InboxRow[];
+    const row = rows.find((r) => !skip.has(r.id));
     return row ? toInboxItem(row) : null;
   }
 
@@ -228,7 +229,7 @@ export class MessageQueue {
     const rows = statement(
       this.db,
       `SELECT id, message_id, channel, peer, mail_from, rcpt_to, raw, created_at, deadline, attempts FROM queue_outbox
-       WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY created_at LIMIT ?`,
+       WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY created_at, rowid LIMIT ?`,
     )
       .all(this.clock().getTime(), limit) as OutboxRow[];
     return rows.map(toOutboxItem);

@@ -12,7 +12,7 @@
  *     its own PRUEMDNA document sealed by `openssl cms` (encrypt, then sign) BEFORE timing, sent by a
  *     pooled nodemailer client, answers received by a stock smtp-server (the gateway's relay).
  * What one request goes through: SMTP receive → inbox INSERT committed before 250 → S/MIME verify +
- * decrypt (CEK on the token) → PRUEMDNA parse + xmllint XSD → match → answer XML → encrypt + sign (token)
+ * decrypt (CEK on the token) → PRUEMDNA parse + XSD (libxml2) → match → answer XML → encrypt + sign (token)
  * → one transaction: outbox + 2 audit records + notes + counters + inbox done → SMTP to AT → mark sent.
  *
  * Measured:
@@ -24,7 +24,7 @@
  *      partition its busy time and their means per mode compare the throughputs under the same load;
  *   B. latency at an offered load: open loop at --rate req/s (the target), and at 70 % of the measured
  *      capacity; latency = answer in AT's mailbox − scheduled hand-over to our SMTP receiver;
- *   C. where the time goes: stage timers in the gateway, its CPU, event-loop utilisation, xmllint CPU,
+ *   C. where the time goes: stage timers in the gateway, its CPU, event-loop utilisation, child-process CPU,
  *      the cost of one committed SQLite write on this disk, and a V8 CPU profile of one more block.
  * Correctness is checked, not assumed: every request answered exactly once, none rejected, audit entries
  * grow by 2 per request with audit on and not at all with it off, and a sample of answers is verified and
@@ -480,7 +480,7 @@ async function main(): Promise<void> {
     console.log(`\n${table(stageRows)}`);
     console.log('(mean, max and % of wall: audit-on blocks; indented stages are parts of the one above; the pipeline loop is sequential, so the top-level stages add up to its busy time)');
     const elu = sum(on.map((b) => b.stats.elu * b.stats.wallMs)) / wallOn;
-    console.log(`gateway CPU ${cpuPer(on).toFixed(2)} ms/request, event loop busy ${(elu * 100).toFixed(0)} %; xmllint processes ${(sum(on.map((b) => b.stats.childCpuMs)) / count(on)).toFixed(2)} ms CPU/request`);
+    console.log(`gateway CPU ${cpuPer(on).toFixed(2)} ms/request, event loop busy ${(elu * 100).toFixed(0)} %; child processes ${(sum(on.map((b) => b.stats.childCpuMs)) / count(on)).toFixed(2)} ms CPU/request`);
     console.log(`one committed INSERT of a request-sized row (${mailBytes} bytes; WAL, synchronous=FULL) on this disk, gateway idle: ${fsyncMs.toFixed(2)} ms`);
     console.log(`\nCPU profile of the gateway process, ${profiled.count} requests at saturation (${throughput([profiled]).toFixed(1)} req/s with the profiler on):`);
     console.log(formatSummary(profile, profiled.count));

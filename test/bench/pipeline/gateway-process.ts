@@ -10,7 +10,6 @@
  *     load from moment to moment (a paired comparison); stage timers then carry the message's mode.
  * Usage (by the benchmark only): node --import tsx gateway-process.ts <config.json>
  */
-import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -64,30 +63,7 @@ function timedSync<A extends unknown[], R>(name: string, fn: (...a: A) => R): (.
   };
 }
 
-/** xmllint runs as a child process through util/exec.ts → child_process.execFile: time it from spawn to exit. */
-function instrumentXmllint(): void {
-  const require = createRequire(import.meta.url);
-  const cp = require('node:child_process') as { execFile: AnyFn };
-  const original = cp.execFile;
-  cp.execFile = (...args: unknown[]) => {
-    if (args[0] !== 'xmllint') return original(...args);
-    const t0 = performance.now();
-    const at = args.findLastIndex((a) => typeof a === 'function');
-    if (at >= 0) {
-      const callback = args[at] as AnyFn;
-      args[at] = (...r: unknown[]) => {
-        record('  xmllint --schema (process, wall)', performance.now() - t0);
-        return callback(...r);
-      };
-    }
-    return original(...args);
-  };
-  // ES-module importers (util/exec.ts) see the patched function through their live binding.
-  syncBuiltinESMExports();
-}
-
 function instrument(gateway: Gateway): void {
-  instrumentXmllint();
   const o = (gateway.pipeline as unknown as { o: PipelineOptions }).o;
   const queue = gateway.queue;
   queue.receive = timedSync('smtp: inbox INSERT (commit)', queue.receive.bind(queue));

@@ -35,7 +35,7 @@ export interface GatewayStats {
   readonly stages: Record<string, StageFigure>;
   /** Wall time the stats cover. */
   readonly wallMs: number;
-  /** CPU of the gateway process (user + system) and of its finished child processes (xmllint). */
+  /** CPU of the gateway process (user + system) and of its finished child processes (none today; xmllint was one). */
   readonly cpuMs: number;
   readonly childCpuMs: number;
   /** Event-loop utilisation of the gateway process over the window (1 = never idle). */
