@@ -16,6 +16,7 @@ import type Router from '@koa/router';
 import type { Next } from 'koa';
 import { can, type Permission, type Role } from '../accounts/roles.js';
 import { ApiError } from './errors.js';
+import { readJsonBody } from '../util/json-body.js';
 import type { SessionUser } from './wire.js';
 import type { AdminAuditEvent } from './deps.js';
 
@@ -77,28 +78,9 @@ export function requirePermission(permission: Permission): ApiMiddleware {
 /** Default request body bound: every form of the console fits in far less. */
 export const DEFAULT_JSON_LIMIT = 64 * 1024;
 
-/**
- * Reads a JSON body. Only application/json is accepted: a cross-site HTML form cannot send it
- * without a CORS preflight we never answer, which backs up the CSRF token.
- */
+/** Reads a JSON body (application/json only; see util/json-body.ts) as the console's API errors. */
 export async function readJson(ctx: ApiContext, limitBytes = DEFAULT_JSON_LIMIT): Promise<unknown> {
-  const type = ctx.request.headers['content-type'] ?? '';
-  if (!/^application\/json\s*(;|$)/i.test(type)) throw new ApiError('UNSUPPORTED_MEDIA_TYPE');
-  const declared = Number(ctx.request.headers['content-length'] ?? '0');
-  if (declared > limitBytes) throw new ApiError('PAYLOAD_TOO_LARGE', { limitBytes });
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of ctx.req) {
-    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
-    size += buf.length;
-    if (size > limitBytes) throw new ApiError('PAYLOAD_TOO_LARGE', { limitBytes });
-    chunks.push(buf);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
-  if (text.trim() === '') return {};
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw new ApiError('BAD_JSON');
-  }
+  const body = await readJsonBody(ctx.req, { limitBytes, requireJsonType: true });
+  if (body.ok) return body.value;
+  throw body.code === 'PAYLOAD_TOO_LARGE' ? new ApiError('PAYLOAD_TOO_LARGE', { limitBytes }) : new ApiError(body.code);
 }

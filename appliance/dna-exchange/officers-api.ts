@@ -7,6 +7,7 @@ import type { ProfileNotes } from './notes.js';
 import type { DnaSearches } from './searches.js';
 import type { Statistics } from '../exchange/statistics.js';
 import { isMemberStateCode } from '../peers/member-states.js';
+import { readJsonBody } from '../util/json-body.js';
 
 /**
  * The officers' client API on the police LAN (national side), separate from the management
@@ -25,20 +26,6 @@ export function ensureApiKey(path: string): string {
 
 type Problem = { code: string; message: string; details?: readonly string[] };
 
-async function readJson(ctx: Koa.Context): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw Object.assign(new Error('body too large'), { status: 413 });
-    chunks.push(chunk);
-  }
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
-  } catch {
-    throw Object.assign(new Error('body is not JSON'), { status: 400 });
-  }
-}
 
 export interface OfficersApiDeps {
   readonly apiKey: string;
@@ -72,7 +59,17 @@ export function createOfficersApi(deps: OfficersApiDeps): Koa {
     }
   });
   router.post('/dna/searches', async (ctx) => {
-    const result = await deps.submit(await readJson(ctx));
+    // Officers' clients are programs holding the bearer key, not browsers: no Content-Type rule here.
+    const body = await readJsonBody(ctx.req, { limitBytes: MAX_BODY_BYTES, requireJsonType: false });
+    if (!body.ok) {
+      ctx.status = body.code === 'PAYLOAD_TOO_LARGE' ? 413 : 400;
+      ctx.body = {
+        code: body.code,
+        message: body.code === 'PAYLOAD_TOO_LARGE' ? `the request body is larger than ${body.limitBytes} bytes` : 'the request body is not JSON',
+      } satisfies Problem;
+      return;
+    }
+    const result = await deps.submit(body.value);
     if (!result.ok) {
       ctx.status = STATUS_OF[result.error.code] ?? 400;
       ctx.body = result.error;
