@@ -104,6 +104,7 @@ interface Connection {
   readonly session: graphene.Session;
   readonly mechanisms: ReadonlySet<string>;
   readonly objects: Map<string, graphene.SessionObject>;
+  readonly privateKeys: Map<string, { key: graphene.PrivateKey; modulusBytes: number }>;
   /** OAEP hashes the token's CKM_RSA_PKCS_OAEP refused: done as CKM_RSA_X_509 + host-side OAEP decoding. */
   readonly oaepOnHost: Set<string>;
 }
@@ -208,22 +209,20 @@ export class Token {
   /** RSASSA-PKCS1-v1_5 over `data` (hashed here or on the token) with the private key `label`. */
   async sign(label: string, data: Uint8Array, hash: TokenHash = 'SHA-256'): Promise<Buffer> {
     return this.withSession(async (c) => {
-      const key = this.findObject(c, graphene.ObjectClass.PRIVATE_KEY, label);
+      const { key } = this.keyOnToken(c, label);
       if (c.mechanisms.has(HASH_MECH[hash])) {
-        return callback<Buffer>((cb) => c.session.createSign(HASH_MECH[hash], key.toType<graphene.PrivateKey>()).once(Buffer.from(data), cb));
+        return callback<Buffer>((cb) => c.session.createSign(HASH_MECH[hash], key).once(Buffer.from(data), cb));
       }
       if (!c.mechanisms.has('RSA_PKCS')) throw new TokenError('UNSUPPORTED', `token offers neither ${HASH_MECH[hash]} nor RSA_PKCS`);
       const info = digestInfo(hash, data);
-      return callback<Buffer>((cb) => c.session.createSign('RSA_PKCS', key.toType<graphene.PrivateKey>()).once(info, cb));
+      return callback<Buffer>((cb) => c.session.createSign('RSA_PKCS', key).once(info, cb));
     });
   }
 
   /** RSA decryption of a key-transport block (RSA-OAEP or PKCS#1 v1.5) with the private key `label`. */
   async decrypt(label: string, data: Uint8Array, scheme: DecryptScheme): Promise<Buffer> {
     return this.withSession(async (c) => {
-      const key = this.findObject(c, graphene.ObjectClass.PRIVATE_KEY, label).toType<graphene.PrivateKey>();
-      const modulus = key.getAttribute({ modulus: null }).modulus as Buffer | undefined;
-      const k = modulus ? Math.ceil(bitLength(modulus) / 8) : 512;
+      const { key, modulusBytes: k } = this.keyOnToken(c, label);
       const input = Buffer.from(data);
       const run = (mech: graphene.MechanismType): Promise<Buffer> =>
         callback<Buffer>((cb) => c.session.createDecipher(mech, key).once(input, Buffer.alloc(Math.max(k, 512)), cb));
@@ -408,6 +407,7 @@ export class Token {
       const objs = findAll(c.session, { label });
       for (const o of objs) c.session.destroy(o);
       c.objects.clear();
+      c.privateKeys.clear();
       this.certCache = null;
       return objs.length;
     });
@@ -540,7 +540,7 @@ export class Token {
         const m = list.tryGetItem(i);
         if (m) mechs.add(m.name);
       }
-      const conn: Connection = { lease, slot, session, mechanisms: mechs, objects: new Map(), oaepOnHost: new Set() };
+      const conn: Connection = { lease, slot, session, mechanisms: mechs, objects: new Map(), privateKeys: new Map(), oaepOnHost: new Set() };
       this.conn = conn;
       if (this.refusedPin !== null && this.refusedPin === this.pin) {
         this.current = this.makeStatus('locked', 'the configured PIN was refused before; supply another one', ident);
@@ -640,6 +640,20 @@ export class Token {
       if (matches(s)) return s;
     }
     return null;
+  }
+
+  /**
+   * The private key `label` as graphene's typed object, with its modulus size, kept for the connection:
+   * `toType()` and the modulus each cost a C_GetAttributeValue, and every message signs and decrypts.
+   */
+  private keyOnToken(c: Connection, label: string): { key: graphene.PrivateKey; modulusBytes: number } {
+    const known = c.privateKeys.get(label);
+    if (known) return known;
+    const key = this.findObject(c, graphene.ObjectClass.PRIVATE_KEY, label).toType<graphene.PrivateKey>();
+    const modulus = key.getAttribute({ modulus: null }).modulus as Buffer | undefined;
+    const entry = { key, modulusBytes: modulus ? Math.ceil(bitLength(modulus) / 8) : 512 };
+    c.privateKeys.set(label, entry);
+    return entry;
   }
 
   private findObject(c: Connection, cls: graphene.ObjectClass, label: string): graphene.SessionObject {
