@@ -84,10 +84,10 @@ export interface EngineSource {
 
 class Genotypes {
   private readonly byKey = new Map<number, number>();
-  lo = new Uint16Array(256);
-  hi = new Uint16Array(256);
+  lo: Uint16Array = new Uint16Array(256);
+  hi: Uint16Array = new Uint16Array(256);
   /** Live profiles per genotype, for selectivity estimates. */
-  live = new Uint32Array(256);
+  live: Uint32Array = new Uint32Array(256);
   size = 1; // id 0 = locus absent
 
   idOf(lo: number, hi: number): number | undefined {
@@ -116,6 +116,16 @@ class Genotypes {
     return id;
   }
 
+  /** Takes over transferred arrays; the key map is rebuilt (a few hundred entries per locus). */
+  restore(state: GenotypesState): void {
+    this.lo = state.lo;
+    this.hi = state.hi;
+    this.live = state.live;
+    this.size = state.size;
+    this.byKey.clear();
+    for (let id = 1; id < state.size; id++) this.byKey.set(state.lo[id]! * 16384 + state.hi[id]!, id);
+  }
+
   bytes(): number {
     // Map entries cost roughly 80 bytes each in V8.
     return this.lo.byteLength + this.hi.byteLength + this.live.byteLength + this.byKey.size * 80;
@@ -134,10 +144,10 @@ class Block {
   readonly alive: Uint8Array;
   // Sealed: CSR postings. base[l] = start of locus l's offsets; glen[l] = genotype ids covered.
   sealed = false;
-  base = new Uint32Array(NL);
-  glen = new Uint32Array(NL);
-  offsets = new Uint32Array(0);
-  ids = new Uint16Array(0);
+  base: Uint32Array = new Uint32Array(NL);
+  glen: Uint32Array = new Uint32Array(NL);
+  offsets: Uint32Array = new Uint32Array(0);
+  ids: Uint16Array = new Uint16Array(0);
   // Open (tail) block: postings in growable arrays keyed by l * 65536 + genotype.
   open: Map<number, number[]> | null = null;
   // Pair postings (sealed blocks): up to MAX_PAIRS disjoint pairs of core loci. Per pair, members sorted by
@@ -148,10 +158,13 @@ class Block {
   pairSecond: Uint16Array[] = [];
   pairIds: Uint16Array[] = [];
 
-  constructor(readonly capacity: number) {
-    this.slots = new Uint32Array(capacity);
-    this.geno = new Uint16Array(capacity * NL);
-    this.alive = new Uint8Array(capacity);
+  constructor(
+    readonly capacity: number,
+    arrays?: { readonly slots: Uint32Array; readonly geno: Uint16Array; readonly alive: Uint8Array },
+  ) {
+    this.slots = arrays?.slots ?? new Uint32Array(capacity);
+    this.geno = arrays?.geno ?? new Uint16Array(capacity * NL);
+    this.alive = arrays?.alive ?? new Uint8Array(capacity);
   }
 
   seal(dicts: readonly Genotypes[]): void {
@@ -298,11 +311,132 @@ export interface EngineStats {
   readonly bytesPerProfile: number;
 }
 
+/** Version of the `EngineState` layout: a worker and the thread it hands its engine to run the same code. */
+const STATE_VERSION = 1;
+
+/** A locus dictionary in an `EngineState`: genotype id → (lower, upper) allele code and live profiles. */
+export interface GenotypesState {
+  readonly size: number;
+  readonly lo: Uint16Array;
+  readonly hi: Uint16Array;
+  readonly live: Uint32Array;
+}
+
+/** A block in an `EngineState`; see `Block` for the meaning of each array. */
+export interface BlockState {
+  readonly capacity: number;
+  readonly size: number;
+  readonly live: number;
+  readonly core: number;
+  readonly any: number;
+  readonly slots: Uint32Array;
+  readonly geno: Uint16Array;
+  readonly alive: Uint8Array;
+  readonly sealed: boolean;
+  readonly base: Uint32Array;
+  readonly glen: Uint32Array;
+  readonly offsets: Uint32Array;
+  readonly ids: Uint16Array;
+  readonly pairLoci: readonly number[];
+  readonly pairDir: readonly Uint32Array[];
+  readonly pairSecond: readonly Uint16Array[];
+  readonly pairIds: readonly Uint16Array[];
+  /** Open (tail) block: its posting lists as sorted keys (locus × 65 536 + genotype), list starts and members. */
+  readonly open: { readonly keys: Uint32Array; readonly starts: Uint32Array; readonly members: Uint16Array } | null;
+}
+
+/**
+ * An engine as plain data: typed arrays (each on its own ArrayBuffer, listed in `transfer`) and a little
+ * metadata, so a worker thread can build the index and post it without a copy (`postMessage(state, transfer)`).
+ * Per-search scratch is not part of it: `fromTransfer` allocates it afresh.
+ */
+export interface EngineState {
+  readonly version: typeof STATE_VERSION;
+  readonly blockSize: number;
+  readonly profiles: number;
+  readonly rank: readonly number[];
+  readonly dicts: readonly GenotypesState[];
+  readonly blocks: readonly BlockState[];
+  readonly tail: BlockState | null;
+  readonly where: Uint32Array;
+  readonly overflow: ReadonlyArray<{ readonly slot: number; readonly codes: Uint16Array }>;
+}
+
+function blockState(b: Block): BlockState {
+  let open: BlockState['open'] = null;
+  if (b.open) {
+    const keys = Uint32Array.from(b.open.keys()).sort();
+    const starts = new Uint32Array(keys.length + 1);
+    for (let k = 0; k < keys.length; k++) starts[k + 1] = starts[k]! + b.open.get(keys[k]!)!.length;
+    const members = new Uint16Array(starts[keys.length]!);
+    for (let k = 0; k < keys.length; k++) members.set(b.open.get(keys[k]!)!, starts[k]!);
+    open = { keys, starts, members };
+  }
+  return {
+    capacity: b.capacity,
+    size: b.size,
+    live: b.live,
+    core: b.core,
+    any: b.any,
+    slots: b.slots,
+    geno: b.geno,
+    alive: b.alive,
+    sealed: b.sealed,
+    base: b.base,
+    glen: b.glen,
+    offsets: b.offsets,
+    ids: b.ids,
+    pairLoci: [...b.pairLoci],
+    pairDir: [...b.pairDir],
+    pairSecond: [...b.pairSecond],
+    pairIds: [...b.pairIds],
+    open,
+  };
+}
+
+/** What a state must satisfy before the search code indexes into it without bounds checks. */
+function checkBlockState(s: BlockState, where: string): void {
+  const fail = (why: string) => {
+    throw new Error(`engine state: ${where}: ${why}`);
+  };
+  if (!(s.capacity >= 1 && s.capacity <= BLOCK_SIZE && s.size >= 0 && s.size <= s.capacity && s.live >= 0 && s.live <= s.size)) fail('bad sizes');
+  if (s.slots.length !== s.capacity || s.alive.length !== s.capacity || s.geno.length !== s.capacity * NL) fail('member arrays do not match the capacity');
+  if (s.base.length !== NL || s.glen.length !== NL) fail('bad locus directory');
+  const pairs = s.pairDir.length;
+  if (s.pairLoci.length !== 2 * pairs || s.pairSecond.length !== pairs || s.pairIds.length !== pairs) fail('bad pair postings');
+  if (s.sealed === (s.open !== null)) fail('a block is either sealed or open');
+  if (s.open && (s.open.starts.length !== s.open.keys.length + 1 || s.open.members.length !== s.open.starts[s.open.keys.length])) fail('bad open postings');
+}
+
+function restoreBlock(s: BlockState): Block {
+  const b = new Block(s.capacity, s);
+  b.size = s.size;
+  b.live = s.live;
+  b.core = s.core;
+  b.any = s.any;
+  b.sealed = s.sealed;
+  b.base = s.base;
+  b.glen = s.glen;
+  b.offsets = s.offsets;
+  b.ids = s.ids;
+  b.pairLoci = [...s.pairLoci];
+  b.pairDir = [...s.pairDir];
+  b.pairSecond = [...s.pairSecond];
+  b.pairIds = [...s.pairIds];
+  if (s.open) {
+    const open = new Map<number, number[]>();
+    const { keys, starts, members } = s.open;
+    for (let k = 0; k < keys.length; k++) open.set(keys[k]!, Array.from(members.subarray(starts[k]!, starts[k + 1]!)));
+    b.open = open;
+  }
+  return b;
+}
+
 export class MatchEngine {
   private readonly dicts: Genotypes[] = MATCH_LOCI.map(() => new Genotypes());
   private readonly blocks: Block[] = [];
   private tail: Block | null = null;
-  private where = new Uint32Array(1024).fill(NO_SLOT);
+  private where: Uint32Array = new Uint32Array(1024).fill(NO_SLOT);
   private overflow: Overflow[] = [];
   // Per-member counters stamped with a block-search epoch (high 11 bits) so they never need clearing:
   // count in the low 5 bits (≤ 23 loci).
@@ -343,6 +477,63 @@ export class MatchEngine {
     const blockSize = Math.min(BLOCK_SIZE, Math.max(1, options.blockSize ?? BLOCK_SIZE));
     const engine = new MatchEngine(source, blockSize);
     engine.bulkLoad(source, options.minGroup);
+    return engine;
+  }
+
+  /**
+   * The engine as transferable data (see `EngineState`). The state shares this engine's arrays: post it with
+   * `transfer` (which detaches them here, leaving this engine unusable) or stop using this engine.
+   */
+  toTransfer(): { state: EngineState; transfer: ArrayBuffer[] } {
+    const state: EngineState = {
+      version: STATE_VERSION,
+      blockSize: this.blockSize,
+      profiles: this.liveProfiles,
+      rank: [...this.rank],
+      dicts: this.dicts.map((d) => ({ size: d.size, lo: d.lo, hi: d.hi, live: d.live })),
+      blocks: this.blocks.map(blockState),
+      tail: this.tail ? blockState(this.tail) : null,
+      where: this.where,
+      overflow: this.overflow.map((o) => ({ slot: o.slot, codes: o.codes })),
+    };
+    const buffers = new Set<ArrayBuffer>();
+    const add = (a: ArrayBufferView) => {
+      // Every array here was allocated on its own (no views into a shared pool), so transferring moves exactly it.
+      if (a.buffer instanceof ArrayBuffer) buffers.add(a.buffer);
+    };
+    for (const d of state.dicts) [d.lo, d.hi, d.live].forEach(add);
+    for (const b of state.tail ? [...state.blocks, state.tail] : state.blocks) {
+      [b.slots, b.geno, b.alive, b.base, b.glen, b.offsets, b.ids, ...b.pairDir, ...b.pairSecond, ...b.pairIds].forEach(add);
+      if (b.open) [b.open.keys, b.open.starts, b.open.members].forEach(add);
+    }
+    add(state.where);
+    for (const o of state.overflow) add(o.codes);
+    return { state, transfer: [...buffers] };
+  }
+
+  /**
+   * An engine from a state made by `toTransfer` (in this thread or, posted, in a worker), answering from
+   * `source` for the hits' records. It takes the state's arrays over. Throws when the state is inconsistent.
+   */
+  static fromTransfer(state: EngineState, source: Pick<EngineSource, 'get'>): MatchEngine {
+    if (state.version !== STATE_VERSION) throw new Error(`engine state: version ${String(state.version)}, expected ${STATE_VERSION}`);
+    if (!(state.blockSize >= 1 && state.blockSize <= BLOCK_SIZE)) throw new Error('engine state: bad block size');
+    if (state.dicts.length !== NL || state.rank.length !== NL) throw new Error('engine state: wrong number of loci');
+    state.dicts.forEach((d, l) => {
+      if (!(d.size >= 1 && d.size <= d.lo.length && d.lo.length === d.hi.length && d.lo.length === d.live.length)) {
+        throw new Error(`engine state: locus ${l} dictionary is inconsistent`);
+      }
+    });
+    state.blocks.forEach((b, i) => checkBlockState(b, `block ${i}`));
+    if (state.tail) checkBlockState(state.tail, 'tail block');
+    const engine = new MatchEngine(source, state.blockSize);
+    state.dicts.forEach((d, l) => engine.dicts[l]!.restore(d));
+    for (const b of state.blocks) engine.blocks.push(restoreBlock(b));
+    engine.tail = state.tail ? restoreBlock(state.tail) : null;
+    engine.where = state.where;
+    engine.overflow = state.overflow.map((o) => ({ slot: o.slot, codes: o.codes }));
+    engine.rank = [...state.rank];
+    engine.liveProfiles = state.profiles;
     return engine;
   }
 
