@@ -304,6 +304,12 @@ export interface SearchWork {
   skippedBlocks: number;
 }
 
+/** Layout knobs of `MatchEngine.build` (tests); the defaults are what the daemon uses. */
+export interface EngineBuildOptions {
+  readonly minGroup?: number;
+  readonly blockSize?: number;
+}
+
 export interface EngineStats {
   readonly profiles: number;
   readonly blocks: number;
@@ -473,7 +479,7 @@ export class MatchEngine {
    * Builds the index from every profile of the store (at start). `minGroup` (profiles sharing loci needed to
    * form a group) and `blockSize` (≤ 65 536) exist for tests that need many groups and blocks on little data.
    */
-  static build(source: EngineSource, options: { minGroup?: number; blockSize?: number } = {}): MatchEngine {
+  static build(source: EngineSource, options: EngineBuildOptions = {}): MatchEngine {
     const blockSize = Math.min(BLOCK_SIZE, Math.max(1, options.blockSize ?? BLOCK_SIZE));
     const engine = new MatchEngine(source, blockSize);
     engine.bulkLoad(source, options.minGroup);

@@ -1,23 +1,221 @@
-import { test } from 'node:test';
+/**
+ * The daemon's national DNA index (appliance/dna-exchange/national-index.ts): built in a real worker thread from
+ * a SQLite store file on disk, handed over as transferable state, swapped when ready.
+ */
+import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, renameSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { MatchEngine } from '../../appliance/dna/engine.js';
 import { ProfileStore } from '../../appliance/dna/store.js';
-import { NationalIndex } from '../../appliance/dna-exchange/national-index.js';
-import { syntheticProfiles } from '../../appliance/demo/seed.js';
+import { IndexNotReadyError, NationalIndex, type IndexBuildOutcome } from '../../appliance/dna-exchange/national-index.js';
+import { DEMO_PROFILE, syntheticProfiles } from '../../appliance/demo/seed.js';
+import type { DnaLoci } from '../../appliance/dna/profile.js';
 
-test('the national index is built on first use and rebuilt only after the store changed', async () => {
-  const store = ProfileStore.open(':memory:');
-  try {
-    await store.importLines(syntheticProfiles('DE', 50), { today: '2026-11-23' });
-    const index = new NationalIndex(store);
-    assert.equal(index.refresh(), false, 'nothing to refresh before the first build');
-    const first = index.current();
-    assert.equal(first.size, 51);
-    assert.equal(index.refresh(), false, 'unchanged store: same index');
-    assert.equal(index.current(), first);
-    await store.importLines([JSON.stringify({ id: 'DE-NEW-1', type: 'P', agency: 'DE', loci: JSON.parse(syntheticProfiles('DE', 1)[0]!).loci })], { today: '2026-11-23' });
-    assert.equal(index.refresh(), true);
-    assert.equal(index.current().size, 52);
-  } finally {
-    store.close();
-  }
+let dir: string;
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'pruem-national-index-'));
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const TODAY = { today: '2026-11-23' };
+const demo = DEMO_PROFILE as unknown as DnaLoci;
+/** A profile no synthetic State database holds (alleles outside the generator's ranges). */
+const NEWCOMER: DnaLoci = { vwa: ['21', '22'], th01: ['11', '12'], d21s11: ['35', '36'], fga: ['28', '29'], d8s1179: ['18', '19'], d3s1358: ['21', '22'], d18s51: ['23', '24'] };
+const newcomerLine = JSON.stringify({ id: 'DE-NEW-1', type: 'S', agency: 'DE-BKA', loci: NEWCOMER });
+
+async function storeWith(name: string, profiles: number): Promise<{ path: string; store: ProfileStore }> {
+  const path = join(dir, `${name}.sqlite`);
+  const store = ProfileStore.open(path);
+  await store.importLines(syntheticProfiles('DE', profiles), TODAY);
+  return { path, store };
+}
+
+/** Longest gap between the ticks of a 5 ms timer while `work` runs, and how many ticks there were. */
+async function stallsDuring(work: () => Promise<unknown> | unknown): Promise<{ ms: number; longestGapMs: number; ticks: number; p99DelayMs: number }> {
+  let last = performance.now();
+  let longestGapMs = 0;
+  let ticks = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    longestGapMs = Math.max(longestGapMs, now - last);
+    last = now;
+    ticks++;
+  }, 5);
+  const delay = monitorEventLoopDelay({ resolution: 5 });
+  delay.enable();
+  const t0 = performance.now();
+  last = t0;
+  await work();
+  // The last stretch counts too (a synchronous build never lets the timer run at all).
+  longestGapMs = Math.max(longestGapMs, performance.now() - last);
+  const ms = performance.now() - t0;
+  clearInterval(timer);
+  delay.disable();
+  return { ms, longestGapMs, ticks, p99DelayMs: delay.percentile(99) / 1e6 };
+}
+
+describe('NationalIndex', () => {
+  it('builds the first index in a worker: the event loop keeps turning meanwhile (200 000 profiles)', async (t) => {
+    const { path, store } = await storeWith('large', 200_000);
+    const outcomes: IndexBuildOutcome[] = [];
+    const index = new NationalIndex(store, { path, onBuild: (o) => outcomes.push(o) });
+    try {
+      assert.equal(index.status().ready, false);
+      const inWorker = await stallsDuring(async () => {
+        // Before the first index nothing can be searched: the accessor says so (and starts the build).
+        assert.throws(() => index.current(), (e: unknown) => e instanceof IndexNotReadyError && /national DNA index is being built/.test(e.message));
+        assert.ok(index.status().buildingSince, 'status shows the build running');
+        await index.ready();
+      });
+      // The same build on this thread, as before: the timer cannot fire until it is over.
+      let inProcessEngine: MatchEngine | null = null;
+      const inProcess = await stallsDuring(() => {
+        inProcessEngine = MatchEngine.build(store);
+      });
+      t.diagnostic(`worker: ${inWorker.ms.toFixed(0)} ms to the index in use, ${inWorker.ticks} timer ticks, longest stall ${inWorker.longestGapMs.toFixed(1)} ms, loop delay p99 ${inWorker.p99DelayMs.toFixed(1)} ms`);
+      t.diagnostic(`in process: ${inProcess.ms.toFixed(0)} ms, ${inProcess.ticks} timer ticks, longest stall ${inProcess.longestGapMs.toFixed(1)} ms`);
+
+      const engine = index.current();
+      assert.equal(engine.size, (inProcessEngine as MatchEngine | null)?.size);
+      assert.ok(engine.size > 190_000, `${engine.size} profiles`);
+      assert.deepEqual(engine.search(demo).map((h) => [h.nationalProfileId, h.quality]), [['DE-DEMO-0001', 1]]);
+      // The proof that the build left this thread: the timer kept firing through it, and no stall came near
+      // the stall the same build causes on this thread (which is the whole build).
+      assert.ok(inProcess.longestGapMs > inProcess.ms * 0.8, 'the in-process baseline blocks the loop for the whole build');
+      assert.ok(inWorker.ticks >= 10, `${inWorker.ticks} ticks while the worker built`);
+      assert.ok(inWorker.longestGapMs < inProcess.longestGapMs / 2, `longest stall ${inWorker.longestGapMs.toFixed(1)} ms with the worker vs ${inProcess.longestGapMs.toFixed(1)} ms in process`);
+
+      assert.equal(outcomes.length, 1);
+      const [first] = outcomes;
+      assert.ok(first?.ok && first.first && first.profiles === engine.size && first.generation === 1);
+      const status = index.status();
+      assert.equal(status.ready, true);
+      assert.equal(status.profiles, engine.size);
+      assert.equal(status.generation, 1);
+      assert.ok(status.builtAt && !Number.isNaN(Date.parse(status.builtAt)));
+      assert.equal(status.buildingSince, null);
+      assert.equal(status.lastError, null);
+    } finally {
+      await index.close();
+      store.close();
+    }
+  });
+
+  it('a refresh after an import swaps the index when the new one is ready; searches meanwhile use the old one', async () => {
+    const { path, store } = await storeWith('refresh', 2000);
+    const index = new NationalIndex(store, { path });
+    try {
+      const old = await index.ready();
+      assert.equal(await index.refresh(), null, 'unchanged store: no rebuild');
+      assert.equal(index.current(), old);
+
+      await store.importLines([newcomerLine, JSON.stringify({ id: 'DE-DEMO-0001', op: 'delete' })], TODAY);
+      const rebuilding = index.refresh();
+      // The build runs in the worker; this thread goes on searching the previous index.
+      assert.ok(index.status().buildingSince);
+      assert.equal(await index.refresh(), null, 'one build at a time');
+      assert.equal(index.current(), old);
+      assert.deepEqual(index.current().search(NEWCOMER), [], 'the old index does not know the new profile yet');
+      let searchesMeanwhile = 0;
+      const searching = setInterval(() => {
+        if (index.status().buildingSince) {
+          assert.equal(index.current(), old);
+          searchesMeanwhile++;
+        }
+      }, 1);
+
+      const outcome = await rebuilding;
+      clearInterval(searching);
+      assert.ok(outcome?.ok, JSON.stringify(outcome));
+      assert.equal(outcome.first, false);
+      assert.equal(outcome.generation, 2);
+      assert.ok(searchesMeanwhile > 0, 'searches ran while the worker built');
+      const fresh = index.current();
+      assert.notEqual(fresh, old);
+      assert.equal(fresh.size, old.size, 'one added, one deleted');
+      assert.deepEqual(fresh.search(NEWCOMER).map((h) => [h.nationalProfileId, h.quality]), [['DE-NEW-1', 1]]);
+      assert.deepEqual(fresh.search(demo), []);
+      // Whoever still holds the old index (a batch half-way through) can finish with it.
+      assert.deepEqual(old.search(NEWCOMER), []);
+      assert.equal(index.status().generation, 2);
+      assert.equal(await index.refresh(), null);
+    } finally {
+      await index.close();
+      store.close();
+    }
+  });
+
+  it('a failed rebuild leaves the previous index in use and reports the error; the next refresh recovers', async () => {
+    const { path, store } = await storeWith('failing', 1000);
+    const outcomes: IndexBuildOutcome[] = [];
+    const index = new NationalIndex(store, { path, onBuild: (o) => outcomes.push(o) });
+    try {
+      const old = await index.ready();
+      await store.importLines([newcomerLine], TODAY);
+      // The store file disappears from its path (our own connection keeps its open file).
+      renameSync(path, `${path}.moved`);
+      const failed = await index.refresh();
+      assert.ok(failed && !failed.ok, JSON.stringify(failed));
+      assert.match(failed.error, /unable to open database file/);
+      assert.ok(failed.error.includes(path), failed.error);
+      assert.equal(index.current(), old);
+      const status = index.status();
+      assert.equal(status.ready, true);
+      assert.equal(status.generation, 1);
+      assert.equal(status.buildingSince, null);
+      assert.match(status.lastError?.reason ?? '', /unable to open database file/);
+      assert.deepEqual(outcomes.map((o) => o.ok), [true, false]);
+
+      renameSync(`${path}.moved`, path);
+      const recovered = await index.refresh();
+      assert.ok(recovered?.ok, JSON.stringify(recovered));
+      assert.equal(index.status().lastError, null);
+      assert.equal(index.status().generation, 2);
+      assert.equal(index.current().search(NEWCOMER).length, 1);
+    } finally {
+      await index.close();
+      store.close();
+    }
+  });
+
+  it('before a first index exists the accessor throws; a failed first build is reported and not retried in a loop', async () => {
+    const { store } = await storeWith('missing', 10);
+    const missing = join(dir, 'no-such-store.sqlite');
+    const index = new NationalIndex(store, { path: missing });
+    try {
+      assert.throws(() => index.current(), (e: unknown) => e instanceof IndexNotReadyError && e.code === 'DNA_INDEX_NOT_READY' && /being built/.test(e.message));
+      await assert.rejects(index.ready(), (e: unknown) => e instanceof IndexNotReadyError && /could not be built: .*unable to open database file/.test(e.message));
+      assert.equal(index.status().ready, false);
+      assert.match(index.status().lastError?.reason ?? '', /no-such-store\.sqlite: unable to open database file/);
+      // Still not answerable, and a burst of requests does not start a build each.
+      assert.throws(() => index.current(), /not available \(last build failed: .*\); it will be built again/);
+      assert.equal(index.status().buildingSince, null);
+      // refresh() (the daemon's timer) tries again at once.
+      const again = await index.refresh();
+      assert.ok(again && !again.ok && again.first);
+    } finally {
+      await index.close();
+      store.close();
+    }
+    assert.throws(() => new NationalIndex(store, { path: ':memory:' }), /in-memory store/);
+  });
+
+  it('close() stops a running build; the outcome says so and nothing is installed', async () => {
+    const { path, store } = await storeWith('closing', 1000);
+    const index = new NationalIndex(store, { path });
+    try {
+      const building = index.refresh();
+      await index.close();
+      const outcome = await building;
+      assert.ok(outcome && !outcome.ok, JSON.stringify(outcome));
+      assert.match(outcome.error, /cancelled/);
+      assert.equal(index.status().ready, false);
+      assert.equal(await index.refresh(), null);
+    } finally {
+      store.close();
+    }
+  });
 });
