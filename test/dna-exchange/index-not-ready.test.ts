@@ -1,0 +1,99 @@
+/**
+ * A DNA request that arrives before the national index exists goes through the real gateway pipeline
+ * (composeGateway: SoftHSM token, S/MIME from a foreign State made with openssl, SQLite queue): it is neither
+ * answered "no hit" nor E, it stays queued (deferred, retried with the queue's back-off) and is answered with
+ * the hit once the index built in the worker is ready.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { composeGateway, type GatewayCore } from '../../appliance/main.js';
+import { loadConfig } from '../../appliance/config/config.js';
+import { runOk } from '../../appliance/util/exec.js';
+import { buildDnaRequest } from '../../appliance/dna/handler.js';
+import { writePruemDna } from '../../appliance/dna/codec.js';
+import { normaliseProfile } from '../../appliance/dna/normalise.js';
+import { retryDelayMs } from '../../appliance/queue/deadlines.js';
+import { DEMO_PROFILE, syntheticProfiles } from '../../appliance/demo/seed.js';
+
+let dir: string;
+let core: GatewayCore;
+const openssl = (...args: string[]) => runOk('openssl', args);
+
+/** A PRUEMDNA request from AT, encrypted for DE and signed by AT, as AT's gateway would mail it. */
+async function requestFromAt(requestId: string): Promise<Buffer> {
+  const normalised = normaliseProfile({ type: 'S', loci: Object.fromEntries(Object.entries(DEMO_PROFILE).map(([k, v]) => [k, [...v]])) });
+  assert.ok(normalised.ok);
+  const built = buildDnaRequest({
+    reqtype: 3, requestingState: 'AT', requestedState: 'DE', requestId, generator: 'test', now: new Date(),
+    profiles: [{ profileIdent: 'AT-S-1', agency: 'AT-BK', date: '2026-11-23', profile: normalised.profile }],
+  });
+  assert.ok(built.ok);
+  const input = join(dir, `${requestId}.in`);
+  writeFileSync(input, `Content-Type: application/xml\r\n\r\n${writePruemDna(built.messages[0]!)}`);
+  await openssl('cms', '-encrypt', '-aes256', '-binary', '-in', input, '-outform', 'DER', '-out', `${input}.enc`, join(dir, 'DE', 'certs', 'ncp-decrypt.pem'));
+  await openssl('cms', '-sign', '-binary', '-nodetach', '-in', `${input}.enc`, '-econtent_type', 'pkcs7-envelopedData', '-signer', join(dir, 'at.pem'), '-inkey', join(dir, 'at.key'), '-outform', 'SMIME', '-out', `${input}.smime`);
+  const body = readFileSync(`${input}.smime`, 'utf8').replace(/\r?\n/g, '\r\n');
+  return Buffer.from(`From: ncp@dna.pruem.at.eu-admin.net\r\nTo: ncp@dna.pruem.de.eu-admin.net\r\nSubject: AT/DNA\r\nMessage-ID: <${requestId}@dna.pruem.at.eu-admin.net>\r\nDate: ${new Date().toUTCString()}\r\n${body}`);
+}
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'pruem-index-not-ready-'));
+  chmodSync(dir, 0o755);
+  await openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'at.key'), '-out', join(dir, 'at.pem'), '-days', '30', '-subj', '/C=AT/CN=at');
+  writeFileSync(
+    join(dir, 'config.json'),
+    JSON.stringify({
+      memberState: 'DE',
+      dataDir: join(dir, 'DE'),
+      token: { label: 'pruem-de-index' },
+      peers: [{ code: 'AT', certificates: { signing: join(dir, 'at.pem'), encryption: join(dir, 'at.pem') } }],
+    }),
+  );
+  core = await composeGateway(loadConfig(join(dir, 'config.json')), { log: pino({ level: 'silent' }) });
+  await core.dna.store.importLines(syntheticProfiles('DE', 20_000), { today: '2026-11-23' });
+});
+
+after(async () => {
+  await core?.dna.index.close();
+  await core?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('a DNA request that arrives before the first index is deferred, then answered with the hit once the index is ready', async (t) => {
+  // The queue's back-off decides when the deferred request is tried again: the first retry must come quickly.
+  assert.ok(retryDelayMs(1) <= 5_000, `first retry after ${retryDelayMs(1)} ms`);
+  assert.equal(core.dna.index.status().ready, false, 'composeGateway builds no index by itself');
+
+  const id = core.queue.receive(await requestFromAt('AT-REQ-1'), 'dna', 'ncp@dna.pruem.at.eu-admin.net').id;
+  assert.equal(await core.pipeline.processNextInbound(), true);
+  const deferred = core.queue.inboxRecord(id);
+  assert.equal(deferred?.status, 'pending', 'kept in the queue, not answered');
+  assert.match(deferred?.outcome ?? '', /^deferred: national DNA index is being built/);
+  const outbox = () => (core.db.prepare(`SELECT count(*) AS n FROM queue_outbox WHERE peer = 'AT'`).get() as { n: number }).n;
+  assert.equal(outbox(), 0, 'no answer (neither "no hit" nor E) was queued for AT');
+  assert.equal(core.dna.notes.list({ state: 'AT' }).length, 0);
+  assert.equal(await core.pipeline.processNextInbound(), false, 'not due again at once');
+
+  // The handler's first look at the index started the build in the worker.
+  assert.ok(core.dna.index.status().buildingSince);
+  const engine = await core.dna.index.ready();
+  assert.ok(engine.size > 19_000);
+
+  // The pipeline retries on its own schedule (first retry 5 s after the deferral).
+  const t0 = performance.now();
+  while (!(await core.pipeline.processNextInbound())) {
+    assert.ok(performance.now() - t0 < 60_000, 'the deferred request is retried');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  t.diagnostic(`retried ${((performance.now() - t0) / 1000).toFixed(1)} s after the index was ready`);
+  const answered = core.queue.inboxRecord(id);
+  assert.equal(answered?.status, 'done', answered?.outcome ?? '');
+  assert.equal(answered?.senderState, 'AT');
+  assert.match(answered?.outcome ?? '', /dna request AT-REQ-1: 1 profile\(s\), 1 hit\(s\)/);
+  assert.equal(outbox(), 1, 'one answer for AT');
+  assert.deepEqual(core.dna.notes.list({ state: 'AT' }).map((n) => [n.profileId, n.quality]), [['DE-DEMO-0001', 1]]);
+});
