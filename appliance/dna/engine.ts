@@ -33,7 +33,7 @@
 import { WILDCARD_CODE } from './allele.js';
 import { ABSENT, encodeLoci, MATCH_LOCUS_COUNT as NL } from './encoding.js';
 import { ESS_LOCI, MATCH_LOCI, PENTA_LOCI } from './loci.js';
-import { compareLocusCodes, equivalentCodes, hitQuality, MIN_MATCHING_LOCI, type HitQuality } from './match.js';
+import { compareLocusCodes, compareProfiles, equivalentCodes, hitQuality, MIN_MATCHING_LOCI, type HitQuality } from './match.js';
 import type { DnaLoci, NormalisedProfile } from './profile.js';
 
 export const BLOCK_SIZE = 65536;
@@ -1177,7 +1177,11 @@ export class MatchEngine {
     for (const h of this.searchSlots(loci)) {
       const record = this.source.get(h.slot);
       // A slot the store no longer has was deleted behind the engine's back: not a hit any more.
-      if (record) hits.push({ ...h, nationalProfileId: record.id, record });
+      if (!record) continue;
+      // The index can be older than the store (an import replaced the profile in place and the rebuild is not in
+      // use yet): what we send is the stored record, so the rules decide on it once more (hits are few).
+      const stored = compareProfiles(loci, record.profile.loci);
+      if (stored.hit) hits.push({ slot: h.slot, quality: stored.quality, hitcount: stored.hitcount, nationalProfileId: record.id, record });
     }
     hits.sort((a, b) => a.quality - b.quality || (a.nationalProfileId < b.nationalProfileId ? -1 : a.nationalProfileId > b.nationalProfileId ? 1 : 0));
     return hits;

@@ -25,6 +25,7 @@ const demo = DEMO_PROFILE as unknown as DnaLoci;
 /** A profile no synthetic State database holds (alleles outside the generator's ranges). */
 const NEWCOMER: DnaLoci = { vwa: ['21', '22'], th01: ['11', '12'], d21s11: ['35', '36'], fga: ['28', '29'], d8s1179: ['18', '19'], d3s1358: ['21', '22'], d18s51: ['23', '24'] };
 const newcomerLine = JSON.stringify({ id: 'DE-NEW-1', type: 'S', agency: 'DE-BKA', loci: NEWCOMER });
+const REPLACEMENT: DnaLoci = { ...NEWCOMER, vwa: ['22', '23'], th01: ['12', '13'] };
 
 async function storeWith(name: string, profiles: number): Promise<{ path: string; store: ProfileStore }> {
   const path = join(dir, `${name}.sqlite`);
@@ -112,13 +113,21 @@ describe('NationalIndex', () => {
       assert.equal(await index.refresh(), null, 'unchanged store: no rebuild');
       assert.equal(index.current(), old);
 
-      await store.importLines([newcomerLine, JSON.stringify({ id: 'DE-DEMO-0001', op: 'delete' })], TODAY);
+      const replaced = store.getById('DE-000007')!;
+      assert.deepEqual(old.search(replaced.profile.loci).map((h) => [h.nationalProfileId, h.quality]), [['DE-000007', 1]]);
+      await store.importLines(
+        [newcomerLine, JSON.stringify({ id: 'DE-DEMO-0001', op: 'delete' }), JSON.stringify({ id: 'DE-000007', type: 'S', agency: 'DE-BKA', loci: REPLACEMENT })],
+        TODAY,
+      );
       const rebuilding = index.refresh();
       // The build runs in the worker; this thread goes on searching the previous index.
       assert.ok(index.status().buildingSince);
       assert.equal(await index.refresh(), null, 'one build at a time');
       assert.equal(index.current(), old);
       assert.deepEqual(index.current().search(NEWCOMER), [], 'the old index does not know the new profile yet');
+      assert.deepEqual(index.current().search(REPLACEMENT), []);
+      // A profile replaced in place is not sent as a hit on what it used to be: the stored record is checked again.
+      assert.deepEqual(index.current().search(replaced.profile.loci), []);
       let searchesMeanwhile = 0;
       const searching = setInterval(() => {
         if (index.status().buildingSince) {
@@ -138,6 +147,7 @@ describe('NationalIndex', () => {
       assert.equal(fresh.size, old.size, 'one added, one deleted');
       assert.deepEqual(fresh.search(NEWCOMER).map((h) => [h.nationalProfileId, h.quality]), [['DE-NEW-1', 1]]);
       assert.deepEqual(fresh.search(demo), []);
+      assert.deepEqual(fresh.search(REPLACEMENT).map((h) => [h.nationalProfileId, h.quality]), [['DE-000007', 1]]);
       // Whoever still holds the old index (a batch half-way through) can finish with it.
       assert.deepEqual(old.search(NEWCOMER), []);
       assert.equal(index.status().generation, 2);
