@@ -1,7 +1,3 @@
-import { MatchEngine, type EngineBuildOptions } from '../dna/engine.js';
-import type { ProfileStore } from '../dna/store.js';
-import { startWorkerBuild, type WorkerBuild } from '../dna/worker-build.js';
-
 /**
  * The in-memory index over the national DNA store, as the daemon uses it. Built in a worker thread (44 s at
  * 10 M profiles: on the main thread that froze the SMTP receiver, the console and the APIs) and handed over
@@ -14,7 +10,13 @@ import { startWorkerBuild, type WorkerBuild } from '../dna/worker-build.js';
  * a wrong "no hit" or an E answer because we were starting. Built on first use or on `refresh()`, so commands
  * that only queue a link test or export the audit log never pay for it.
  */
+import { MatchEngine, type EngineBuildOptions } from '../dna/engine.js';
+import type { ProfileStore } from '../dna/store.js';
+import { startWorkerBuild, type WorkerBuild } from '../dna/worker-build.js';
+
+/** No index to search yet: a temporary condition (the pipeline keeps the message and tries again). */
 export class IndexNotReadyError extends Error {
+  override readonly name = 'IndexNotReadyError';
   readonly code = 'DNA_INDEX_NOT_READY';
 }
 
@@ -73,6 +75,7 @@ interface Running {
   readonly outcome: Promise<IndexBuildOutcome>;
 }
 
+/** The daemon's index over the national DNA store (see the top of this file). */
 export class NationalIndex {
   private snapshot: Snapshot | null = null;
   private running: Running | null = null;
