@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
-import { startNetwork, eventually, type TestNetwork } from './support/network.js';
+import { startGateways, type Gateways } from '../support/gateways.js';
 import { demoOfficer } from '../../appliance/demo/network.js';
 import { DEMO_PROFILE } from '../../appliance/demo/seed.js';
 import { composeGateway } from '../../appliance/main.js';
@@ -17,17 +17,17 @@ import type { MemberStateCode } from '../../appliance/peers/member-states.js';
  * databases exchange Art. 3 and Art. 4 DNA searches through a real Postfix relay.
  * DE holds the demo profile exactly (quality 1); AT holds it with one allele different (quality 4).
  */
-let net: TestNetwork;
+let net: Gateways;
 
 before(async () => {
-  net = await startNetwork(['RO', 'DE', 'AT'], { relay: 'postfix', syntheticProfiles: 300 });
+  net = await startGateways(['RO', 'DE', 'AT'], { relay: 'postfix', syntheticProfiles: 300 });
 });
 after(async () => {
   await net?.close();
 });
 
 function officersApi(state: MemberStateCode) {
-  const node = net.nodes.get(state)!;
+  const node = net.node(state);
   const key = readFileSync(join(node.dataDir, 'officers-api.key'), 'utf8').trim();
   const base = `http://127.0.0.1:${node.spec.officersPort}/api`;
   return {
@@ -113,7 +113,7 @@ test('the officers API refuses an unauthorised officer and a profile below the i
 
 test('an invalid request is answered with result E and a message, never silence', async () => {
   // Act as a requester that skips our own checks: a profile with two loci, sent through RO's real pipeline.
-  const core = await composeGateway(loadConfig(net.nodes.get('RO')!.configPath), { log: pino({ level: 'warn' }) });
+  const core = await composeGateway(loadConfig(net.node('RO').configPath), { log: pino({ level: 'warn' }) });
   let searchId = '';
   try {
     const created = core.dna.searches.create({ reqtype: 3, officerId: 'RO-OFFICER-1', orderingOfficerId: 'RO-PROSECUTOR-7', reason: 'invalid-request test', profileIds: ['RO-BAD-1'] });

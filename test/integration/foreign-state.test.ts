@@ -1,15 +1,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ChildProcess } from 'node:child_process';
 import { SMTPServer } from 'smtp-server';
-import { provisionNode, spawnGateway, waitForHealth, type NodeFiles } from '../../appliance/demo/network.js';
+import { publishedCertificates } from '../../appliance/demo/network.js';
 import { DEMO_PROFILE } from '../../appliance/demo/seed.js';
 import { runOk } from '../../appliance/util/exec.js';
 import { freePort } from './support/postfix.js';
-import { eventually } from './support/network.js';
+import { eventually, startGateways, type Gateways } from '../support/gateways.js';
 
 /**
  * Issue 4: a foreign State built only from public tools — `openssl cms` for S/MIME, `curl` as the
@@ -18,14 +17,12 @@ import { eventually } from './support/network.js';
  */
 const XSD = new URL('../../appliance/dna/pruemdna.xsd', import.meta.url).pathname;
 let dir: string;
-let gateway: ChildProcess | undefined;
+let net: Gateways | undefined;
 let mailbox: SMTPServer | undefined;
 const received: Buffer[] = [];
-let smtpPort = 0;
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'pruem-foreign-'));
-  chmodSync(dir, 0o755);
   // The foreign State (AT): a software key and a self-signed certificate, made with openssl alone.
   await runOk('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'at.key'), '-out', join(dir, 'at.pem'), '-days', '30', '-subj', '/C=AT/O=Foreign NCP/CN=ncp@dna.pruem.at.eu-admin.net']);
   const mailboxPort = await freePort();
@@ -43,28 +40,17 @@ before(async () => {
   });
   await new Promise<void>((r) => mailbox!.listen(mailboxPort, '127.0.0.1', () => r()));
 
-  smtpPort = await freePort();
-  const dataDir = join(dir, 'DE');
-  mkdirSync(dataDir);
-  const config = {
-    memberState: 'DE',
-    dataDir,
-    listen: { api: { host: '127.0.0.1', port: await freePort() }, smtp: { host: '127.0.0.1', port: smtpPort }, officers: null },
-    // Answers go straight to the foreign State's mailbox, as the TESTA relay would deliver them.
+  // Our gateway (DE) knows AT as its only peer; its answers go straight to the foreign State's
+  // mailbox, as the TESTA relay would deliver them.
+  net = await startGateways(['DE'], {
     relay: { host: '127.0.0.1', port: mailboxPort },
-    token: { label: 'pruem-de', pin: { file: 'token.pin' } },
-    peers: [{ code: 'AT', certificates: { signing: join(dir, 'at.pem'), encryption: join(dir, 'at.pem') }, crypto: { keyTransport: 'rsa-pkcs1' } }],
-  };
-  const node: NodeFiles = { spec: { state: 'DE', apiPort: config.listen.api.port, smtpPort, syntheticProfiles: 100 }, dataDir, configPath: join(dataDir, 'config.json') };
-  writeFileSync(node.configPath, JSON.stringify(config, null, 2));
-  await provisionNode(node);
-  gateway = spawnGateway(node);
-  await waitForHealth(node.spec.apiPort);
+    syntheticProfiles: 100,
+    config: { peers: [{ code: 'AT', certificates: { signing: join(dir, 'at.pem'), encryption: join(dir, 'at.pem') }, crypto: { keyTransport: 'rsa-pkcs1' } }] },
+  });
 });
 
 after(async () => {
-  gateway?.kill('SIGTERM');
-  await new Promise((r) => (gateway && gateway.exitCode === null ? gateway.once('exit', r) : r(null)));
+  await net?.close();
   await new Promise<void>((r) => (mailbox ? mailbox.close(() => r()) : r()));
   if (!process.env.PRUEM_KEEP_TEST_DIRS) rmSync(dir, { recursive: true, force: true });
 });
@@ -90,8 +76,7 @@ test('openssl cms + curl as a foreign State: request accepted, answer verifiable
   writeFileSync(join(dir, 'request.xml'), requestXml);
   await runOk('xmllint', ['--noout', '--schema', XSD, join(dir, 'request.xml')]);
 
-  const deEnc = join(dir, 'DE', 'certs', 'ncp-decrypt.pem');
-  const deSign = join(dir, 'DE', 'certs', 'ncp-sign.pem');
+  const { encryption: deEnc, signing: deSign } = publishedCertificates(net!.node('DE').dataDir);
   // Encrypt first, then sign (Annex ch.1 §5): the signed content is the ContentInfo-wrapped EnvelopedData.
   await runOk('openssl', ['cms', '-encrypt', '-aes256', '-binary', '-in', join(dir, 'request.xml'), '-outform', 'DER', '-out', join(dir, 'enc.der'), deEnc]);
   await runOk('openssl', ['cms', '-sign', '-binary', '-nodetach', '-in', join(dir, 'enc.der'), '-econtent_type', 'pkcs7-envelopedData', '-signer', join(dir, 'at.pem'), '-inkey', join(dir, 'at.key'), '-outform', 'SMIME', '-out', join(dir, 'signed.smime')]);
@@ -104,7 +89,7 @@ test('openssl cms + curl as a foreign State: request accepted, answer verifiable
     `Date: ${new Date().toUTCString()}`,
   ].join('\r\n') + '\r\n' + smime;
   writeFileSync(join(dir, 'request.eml'), mail);
-  await runOk('curl', ['-sS', '--url', `smtp://127.0.0.1:${smtpPort}`, '--mail-from', 'ncp@dna.pruem.at.eu-admin.net', '--mail-rcpt', 'ncp@dna.pruem.de.eu-admin.net', '--upload-file', join(dir, 'request.eml')]);
+  await runOk('curl', ['-sS', '--url', `smtp://127.0.0.1:${net!.node('DE').spec.smtpPort}`, '--mail-from', 'ncp@dna.pruem.at.eu-admin.net', '--mail-rcpt', 'ncp@dna.pruem.de.eu-admin.net', '--upload-file', join(dir, 'request.eml')]);
 
   await eventually(() => received.length > 0, 'the answer in the foreign mailbox', 120_000);
   const answerMail = received[0]!;

@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startNetwork, eventually, type TestNetwork } from './support/network.js';
+import { startGateways, eventually, type Gateways } from '../support/gateways.js';
 
 /**
  * Issue 2 item 7: SIGKILL in the middle of a burst loses nothing and duplicates nothing.
@@ -10,10 +10,10 @@ import { startNetwork, eventually, type TestNetwork } from './support/network.js
  * and RO would hold two pongs for one ping.
  */
 const BURST = 60;
-let net: TestNetwork;
+let net: Gateways;
 
 before(async () => {
-  net = await startNetwork(['RO', 'DE'], { relay: 'postfix' });
+  net = await startGateways(['RO', 'DE'], { relay: 'postfix' });
 });
 after(async () => {
   await net?.close();

@@ -1,15 +1,15 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startNetwork, eventually, type TestNetwork } from './support/network.js';
+import { startGateways, eventually, type Gateways } from '../support/gateways.js';
 
 /**
  * Issue 2: two gateway processes (RO, DE), each with its own SoftHSM2 token and development
  * certificates, exchange signed+encrypted messages both ways through a real Postfix relay.
  */
-let net: TestNetwork;
+let net: Gateways;
 
 before(async () => {
-  net = await startNetwork(['RO', 'DE'], { relay: 'postfix' });
+  net = await startGateways(['RO', 'DE'], { relay: 'postfix' });
 });
 after(async () => {
   await net?.close();
@@ -29,7 +29,7 @@ test('RO and DE exchange S/MIME link tests both ways through Postfix', async () 
   assert.ok(pongs('RO').every((r) => r.sender_state === 'DE'));
   assert.ok(pongs('DE').every((r) => r.sender_state === 'RO'));
 
-  const status = (await (await fetch(`http://127.0.0.1:${net.nodes.get('RO')!.spec.apiPort}/api/status`)).json()) as {
+  const status = (await (await fetch(`${net.node('RO').url}/api/status`)).json()) as {
     memberState: string;
     peers: Array<{ state: string; channel: string; link: string }>;
   };
