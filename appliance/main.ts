@@ -175,10 +175,18 @@ export async function composeGateway(config: GatewayConfig, opts: { log?: Logger
   const dnaStore = ProfileStore.open(dnaStorePath);
   const dnaIndex = new NationalIndex(dnaStore, {
     path: dnaStorePath,
-    onBuild: (b) =>
-      b.ok
-        ? log.info({ profiles: b.profiles, generation: b.generation, seconds: Math.round(b.totalMs / 100) / 10 }, b.first ? 'DNA index built' : 'DNA index rebuilt after an import')
-        : log.error({ reason: b.error }, b.first ? 'DNA index build failed; DNA requests wait in the queue' : 'DNA index rebuild failed; the previous index stays in use'),
+    onBuild: (b) => {
+      if (b.ok) {
+        log.info({ profiles: b.profiles, generation: b.generation, seconds: Math.round(b.totalMs / 100) / 10 }, b.first ? 'DNA index built' : 'DNA index rebuilt after an import');
+        services.set('dna-index', 'up', `${b.profiles} profiles, built in ${(b.totalMs / 1000).toFixed(1)} s`);
+      } else if (b.first) {
+        log.error({ reason: b.error }, 'DNA index build failed; DNA requests wait in the queue');
+        services.set('dna-index', 'down', `build failed, DNA requests wait in the queue: ${b.error}`);
+      } else {
+        log.error({ reason: b.error }, 'DNA index rebuild failed; the previous index stays in use');
+        services.set('dna-index', 'degraded', `rebuild failed, the previous index answers: ${b.error}`);
+      }
+    },
   });
   const dna = { store: dnaStore, index: dnaIndex, searches: new DnaSearches(db), notes: new ProfileNotes(db) };
   const sender: SmtpSender | null = config.relay
@@ -232,6 +240,7 @@ export async function composeGateway(config: GatewayConfig, opts: { log?: Logger
     status: () => gatewayStatus({ memberState: config.memberState, version: VERSION, startedAt, demo: config.relay === null || process.env.PRUEM_DEMO === '1', queue, links, services, peerChannels }),
     async close() {
       sender?.close();
+      await dnaIndex.close();
       await token.close();
       dnaStore.close();
       db.close();
@@ -301,135 +310,144 @@ function createExchangeAudit(db: Db, audit: AuditLog): ExchangeAudit {
 export async function startGateway(config: GatewayConfig, opts: { log?: Logger; configPath?: string } = {}): Promise<Gateway> {
   const core = await composeGateway(config, opts);
   const { queue, pipeline, services, log, directory } = core;
-  let receiver: SmtpReceiver | null = null;
-  if (config.listen.smtp) {
-    receiver = await startSmtpReceiver({
-      host: config.listen.smtp.host,
-      port: config.listen.smtp.port,
-      maxMessageBytes: config.limits.maxMessageBytes,
-      acceptedDomains: (['dna', 'fp'] as const).map((c) => directory.ourAddress(c).split('@')[1] ?? ''),
-      serverName: `gateway.${config.memberState.toLowerCase()}.pruem.local`,
-      store: async (raw, envelope) => {
-        const channel = envelope.rcptTo.map((r) => directory.channelForAddress(r)).find((c) => c !== null);
-        if (!channel) return { ok: false, reason: 'not a Prüm mailbox', permanent: true };
-        const { id } = queue.receive(raw, channel, envelope.mailFrom);
-        pipeline.kick();
-        return { ok: true, id };
-      },
-    });
-    services.set('smtp-receiver', 'up', `listening on ${config.listen.smtp.host}:${receiver.port}`);
-  }
-  let pop3Timer: NodeJS.Timeout | null = null;
-  if (config.pop3) {
-    const p = config.pop3;
-    const fetcher = createPop3Fetcher({ host: p.host, port: p.port, user: p.user, password: readSecret(p.password), tls: p.tls, maxMessageBytes: config.limits.maxMessageBytes });
-    const poll = async () => {
-      const result = await fetcher.fetchNew(async (raw, envelope) => {
-        const channel = envelope.rcptTo.map((r) => directory.channelForAddress(r)).find((c) => c !== null) ?? 'dna';
-        const { id } = queue.receive(raw, channel, envelope.mailFrom);
-        return { ok: true, id };
-      });
-      if (result.error !== null) services.set('pop3', 'down', result.error);
-      else services.set('pop3', result.failed ? 'degraded' : 'up', `fetched ${result.fetched}, failed ${result.failed}`);
-      if (result.fetched) pipeline.kick();
-    };
-    pop3Timer = setInterval(() => void poll().catch((e: Error) => services.set('pop3', 'down', e.message)), p.intervalSeconds * 1000);
-    void poll().catch((e: Error) => services.set('pop3', 'down', e.message));
-  }
-  pipeline.start();
-
-  let officersApi: { port: number; close(): Promise<void> } | null = null;
-  if (config.listen.officers) {
-    const app = createOfficersApi({
-      apiKey: ensureApiKey(join(config.dataDir, 'officers-api.key')),
-      searches: core.dna.searches,
-      notes: core.dna.notes,
-      statistics: core.statistics,
-      submit: (body) =>
-        submitDnaSearch(
-          {
-            pipeline,
-            searches: core.dna.searches,
-            officers: core.officers,
-            directory,
-            ourState: config.memberState,
-            agency: config.agency,
-            generator: GENERATOR,
-            maxProfilesPerMessage: config.limits.maxProfilesPerMessage,
-          },
-          body,
-        ),
-    });
-    officersApi = await listenOfficersApi(app, config.listen.officers.host, config.listen.officers.port);
-  }
-
-  // Built in a worker thread, so the gateway keeps answering meanwhile (about 4 s per million profiles here);
-  // DNA requests that arrive before the first index is ready stay queued and are retried. Rebuilt the same way
-  // when `pruem dna import` next to the daemon changed the store; searches use the previous index until then.
-  void core.dna.index.refresh();
-  const dnaReloadTimer = setInterval(() => void core.dna.index.refresh(), DNA_RELOAD_CHECK_MS);
-
-  // Signed tree heads at regular checkpoints, and the two-year retention (Art. 30(4)) once a day.
+  /**
+   * What has been started, stopped in reverse order by stop() — or at once when a later step fails (a port
+   * already taken): a half-started gateway must not live on answering mail without its console and APIs.
+   */
+  const running: Array<() => Promise<void> | void> = [() => core.close()];
+  const stopAll = async (): Promise<void> => {
+    for (const stop of running.splice(0).reverse()) {
+      await Promise.resolve()
+        .then(stop)
+        .catch((e: unknown) => log.error({ reason: e instanceof Error ? e.message : String(e) }, 'error while stopping'));
+    }
+  };
   const checkpoint = async () => {
     const head = core.audit.head(periodOf(new Date()));
     const last = core.audit.latestCheckpoint();
     if (head && (!last || last.size !== head.size || last.period !== periodOf(new Date()))) await core.audit.checkpoint(core.auditSigner);
   };
-  const checkpointTimer = setInterval(() => void checkpoint().catch((e: Error) => log.error({ reason: e.message }, 'audit checkpoint failed')), AUDIT_CHECKPOINT_MS);
-  const retentionTimer = setInterval(
-    () => void core.audit.applyRetention(new Date(), core.auditSigner).catch((e: Error) => log.error({ reason: e.message }, 'audit retention failed')),
-    24 * 3_600_000,
-  );
+  // The last signed tree head covers everything the pipeline did before it stopped.
+  running.push(() => checkpoint().catch((e: Error) => log.error({ reason: e.message }, 'audit checkpoint failed')));
+  try {
+    let smtpPort: number | null = null;
+    if (config.listen.smtp) {
+      const receiver: SmtpReceiver = await startSmtpReceiver({
+        host: config.listen.smtp.host,
+        port: config.listen.smtp.port,
+        maxMessageBytes: config.limits.maxMessageBytes,
+        acceptedDomains: (['dna', 'fp'] as const).map((c) => directory.ourAddress(c).split('@')[1] ?? ''),
+        serverName: `gateway.${config.memberState.toLowerCase()}.pruem.local`,
+        store: async (raw, envelope) => {
+          const channel = envelope.rcptTo.map((r) => directory.channelForAddress(r)).find((c) => c !== null);
+          if (!channel) return { ok: false, reason: 'not a Prüm mailbox', permanent: true };
+          const { id } = queue.receive(raw, channel, envelope.mailFrom);
+          pipeline.kick();
+          return { ok: true, id };
+        },
+      });
+      running.push(() => receiver.close());
+      smtpPort = receiver.port;
+      services.set('smtp-receiver', 'up', `listening on ${config.listen.smtp.host}:${receiver.port}`);
+    }
+    if (config.pop3) {
+      const p = config.pop3;
+      const fetcher = createPop3Fetcher({ host: p.host, port: p.port, user: p.user, password: readSecret(p.password), tls: p.tls, maxMessageBytes: config.limits.maxMessageBytes });
+      const poll = async () => {
+        const result = await fetcher.fetchNew(async (raw, envelope) => {
+          const channel = envelope.rcptTo.map((r) => directory.channelForAddress(r)).find((c) => c !== null) ?? 'dna';
+          const { id } = queue.receive(raw, channel, envelope.mailFrom);
+          return { ok: true, id };
+        });
+        if (result.error !== null) services.set('pop3', 'down', result.error);
+        else services.set('pop3', result.failed ? 'degraded' : 'up', `fetched ${result.fetched}, failed ${result.failed}`);
+        if (result.fetched) pipeline.kick();
+      };
+      const pop3Timer = setInterval(() => void poll().catch((e: Error) => services.set('pop3', 'down', e.message)), p.intervalSeconds * 1000);
+      running.push(() => clearInterval(pop3Timer));
+      void poll().catch((e: Error) => services.set('pop3', 'down', e.message));
+    }
+    pipeline.start();
+    running.push(() => pipeline.stop());
 
-  const api = createApiServer(
-    buildApiDeps({
-      config,
-      configPath: opts.configPath ?? null,
-      db: core.db,
-      version: VERSION,
-      status: () => core.status(),
-      token: core.token,
-      audit: core.audit,
-      auditSigner: core.auditSigner,
-      officers: core.officers,
-      ping: (peer, channel) =>
-        core.pipeline.originate({
-          peer,
-          channel,
-          reply: pingRequest(config.memberState),
-          correlation: null,
-          records: [],
-        }),
-    }, {
-      // The annual counters outlive the audit log's two-year retention (Annex ch.4 asks for them yearly).
-      statistics: {
-        annual: async (year) =>
-          core.statistics.annual(year).map(({ state, channel, direction, requests, hits, noHits, errors }) => ({ state, channel, direction, requests, hits, noHits, errors })),
-      },
-      onSetupCode: (code) => log.warn({ setupCode: code }, 'no console account yet: open the console and enter this set-up code'),
-    }),
-  );
-  const listening = await api.listen(config.listen.api.host, config.listen.api.port);
-  log.info({ api: `http://${config.listen.api.host}:${listening.port}`, smtp: receiver?.port ?? null }, 'gateway started');
+    let officersPort: number | null = null;
+    if (config.listen.officers) {
+      const app = createOfficersApi({
+        apiKey: ensureApiKey(join(config.dataDir, 'officers-api.key')),
+        searches: core.dna.searches,
+        notes: core.dna.notes,
+        statistics: core.statistics,
+        submit: (body) =>
+          submitDnaSearch(
+            {
+              pipeline,
+              searches: core.dna.searches,
+              officers: core.officers,
+              directory,
+              ourState: config.memberState,
+              agency: config.agency,
+              generator: GENERATOR,
+              maxProfilesPerMessage: config.limits.maxProfilesPerMessage,
+            },
+            body,
+          ),
+      });
+      const officersApi = await listenOfficersApi(app, config.listen.officers.host, config.listen.officers.port);
+      running.push(() => officersApi.close());
+      officersPort = officersApi.port;
+    }
 
-  return {
-    ...core,
-    apiPort: listening.port,
-    smtpPort: receiver?.port ?? null,
-    officersPort: officersApi?.port ?? null,
-    async stop() {
-      if (pop3Timer) clearInterval(pop3Timer);
-      clearInterval(checkpointTimer);
-      clearInterval(dnaReloadTimer);
-      clearInterval(retentionTimer);
-      await checkpoint().catch((e: Error) => log.error({ reason: e.message }, 'audit checkpoint failed'));
-      await listening.close();
-      await officersApi?.close();
-      await receiver?.close();
-      await pipeline.stop();
-      await core.close();
-    },
-  };
+    // Built in a worker thread, so the gateway keeps answering meanwhile (about 4 s per million profiles here);
+    // DNA requests that arrive before the first index is ready stay queued and are retried. Rebuilt the same way
+    // when `pruem dna import` next to the daemon changed the store; searches use the previous index until then.
+    services.set('dna-index', 'degraded', 'being built; DNA requests wait in the queue until it is ready');
+    void core.dna.index.refresh();
+    const dnaReloadTimer = setInterval(() => void core.dna.index.refresh(), DNA_RELOAD_CHECK_MS);
+    // Signed tree heads at regular checkpoints, and the two-year retention (Art. 30(4)) once a day.
+    const checkpointTimer = setInterval(() => void checkpoint().catch((e: Error) => log.error({ reason: e.message }, 'audit checkpoint failed')), AUDIT_CHECKPOINT_MS);
+    const retentionTimer = setInterval(
+      () => void core.audit.applyRetention(new Date(), core.auditSigner).catch((e: Error) => log.error({ reason: e.message }, 'audit retention failed')),
+      24 * 3_600_000,
+    );
+    running.push(() => [dnaReloadTimer, checkpointTimer, retentionTimer].forEach(clearInterval));
+
+    const api = createApiServer(
+      buildApiDeps({
+        config,
+        configPath: opts.configPath ?? null,
+        db: core.db,
+        version: VERSION,
+        status: () => core.status(),
+        token: core.token,
+        audit: core.audit,
+        auditSigner: core.auditSigner,
+        officers: core.officers,
+        ping: (peer, channel) =>
+          core.pipeline.originate({
+            peer,
+            channel,
+            reply: pingRequest(config.memberState),
+            correlation: null,
+            records: [],
+          }),
+      }, {
+        // The annual counters outlive the audit log's two-year retention (Annex ch.4 asks for them yearly).
+        statistics: {
+          annual: async (year) =>
+            core.statistics.annual(year).map(({ state, channel, direction, requests, hits, noHits, errors }) => ({ state, channel, direction, requests, hits, noHits, errors })),
+        },
+        onSetupCode: (code) => log.warn({ setupCode: code }, 'no console account yet: open the console and enter this set-up code'),
+      }),
+    );
+    const listening = await api.listen(config.listen.api.host, config.listen.api.port);
+    running.push(() => listening.close());
+    log.info({ api: `http://${config.listen.api.host}:${listening.port}`, smtp: smtpPort }, 'gateway started');
+    return { ...core, apiPort: listening.port, smtpPort, officersPort, stop: stopAll };
+  } catch (e) {
+    log.error({ reason: e instanceof Error ? e.message : String(e) }, 'gateway could not start; stopping what had started');
+    await stopAll();
+    throw e;
+  }
 }
 
 /** `pruem run`: start, then stop cleanly on SIGTERM/SIGINT. */

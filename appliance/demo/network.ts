@@ -113,7 +113,8 @@ export async function waitForHealth(apiPort: number, timeoutMs = 60_000): Promis
   let last = '';
   while (Date.now() < until) {
     try {
-      const res = await fetch(`http://127.0.0.1:${apiPort}/api/health`);
+      // Bounded: a listener that accepts but never answers must not hold one attempt for minutes.
+      const res = await fetch(`http://127.0.0.1:${apiPort}/api/health`, { signal: AbortSignal.timeout(5_000) });
       if (res.ok) return;
       last = `HTTP ${res.status}`;
     } catch (e) {

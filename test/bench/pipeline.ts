@@ -33,7 +33,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Profiler } from 'node:inspector';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -55,6 +54,7 @@ import {
 import { formatSummary, summariseProfile } from './pipeline/cpu-profile.js';
 import { Semaphore, load, ms, percentile, sleep, table } from './pipeline/figures.js';
 import { AUDIT_STAGE, COMMIT_STAGE, MIXED_TAG, isNotice, isReply, type AuditMode, type Request, type GatewayStats, type StageFigure } from './pipeline/protocol.js';
+import { freePort } from '../support/ports.js';
 
 const argv = process.argv.slice(2);
 function option(name: string, dflt: number): number {
@@ -93,17 +93,6 @@ const PAIRED = 1000;
 const PROFILED = 200;
 /** How many answers the foreign side decrypts and checks with openssl after timing. */
 const CHECKED_ANSWERS = 12;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** The gateway process and a request/response channel to it. */
 class GatewayProcess {

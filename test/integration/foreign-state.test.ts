@@ -7,7 +7,7 @@ import { SMTPServer } from 'smtp-server';
 import { publishedCertificates } from '../../appliance/demo/network.js';
 import { DEMO_PROFILE } from '../../appliance/demo/seed.js';
 import { runOk } from '../../appliance/util/exec.js';
-import { freePort } from './support/postfix.js';
+import { freePort } from '../support/ports.js';
 import { eventually, startGateways, type Gateways } from '../support/gateways.js';
 
 /**

@@ -14,7 +14,8 @@ import { startSmtpReceiver, type SmtpReceiver } from '../../appliance/transport/
 import { buildMailMessage, createSmtpSender, type SmtpSender } from '../../appliance/transport/mail/sender.js';
 import { createPop3Fetcher } from '../../appliance/transport/mail/pop3.js';
 import type { MailEnvelope, StoreResult } from '../../appliance/transport/mail/types.js';
-import { freePort, startPostfix, type PostfixInstance } from './support/postfix.js';
+import { startPostfix, type PostfixInstance } from './support/postfix.js';
+import { freePort } from '../support/ports.js';
 import { startDovecot, type DovecotInstance } from './support/dovecot.js';
 
 const RO_DNA = 'dna.pruem.ro.eu-admin.net';

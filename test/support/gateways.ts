@@ -22,7 +22,8 @@ import Database from 'better-sqlite3';
 import { provisionNode, runPruem, spawnGateway, waitForHealth, writeNetworkConfigs, type NodeFiles, type NodeSpec } from '../../appliance/demo/network.js';
 import { startDemoRelay } from '../../appliance/demo/relay.js';
 import { channelDomain, type MemberStateCode } from '../../appliance/peers/member-states.js';
-import { freePort, onProcessExit, startPostfix } from '../integration/support/postfix.js';
+import { onProcessExit, startPostfix } from '../integration/support/postfix.js';
+import { freePort } from './ports.js';
 
 export interface GatewaysOptions {
   /**

@@ -13,19 +13,11 @@ import {
   type MailMessageInput,
 } from '../../appliance/transport/mail/sender.js';
 import { run, runOk } from '../../appliance/util/exec.js';
+import { freePort } from '../support/ports.js';
 
 const FROM = 'ncp@dna.pruem.ro.eu-admin.net';
 const TO = 'ncp@dna.pruem.de.eu-admin.net';
 const SIGNED = 'application/pkcs7-mime; smime-type=signed-data; name=smime.p7m';
-
-/** A port nothing listens on: bind to 0, read it, close. */
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 function headerBlock(msg: Buffer): string {
   const text = msg.toString('latin1');

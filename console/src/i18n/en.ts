@@ -47,6 +47,7 @@ export const en = {
   'service.pop3': 'POP3 mailbox',
   'service.smtp-receiver': 'SMTP receiver',
   'service.token': 'Token',
+  'service.dna-index': 'National DNA index',
 
   'signin.title': 'Sign in',
   'signin.help': 'Sign in with your local account. After 5 wrong passwords the account is locked for 15 minutes. Sessions end after {n} minutes without activity.',

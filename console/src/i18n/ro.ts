@@ -49,6 +49,7 @@ export const ro: Record<MessageKey, string> = {
   'service.pop3': 'Cutie poștală POP3',
   'service.smtp-receiver': 'Receptor SMTP',
   'service.token': 'Token',
+  'service.dna-index': 'Index ADN național',
 
   'signin.title': 'Autentificare',
   'signin.help': 'Autentificați-vă cu contul local. După 5 parole greșite contul se blochează 15 minute. Sesiunea se închide după {n} minute de inactivitate.',

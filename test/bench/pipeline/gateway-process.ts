@@ -210,6 +210,9 @@ async function main(): Promise<void> {
   if (!configPath || !process.send) throw new Error('usage: forked by test/bench/pipeline.ts with a config path');
   const config = loadConfig(configPath);
   const gateway = await startGateway(config, { configPath });
+  // The daemon builds its DNA index in a worker and defers DNA requests until it exists; the benchmark
+  // measures a gateway in service, so it starts once the index is in use.
+  await gateway.dna.index.ready();
   instrument(gateway);
   const notify = (m: Notice | Reply) => process.send?.(m);
   const inspector = new Session();

@@ -18,7 +18,8 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { run } from '../../../appliance/util/exec.js';
-import { alive, checkSearchable, onProcessExit, reap, startDaemon, waitForPidFile, waitForPort, type MaildirRoute } from './postfix.js';
+import { alive, checkSearchable, onProcessExit, reap, startDaemon, waitForPidFile, type MaildirRoute } from './postfix.js';
+import { waitForPort } from '../../support/ports.js';
 
 export interface DovecotOptions {
   /** Private folder of this instance (created if missing). */

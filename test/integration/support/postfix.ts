@@ -32,10 +32,10 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { run, runOk } from '../../../appliance/util/exec.js';
+import { waitForPort } from '../../support/ports.js';
 
 export interface RelayRule {
   /** A mail domain, e.g. dna.pruem.ro.eu-admin.net; mail for it goes to host:port over SMTP. */
@@ -98,36 +98,6 @@ export interface PostfixInstance {
   waitForEmptyQueue(timeoutMs?: number): Promise<void>;
   /** Stops the master and its children; safe to call twice. The folder is left for the caller to remove. */
   stop(): Promise<void>;
-}
-
-/** A port free on 127.0.0.1 right now: bind to port 0, read it, close. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r, j) => {
-    server.once('error', j);
-    server.listen(0, '127.0.0.1', r);
-  });
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((r) => server.close(() => r()));
-  return port;
-}
-
-/** Resolves once something accepts TCP connections on 127.0.0.1:port. */
-export async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const ok = await new Promise<boolean>((r) => {
-      const s = connect(port, '127.0.0.1');
-      s.once('connect', () => {
-        s.destroy();
-        r(true);
-      });
-      s.once('error', () => r(false));
-    });
-    if (ok) return;
-    if (Date.now() > deadline) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
-    await sleep(50);
-  }
 }
 
 /**
