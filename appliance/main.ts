@@ -179,6 +179,8 @@ export async function composeGateway(config: GatewayConfig, opts: { log?: Logger
       if (b.ok) {
         log.info({ profiles: b.profiles, generation: b.generation, seconds: Math.round(b.totalMs / 100) / 10 }, b.first ? 'DNA index built' : 'DNA index rebuilt after an import');
         services.set('dna-index', 'up', `${b.profiles} profiles, built in ${(b.totalMs / 1000).toFixed(1)} s`);
+        // Requests deferred while there was no index are answered now, not after the rest of their back-off.
+        if (b.first && queue.retryDeferredNow('dna') > 0) pipeline.kick();
       } else if (b.first) {
         log.error({ reason: b.error }, 'DNA index build failed; DNA requests wait in the queue');
         services.set('dna-index', 'down', `build failed, DNA requests wait in the queue: ${b.error}`);

@@ -200,6 +200,17 @@ export class MessageQueue {
       .run(attempts, this.clock().getTime() + retryDelayMs(attempts), `deferred: ${reason}`, id);
   }
 
+  /**
+   * Makes the deferred inbox messages of a channel due now: what they waited for is back (the DNA index
+   * is built, the token is unlocked), so they need not sit out the rest of their back-off. Returns how many.
+   */
+  retryDeferredNow(channel: Channel): number {
+    return statement(
+      this.db,
+      `UPDATE queue_inbox SET next_attempt_at = ? WHERE status = 'pending' AND channel = ? AND attempts > 0 AND next_attempt_at > ?`,
+    ).run(this.clock().getTime(), channel, this.clock().getTime()).changes;
+  }
+
   enqueueOutbound(message: NewOutboxMessage): { id: string; duplicate: boolean } {
     const id = randomUUID();
     const inserted = statement(

@@ -54,6 +54,29 @@ test('inbound messages are processed in the chronological order of sending, not 
   });
 });
 
+test('deferred messages of a channel can be made due at once; others keep their back-off', () => {
+  withQueue((q) => {
+    const dna = q.receive(mail('d@x', 'Thu, 1 Jan 2026 09:00:00 +0000'), 'dna', 'a@x');
+    const fp = q.receive(mail('f@x', 'Thu, 1 Jan 2026 09:00:01 +0000'), 'fp', 'a@x');
+    q.deferInbound(dna.id, 'index being built');
+    q.deferInbound(fp.id, 'token locked');
+    assert.equal(q.nextInbound(), null, 'both wait out their back-off');
+    assert.equal(q.retryDeferredNow('dna'), 1);
+    assert.equal(q.nextInbound()?.messageId, 'd@x');
+    assert.equal(q.nextInbound(new Set([dna.id])), null, 'the fp one still waits');
+    assert.equal(q.retryDeferredNow('dna'), 0, 'nothing deferred is left on dna');
+  });
+});
+
+test('nextInbound passes over the messages being worked on', () => {
+  withQueue((q) => {
+    const a = q.receive(mail('a@x', 'Thu, 1 Jan 2026 09:00:00 +0000'), 'dna', 'a@x');
+    const b = q.receive(mail('b@x', 'Thu, 1 Jan 2026 09:00:01 +0000'), 'dna', 'a@x');
+    assert.equal(q.nextInbound(new Set([a.id]))?.messageId, 'b@x');
+    assert.equal(q.nextInbound(new Set([a.id, b.id])), null);
+  });
+});
+
 test('finishing an inbound message drops the supplied data from working storage', () => {
   withQueue((q, path) => {
     const { id } = q.receive(mail('p@x', 'Thu, 1 Jan 2026 09:00:00 +0000', 'PROFILE-DATA'), 'dna', 'a@x');
