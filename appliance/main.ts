@@ -21,6 +21,7 @@ import { PeerDirectory } from './peers/directory.js';
 import { isMemberStateCode, type MailChannel, type MemberStateCode } from './peers/member-states.js';
 import { Token, KEY_LABELS } from './token/token.js';
 import { ensureDevelopmentToken, tokenOptionsFromConfig, certsDir } from '../provisioning/index.js';
+import { loadManagementTls } from '../provisioning/management-tls.js';
 import { openMessage, sealMessage } from './transport/smime/index.js';
 import { buildMailMessage, createSmtpSender, type SmtpSender } from './transport/mail/sender.js';
 import { startSmtpReceiver, type SmtpReceiver } from './transport/mail/receiver.js';
@@ -80,6 +81,8 @@ export interface GatewayCore {
 
 export interface Gateway extends GatewayCore {
   readonly apiPort: number;
+  /** Where the console is: https://… when the management interface is served over TLS. */
+  readonly apiUrl: string;
   readonly smtpPort: number | null;
   readonly officersPort: number | null;
   stop(): Promise<void>;
@@ -413,6 +416,8 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
     );
     running.push(() => [dnaReloadTimer, checkpointTimer, retentionTimer].forEach(clearInterval));
 
+    const tls = await loadManagementTls(config);
+    if (!tls.ok) throw new Error(tls.error);
     const api = createApiServer(
       buildApiDeps({
         config,
@@ -439,12 +444,20 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
             core.statistics.annual(year).map(({ state, channel, direction, requests, hits, noHits, errors }) => ({ state, channel, direction, requests, hits, noHits, errors })),
         },
         onSetupCode: (code) => log.warn({ setupCode: code }, 'no console account yet: open the console and enter this set-up code'),
+        // The Secure flag on the session cookie wherever the request came over TLS.
+        security: { secureCookies: tls.tls !== null },
       }),
     );
-    const listening = await api.listen(config.listen.api.host, config.listen.api.port);
+    const listening = await api.listen(config.listen.api.host, config.listen.api.port, tls.tls ?? undefined);
     running.push(() => listening.close());
-    log.info({ api: `http://${config.listen.api.host}:${listening.port}`, smtp: smtpPort }, 'gateway started');
-    return { ...core, apiPort: listening.port, smtpPort, officersPort, stop: stopAll };
+    const apiUrl = `${tls.tls ? 'https' : 'http'}://${config.listen.api.host}:${listening.port}`;
+    log.info(
+      { api: apiUrl, smtp: smtpPort, ...(tls.tls ? { tls: tls.tls.source, certificateSha256: tls.tls.fingerprint } : {}) },
+      tls.tls?.source === 'self-signed'
+        ? 'gateway started; the console uses a self-signed certificate: check that the browser shows this SHA-256 fingerprint'
+        : 'gateway started',
+    );
+    return { ...core, apiPort: listening.port, apiUrl, smtpPort, officersPort, stop: stopAll };
   } catch (e) {
     log.error({ reason: e instanceof Error ? e.message : String(e) }, 'gateway could not start; stopping what had started');
     await stopAll();
@@ -455,7 +468,7 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
 /** `pruem run`: start, then stop cleanly on SIGTERM/SIGINT. */
 export async function runDaemon(config: GatewayConfig, io: CommandIo, configPath?: string): Promise<number> {
   const gateway = await startGateway(config, configPath ? { configPath } : {});
-  io.stdout.write(`pruem gateway ${config.memberState}: API and console on http://${config.listen.api.host}:${gateway.apiPort}\n`);
+  io.stdout.write(`pruem gateway ${config.memberState}: API and console on ${gateway.apiUrl}\n`);
   await new Promise<void>((resolve) => {
     const done = () => resolve();
     process.once('SIGTERM', done);

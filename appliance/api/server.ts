@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import Koa from 'koa';
@@ -40,7 +41,8 @@ export interface ApiServer {
   readonly app: Koa<ApiState>;
   /** A plain (req, res) handler: for node:http, or for in-process injection in tests (inject.ts). */
   readonly handler: (req: IncomingMessage, res: ServerResponse) => void;
-  listen(host: string, port: number): Promise<{ port: number; close(): Promise<void> }>;
+  /** Plain HTTP, or HTTPS with `tls` (PEM key and certificate). */
+  listen(host: string, port: number, tls?: { readonly key: Buffer; readonly cert: Buffer }): Promise<{ port: number; close(): Promise<void> }>;
 }
 
 /**
@@ -140,9 +142,9 @@ export function createApiServer(deps: ApiDeps): ApiServer {
   return {
     app,
     handler,
-    listen(host, port) {
+    listen(host, port, tls) {
       return new Promise((resolveListen, reject) => {
-        const server = createServer(handler);
+        const server = tls ? createTlsServer({ key: tls.key, cert: tls.cert, minVersion: 'TLSv1.2' }, handler) : createServer(handler);
         // A slow client must not hold a connection for ever; the console's requests are small.
         server.requestTimeout = 30_000;
         server.headersTimeout = 15_000;

@@ -74,11 +74,22 @@ const commands: Record<string, Subcommand> = {
   status: {
     summary: 'print the running gateway\'s status (GET /api/status)',
     async run(argv, io) {
-      const o = options(argv, { url: { type: 'string', default: 'http://127.0.0.1:8080' } }, 'usage: pruem status [--url http://127.0.0.1:8080]', io);
+      const o = options(
+        argv,
+        { ...CONFIG_OPTION, url: { type: 'string' } },
+        'usage: pruem status [--config FILE] [--url URL]\n\nAsks the daemon of this configuration (or the one at URL) for its status. Over HTTPS the\nserver must show the certificate the configuration names (checked by its SHA-256).',
+        io,
+      );
       if (!o) return 0;
-      const res = await fetch(`${String(o.values.url)}/api/status`);
-      io.stdout.write(`${JSON.stringify(await res.json(), null, 2)}\n`);
-      return res.ok ? 0 : 1;
+      const { fetchStatus, statusTarget } = await import('./status.js');
+      const target = o.values.url ? { url: String(o.values.url), pinSha256: null } : statusTarget(loadConfig(o.values.config));
+      const r = await fetchStatus(target);
+      if (!r.ok) {
+        io.stderr.write(`pruem status: ${r.error}\n`);
+        return 1;
+      }
+      io.stdout.write(`${JSON.stringify(r.body, null, 2)}\n`);
+      return r.status === 200 ? 0 : 1;
     },
   },
   ping: {

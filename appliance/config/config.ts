@@ -61,7 +61,19 @@ export const configSchema = z
     dataDir: z.string().default('var'),
     listen: z
       .object({
-        api: z.object({ host: host.default('127.0.0.1'), port: port.default(8080) }).strict().default({ host: '127.0.0.1', port: 8080 }),
+        /**
+         * The management interface (console and API). tls: 'self-signed' (made on first start in
+         * <dataDir>/tls/), 'off', or the agency's own certificate and key (PEM paths). Unset: off on a
+         * loopback address, self-signed on any other.
+         */
+        api: z
+          .object({
+            host: host.default('127.0.0.1'),
+            port: port.default(8080),
+            tls: z.union([z.enum(['off', 'self-signed']), z.object({ certificate: z.string().min(1), key: z.string().min(1) }).strict()]).optional(),
+          })
+          .strict()
+          .default({ host: '127.0.0.1', port: 8080 }),
         smtp: z
           .object({ host: host.default('127.0.0.1'), port: port.default(2525) })
           .strict()
@@ -202,6 +214,13 @@ export function resolvePaths(config: GatewayConfig, base: string): GatewayConfig
       // A relative PIN file lives in the data folder, next to the development token.
       pin: 'file' in config.token.pin ? { file: abs(dataDir, config.token.pin.file) } : config.token.pin,
       ...(config.token.softhsmConf ? { softhsmConf: abs(base, config.token.softhsmConf) } : {}),
+    },
+    listen: {
+      ...config.listen,
+      api: {
+        ...config.listen.api,
+        ...(typeof config.listen.api.tls === 'object' ? { tls: { certificate: abs(base, config.listen.api.tls.certificate), key: abs(base, config.listen.api.tls.key) } } : {}),
+      },
     },
     pop3: config.pop3 ? { ...config.pop3, password: resolvePin(base, config.pop3.password) } : null,
     peers: config.peers.map((p) => ({

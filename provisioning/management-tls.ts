@@ -1,0 +1,126 @@
+/**
+ * The certificate the management interface (console and API) is served with over HTTPS.
+ *
+ * Either the operator's own (a certificate from the agency's CA, configured by path), or one the
+ * appliance makes for itself on first start: an ECDSA P-256 key and a self-signed certificate in
+ * `<dataDir>/tls/`. A self-signed certificate is trusted by checking its SHA-256 fingerprint, which
+ * the daemon logs at every start and `pruem config check` prints, against what the browser shows.
+ * This key is a software key on purpose: it protects a management session, not Prüm traffic, and the
+ * token's keys may only sign and decrypt Prüm messages.
+ */
+import 'reflect-metadata';
+import { createPrivateKey, webcrypto, X509Certificate } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { isIP } from 'node:net';
+import { join } from 'node:path';
+import * as x509 from '@peculiar/x509';
+import type { GatewayConfig } from '../appliance/config/config.js';
+import { writeFileAtomic } from './certificates.js';
+
+export interface ManagementTls {
+  readonly key: Buffer;
+  readonly cert: Buffer;
+  /** SHA-256 of the certificate, colon-separated hex as browsers show it. */
+  readonly fingerprint: string;
+  readonly source: 'configured' | 'self-signed';
+  readonly certificatePath: string;
+}
+
+export type ManagementTlsResult = { readonly ok: true; readonly tls: ManagementTls | null } | { readonly ok: false; readonly error: string };
+
+const LOOPBACK = /^(127\.|::1$|localhost$)/i;
+
+/** Whether the management interface is served over HTTPS, and with which certificate. */
+export function managementTlsMode(api: GatewayConfig['listen']['api']): 'off' | 'self-signed' | { certificate: string; key: string } {
+  // Unset: plain HTTP only on loopback (a development machine, or behind the box's own console);
+  // on any other address passwords and session cookies would cross the network in clear.
+  if (api.tls === undefined) return LOOPBACK.test(api.host) ? 'off' : 'self-signed';
+  return api.tls;
+}
+
+export function selfSignedPaths(dataDir: string): { key: string; certificate: string } {
+  return { key: join(dataDir, 'tls', 'management-key.pem'), certificate: join(dataDir, 'tls', 'management-cert.pem') };
+}
+
+/**
+ * The TLS key and certificate for the management interface (null: plain HTTP), making the self-signed
+ * pair on first use. A configured pair is checked: readable, a certificate valid now, and the key its own.
+ */
+export async function loadManagementTls(config: GatewayConfig, now = new Date()): Promise<ManagementTlsResult> {
+  const mode = managementTlsMode(config.listen.api);
+  if (mode === 'off') return { ok: true, tls: null };
+  const paths = mode === 'self-signed' ? selfSignedPaths(config.dataDir) : mode;
+  if (mode === 'self-signed' && !usable(paths, now)) await createSelfSigned(config, paths, now);
+  let key: Buffer;
+  let cert: Buffer;
+  try {
+    key = readFileSync(paths.key);
+    cert = readFileSync(paths.certificate);
+  } catch (e) {
+    return { ok: false, error: `management TLS: ${(e as Error).message}` };
+  }
+  let parsed: X509Certificate;
+  try {
+    parsed = new X509Certificate(cert);
+  } catch (e) {
+    return { ok: false, error: `management TLS: ${paths.certificate} is not a PEM certificate (${(e as Error).message})` };
+  }
+  if (now < new Date(parsed.validFrom) || now > new Date(parsed.validTo)) {
+    return { ok: false, error: `management TLS: ${paths.certificate} is valid ${parsed.validFrom} – ${parsed.validTo}, not now` };
+  }
+  try {
+    if (!parsed.checkPrivateKey(createPrivateKey(key))) return { ok: false, error: `management TLS: ${paths.key} is not the key of ${paths.certificate}` };
+  } catch (e) {
+    return { ok: false, error: `management TLS: ${paths.key} is not a PEM private key (${(e as Error).message})` };
+  }
+  return { ok: true, tls: { key, cert, fingerprint: parsed.fingerprint256, source: mode === 'self-signed' ? 'self-signed' : 'configured', certificatePath: paths.certificate } };
+}
+
+/** A self-signed pair exists and stays valid for another month; otherwise a new one is made (a new fingerprint, logged). */
+function usable(paths: { key: string; certificate: string }, now: Date): boolean {
+  if (!existsSync(paths.key) || !existsSync(paths.certificate)) return false;
+  try {
+    const cert = new X509Certificate(readFileSync(paths.certificate));
+    return now >= new Date(cert.validFrom) && now.getTime() + 30 * 86_400_000 < new Date(cert.validTo).getTime();
+  } catch {
+    return false;
+  }
+}
+
+async function createSelfSigned(config: GatewayConfig, paths: { key: string; certificate: string }, now: Date): Promise<void> {
+  const algorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+  const keys = await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify']);
+  const host = config.listen.api.host;
+  const names: x509.JsonGeneralName[] = [
+    { type: 'dns', value: hostname() },
+    { type: 'dns', value: `gateway.${config.memberState.toLowerCase()}.pruem.local` },
+    { type: 'dns', value: 'localhost' },
+    { type: 'ip', value: '127.0.0.1' },
+  ];
+  // The address technicians type in the browser, when it is one (not a wildcard).
+  if (isIP(host) && host !== '0.0.0.0' && host !== '::' && host !== '127.0.0.1') names.push({ type: 'ip', value: host });
+  else if (!isIP(host) && host !== 'localhost') names.push({ type: 'dns', value: host });
+  const cert = await x509.X509CertificateGenerator.createSelfSigned(
+    {
+      serialNumber: `01${Buffer.from(webcrypto.getRandomValues(new Uint8Array(15))).toString('hex')}`,
+      name: `CN=${config.memberState} Prüm gateway management interface`,
+      notBefore: new Date(now.getTime() - 3_600_000),
+      // Browsers refuse server certificates valid for more than 398 days.
+      notAfter: new Date(now.getTime() + 397 * 86_400_000),
+      keys,
+      signingAlgorithm: algorithm,
+      extensions: [
+        new x509.BasicConstraintsExtension(false, undefined, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+        new x509.SubjectAlternativeNameExtension(names),
+      ],
+    },
+    webcrypto as unknown as Crypto,
+  );
+  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey));
+  const keyPem = `-----BEGIN PRIVATE KEY-----\n${pkcs8.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END PRIVATE KEY-----\n`;
+  writeFileAtomic(paths.key, keyPem, 0o600);
+  writeFileAtomic(paths.certificate, `${cert.toString('pem')}\n`);
+}
