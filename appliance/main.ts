@@ -181,7 +181,9 @@ export async function composeGateway(config: GatewayConfig, opts: { log?: Logger
     onBuild: (b) => {
       if (b.ok) {
         log.info({ profiles: b.profiles, generation: b.generation, seconds: Math.round(b.totalMs / 100) / 10 }, b.first ? 'DNA index built' : 'DNA index rebuilt after an import');
-        services.set('dna-index', 'up', `${b.profiles} profiles, built in ${(b.totalMs / 1000).toFixed(1)} s`);
+        // An empty national database answers every search "no hit": amber, so nobody takes that for normal.
+        if (b.profiles === 0) services.set('dna-index', 'degraded', 'the national DNA database is empty: every search is answered "no hit" (pruem dna import)');
+        else services.set('dna-index', 'up', `${b.profiles} profiles, built in ${(b.totalMs / 1000).toFixed(1)} s`);
         // Requests deferred while there was no index are answered now, not after the rest of their back-off.
         if (b.first && queue.retryDeferredNow('dna') > 0) pipeline.kick();
       } else if (b.first) {

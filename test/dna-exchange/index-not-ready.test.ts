@@ -82,6 +82,9 @@ test('a DNA request that arrives before the first index is deferred, then answer
   assert.ok(core.dna.index.status().buildingSince);
   const engine = await core.dna.index.ready();
   assert.ok(engine.size > 19_000);
+  const service = core.services.list().find((x) => x.name === 'dna-index');
+  assert.equal(service?.state, 'up', 'the console shows the index as up');
+  assert.match(service?.detail ?? '', new RegExp(`^${engine.size} profiles`));
 
   // The finished first build made the deferred request due at once (queue.retryDeferredNow in main.ts):
   // no waiting out the rest of its back-off.

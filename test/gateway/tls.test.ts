@@ -2,7 +2,8 @@
  * The management interface over HTTPS: the self-signed certificate made on first start (checked by
  * `openssl s_client` and `openssl x509` as independent tools), Secure cookies, no plain HTTP on the
  * TLS port, the same certificate after a restart, the agency's own certificate, a key that does not
- * belong to it refused, and `pruem status` pinning the configured certificate.
+ * belong to it refused, and `pruem status` pinning the configured certificate. (The last test also checks
+ * the service board's entry for an empty national DNA database.)
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -118,12 +119,16 @@ test("the agency's own certificate is used as configured; a key that is not its 
   await assert.rejects(startGateway(mismatched, { log: pino({ level: 'silent' }) }), /is not the key of/);
 });
 
-test('unset: plain HTTP on a loopback address', async () => {
+test('unset: plain HTTP on a loopback address; an empty national DNA database shows amber', async () => {
   const config = await configWith('plain', {});
   const gateway = await startGateway(config, { log: pino({ level: 'silent' }) });
   try {
     assert.equal(gateway.apiUrl, `http://127.0.0.1:${config.listen.api.port}`);
     assert.equal((await get(`${gateway.apiUrl}/api/health`)).status, 200);
+    await gateway.dna.index.ready();
+    const index = (await gateway.status()).services.find((s) => s.name === 'dna-index');
+    assert.equal(index?.state, 'degraded');
+    assert.match(index?.detail ?? '', /empty/);
   } finally {
     await gateway.stop();
   }
