@@ -51,7 +51,8 @@ export interface TokenState {
   readonly detail: string;
 }
 
-export type CertificateUsage = 'signing' | 'encryption' | 'audit' | 'ca' | 'other';
+/** `management`: the console's own HTTPS certificate (listen.api.tls), not a Prüm certificate. */
+export type CertificateUsage = 'signing' | 'encryption' | 'audit' | 'ca' | 'management' | 'other';
 
 export interface CertificateInfo {
   /** Stable id within the appliance (token object id/label or peer/usage). */

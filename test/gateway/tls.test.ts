@@ -17,6 +17,7 @@ import pino from 'pino';
 import { loadConfig } from '../../appliance/config/config.js';
 import { startGateway } from '../../appliance/main.js';
 import { fetchStatus, statusTarget } from '../../appliance/cli/status.js';
+import { provisioningPort } from '../../appliance/api/wiring/provisioning.js';
 import { run, runOk } from '../../appliance/util/exec.js';
 import { freePort } from '../support/ports.js';
 
@@ -85,6 +86,11 @@ test('self-signed: made on first start, verified by openssl, Secure cookies, HTT
     assert.ok(cookies.length > 0 && cookies.every((c) => /;\s*secure/i.test(c)), `every cookie Secure: ${cookies.join(' | ')}`);
 
     await assert.rejects(get(`http://127.0.0.1:${config.listen.api.port}/api/health`), 'plain HTTP is not answered on the TLS port');
+
+    // The certificates page lists it (usage "management") with its fingerprint, so its expiry is watched.
+    const listed = (await provisioningPort({ token: gateway.token, config: () => config }).certificates()).find((c) => c.id === 'own:management-tls');
+    assert.equal(listed?.usage, 'management');
+    assert.equal(listed?.fingerprintSha256.replace(/:/g, '').toLowerCase(), String(started?.certificateSha256).replace(/:/g, '').toLowerCase());
 
     const status = await fetchStatus(statusTarget(config));
     assert.ok(status.ok && status.status === 200, status.ok ? '' : status.error);

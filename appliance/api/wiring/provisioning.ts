@@ -14,6 +14,7 @@ import {
   type CertificateInfo as PemInfo,
 } from '../../../provisioning/index.js';
 import type { ProvisioningPort } from '../deps.js';
+import { managementTlsMode, selfSignedPaths } from '../../../provisioning/management-tls.js';
 import type { CertificateInfo, CertificateUsage, CsrRequest, TokenState } from '../wire.js';
 
 const LABEL_OF: Record<CsrRequest['usage'], string> = { signing: KEY_LABELS.sign, encryption: KEY_LABELS.decrypt, audit: KEY_LABELS.audit };
@@ -87,6 +88,17 @@ export function provisioningPort(w: ProvisioningWiring): ProvisioningPort {
         const pem = await w.token.certificatePem(label).catch(() => null);
         if (!pem) continue;
         out.push(view(certificateInfo(pem, now()), { id: `own:${label}`, owner: 'own', state: config.memberState, usage: USAGE_OF[label] ?? 'other', keyOnToken: true }));
+      }
+      // The console's HTTPS certificate: listed so its expiry is watched like the others (a self-signed one
+      // is renewed by the daemon; the agency's own must be replaced by hand).
+      const tls = managementTlsMode(config.listen.api);
+      if (tls !== 'off') {
+        const path = tls === 'self-signed' ? selfSignedPaths(config.dataDir).certificate : tls.certificate;
+        try {
+          out.push(view(certificateInfo(readFileSync(path, 'utf8'), now()), { id: 'own:management-tls', owner: 'own', state: config.memberState, usage: 'management', keyOnToken: false }));
+        } catch {
+          // Not made yet (the daemon makes it when it starts) or unreadable: the daemon reports that at start.
+        }
       }
       for (const peer of config.peers) {
         for (const usage of ['signing', 'encryption'] as const) {

@@ -113,6 +113,7 @@ export const en = {
   'cert.usage.encryption': 'encryption',
   'cert.usage.audit': 'audit log',
   'cert.usage.ca': 'CA',
+  'cert.usage.management': 'console (HTTPS)',
   'cert.usage.other': 'other',
   'cert.daysLeft': 'in {n} days',
   'cert.expired': 'expired',

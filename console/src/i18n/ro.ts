@@ -115,6 +115,7 @@ export const ro: Record<MessageKey, string> = {
   'cert.usage.encryption': 'criptare',
   'cert.usage.audit': 'jurnal de audit',
   'cert.usage.ca': 'CA',
+  'cert.usage.management': 'consolă (HTTPS)',
   'cert.usage.other': 'alta',
   'cert.daysLeft': 'peste {n} zile',
   'cert.expired': 'expirat',
