@@ -399,9 +399,12 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
             body,
           ),
       });
-      const officersApi = await listenOfficersApi(app, config.listen.officers.host, config.listen.officers.port);
+      const officersTls = await loadManagementTls(config, new Date(), config.listen.officers);
+      if (!officersTls.ok) throw new Error(`officers' API: ${officersTls.error}`);
+      const officersApi = await listenOfficersApi(app, config.listen.officers.host, config.listen.officers.port, officersTls.tls ?? undefined);
       running.push(() => officersApi.close());
       officersPort = officersApi.port;
+      if (officersTls.tls) log.info({ officers: `https://${config.listen.officers.host}:${officersApi.port}`, tls: officersTls.tls.source, certificateSha256: officersTls.tls.fingerprint }, "officers' API over HTTPS");
     }
 
     // Built in a worker thread, so the gateway keeps answering meanwhile (about 4 s per million profiles here);

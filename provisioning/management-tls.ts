@@ -1,9 +1,10 @@
 /**
- * The certificate the management interface (console and API) is served with over HTTPS.
+ * The certificate the appliance's HTTPS listeners are served with: the management interface (console
+ * and API) and the officers' API on the police LAN (it carries DNA profiles and officers' names).
  *
- * Either the operator's own (a certificate from the agency's CA, configured by path), or one the
- * appliance makes for itself on first start: an ECDSA P-256 key and a self-signed certificate in
- * `<dataDir>/tls/`. A self-signed certificate is trusted by checking its SHA-256 fingerprint, which
+ * Either the operator's own (a certificate from the agency's CA, configured by path, per listener), or
+ * one the appliance makes for itself on first start and both listeners share: an ECDSA P-256 key and a
+ * self-signed certificate in `<dataDir>/tls/`, naming the addresses of both. A self-signed certificate is trusted by checking its SHA-256 fingerprint, which
  * the daemon logs at every start and `pruem config check` prints, against what the browser shows.
  * This key is a software key on purpose: it protects a management session, not Prüm traffic, and the
  * token's keys may only sign and decrypt Prüm messages.
@@ -31,12 +32,14 @@ export type ManagementTlsResult = { readonly ok: true; readonly tls: ManagementT
 
 const LOOPBACK = /^(127\.|::1$|localhost$)/i;
 
-/** Whether the management interface is served over HTTPS, and with which certificate. */
-export function managementTlsMode(api: GatewayConfig['listen']['api']): 'off' | 'self-signed' | { certificate: string; key: string } {
+type Listener = GatewayConfig['listen']['api'];
+
+/** Whether a listener is served over HTTPS, and with which certificate. */
+export function managementTlsMode(listener: Listener): 'off' | 'self-signed' | { certificate: string; key: string } {
   // Unset: plain HTTP only on loopback (a development machine, or behind the box's own console);
-  // on any other address passwords and session cookies would cross the network in clear.
-  if (api.tls === undefined) return LOOPBACK.test(api.host) ? 'off' : 'self-signed';
-  return api.tls;
+  // on any other address passwords, session cookies and DNA profiles would cross the network in clear.
+  if (listener.tls === undefined) return LOOPBACK.test(listener.host) ? 'off' : 'self-signed';
+  return listener.tls;
 }
 
 export function selfSignedPaths(dataDir: string): { key: string; certificate: string } {
@@ -44,14 +47,15 @@ export function selfSignedPaths(dataDir: string): { key: string; certificate: st
 }
 
 /**
- * The TLS key and certificate for the management interface (null: plain HTTP), making the self-signed
- * pair on first use. A configured pair is checked: readable, a certificate valid now, and the key its own.
+ * The TLS key and certificate for a listener (default: the management interface; null: plain HTTP),
+ * making the self-signed pair on first use. A configured pair is checked: readable, a certificate valid
+ * now, and the key its own.
  */
-export async function loadManagementTls(config: GatewayConfig, now = new Date()): Promise<ManagementTlsResult> {
-  const mode = managementTlsMode(config.listen.api);
+export async function loadManagementTls(config: GatewayConfig, now = new Date(), listener: Listener = config.listen.api): Promise<ManagementTlsResult> {
+  const mode = managementTlsMode(listener);
   if (mode === 'off') return { ok: true, tls: null };
   const paths = mode === 'self-signed' ? selfSignedPaths(config.dataDir) : mode;
-  if (mode === 'self-signed' && !usable(paths, now)) await createSelfSigned(config, paths, now);
+  if (mode === 'self-signed' && !usable(paths, now, addressesOf(config))) await createSelfSigned(config, paths, now);
   let key: Buffer;
   let cert: Buffer;
   try {
@@ -77,12 +81,28 @@ export async function loadManagementTls(config: GatewayConfig, now = new Date())
   return { ok: true, tls: { key, cert, fingerprint: parsed.fingerprint256, source: mode === 'self-signed' ? 'self-signed' : 'configured', certificatePath: paths.certificate } };
 }
 
-/** A self-signed pair exists and stays valid for another month; otherwise a new one is made (a new fingerprint, logged). */
-function usable(paths: { key: string; certificate: string }, now: Date): boolean {
+/** The addresses a self-signed certificate must name: every listener's that is one (not a wildcard or loopback). */
+function addressesOf(config: GatewayConfig): x509.JsonGeneralName[] {
+  const hosts = [config.listen.api.host, config.listen.officers?.host].filter((h): h is string => h !== undefined);
+  const out: x509.JsonGeneralName[] = [];
+  for (const host of new Set(hosts)) {
+    if (LOOPBACK.test(host) || host === '0.0.0.0' || host === '::') continue;
+    out.push(isIP(host) ? { type: 'ip', value: host } : { type: 'dns', value: host });
+  }
+  return out;
+}
+
+/**
+ * A self-signed pair exists, stays valid for another month and names every listener's address; otherwise a
+ * new one is made (a new fingerprint, logged).
+ */
+function usable(paths: { key: string; certificate: string }, now: Date, addresses: readonly x509.JsonGeneralName[]): boolean {
   if (!existsSync(paths.key) || !existsSync(paths.certificate)) return false;
   try {
     const cert = new X509Certificate(readFileSync(paths.certificate));
-    return now >= new Date(cert.validFrom) && now.getTime() + 30 * 86_400_000 < new Date(cert.validTo).getTime();
+    const names = cert.subjectAltName ?? '';
+    const named = addresses.every((a) => names.includes(a.type === 'ip' ? `IP Address:${a.value}` : `DNS:${a.value}`));
+    return named && now >= new Date(cert.validFrom) && now.getTime() + 30 * 86_400_000 < new Date(cert.validTo).getTime();
   } catch {
     return false;
   }
@@ -91,20 +111,18 @@ function usable(paths: { key: string; certificate: string }, now: Date): boolean
 async function createSelfSigned(config: GatewayConfig, paths: { key: string; certificate: string }, now: Date): Promise<void> {
   const algorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
   const keys = await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify']);
-  const host = config.listen.api.host;
   const names: x509.JsonGeneralName[] = [
     { type: 'dns', value: hostname() },
     { type: 'dns', value: `gateway.${config.memberState.toLowerCase()}.pruem.local` },
     { type: 'dns', value: 'localhost' },
     { type: 'ip', value: '127.0.0.1' },
+    // The addresses technicians and officers' systems connect to.
+    ...addressesOf(config),
   ];
-  // The address technicians type in the browser, when it is one (not a wildcard).
-  if (isIP(host) && host !== '0.0.0.0' && host !== '::' && host !== '127.0.0.1') names.push({ type: 'ip', value: host });
-  else if (!isIP(host) && host !== 'localhost') names.push({ type: 'dns', value: host });
   const cert = await x509.X509CertificateGenerator.createSelfSigned(
     {
       serialNumber: `01${Buffer.from(webcrypto.getRandomValues(new Uint8Array(15))).toString('hex')}`,
-      name: `CN=${config.memberState} Prüm gateway management interface`,
+      name: `CN=${config.memberState} Prüm gateway`,
       notBefore: new Date(now.getTime() - 3_600_000),
       // Browsers refuse server certificates valid for more than 398 days.
       notAfter: new Date(now.getTime() + 397 * 86_400_000),

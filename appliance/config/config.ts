@@ -7,6 +7,13 @@ const memberState = z.enum(MEMBER_STATES);
 const host = z.string().min(1);
 const port = z.number().int().min(0).max(65535);
 
+/**
+ * HTTPS for a listener: 'self-signed' (the appliance's own certificate, made on first start in
+ * <dataDir>/tls/), 'off', or the agency's certificate and key (PEM paths). Unset: off on a loopback
+ * address, self-signed on any other (provisioning/management-tls.ts).
+ */
+const listenerTls = z.union([z.enum(['off', 'self-signed']), z.object({ certificate: z.string().min(1), key: z.string().min(1) }).strict()]).optional();
+
 /** Where the token PIN comes from. Never written to logs. */
 const pinSource = z.union([
   z.object({ env: z.string().min(1) }).strict(),
@@ -61,16 +68,12 @@ export const configSchema = z
     dataDir: z.string().default('var'),
     listen: z
       .object({
-        /**
-         * The management interface (console and API). tls: 'self-signed' (made on first start in
-         * <dataDir>/tls/), 'off', or the agency's own certificate and key (PEM paths). Unset: off on a
-         * loopback address, self-signed on any other.
-         */
+        /** The management interface (console and API). */
         api: z
           .object({
             host: host.default('127.0.0.1'),
             port: port.default(8080),
-            tls: z.union([z.enum(['off', 'self-signed']), z.object({ certificate: z.string().min(1), key: z.string().min(1) }).strict()]).optional(),
+            tls: listenerTls,
           })
           .strict()
           .default({ host: '127.0.0.1', port: 8080 }),
@@ -81,7 +84,7 @@ export const configSchema = z
           .default({ host: '127.0.0.1', port: 2525 }),
         /** The officers' client API on the police LAN (bearer key in <dataDir>/officers-api.key). */
         officers: z
-          .object({ host: host.default('127.0.0.1'), port: port.default(8090) })
+          .object({ host: host.default('127.0.0.1'), port: port.default(8090), tls: listenerTls })
           .strict()
           .nullable()
           .default({ host: '127.0.0.1', port: 8090 }),
@@ -200,6 +203,11 @@ function abs(base: string, p: string): string {
   return isAbsolute(p) ? p : resolve(base, p);
 }
 
+function resolveTls<L extends { tls?: z.infer<typeof listenerTls> }>(base: string, listener: L): L {
+  const tls = listener.tls;
+  return typeof tls === 'object' ? { ...listener, tls: { certificate: abs(base, tls.certificate), key: abs(base, tls.key) } } : listener;
+}
+
 function resolvePin(base: string, pin: PinSource): PinSource {
   return 'file' in pin ? { file: abs(base, pin.file) } : pin;
 }
@@ -217,10 +225,8 @@ export function resolvePaths(config: GatewayConfig, base: string): GatewayConfig
     },
     listen: {
       ...config.listen,
-      api: {
-        ...config.listen.api,
-        ...(typeof config.listen.api.tls === 'object' ? { tls: { certificate: abs(base, config.listen.api.tls.certificate), key: abs(base, config.listen.api.tls.key) } } : {}),
-      },
+      api: resolveTls(base, config.listen.api),
+      officers: config.listen.officers ? resolveTls(base, config.listen.officers) : null,
     },
     pop3: config.pop3 ? { ...config.pop3, password: resolvePin(base, config.pop3.password) } : null,
     peers: config.peers.map((p) => ({

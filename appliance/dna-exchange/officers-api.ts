@@ -1,6 +1,8 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import Koa from 'koa';
 import Router from '@koa/router';
 import type { ProfileNotes } from './notes.js';
@@ -107,12 +109,21 @@ export function createOfficersApi(deps: OfficersApiDeps): Koa {
   return app;
 }
 
-export function listen(app: Koa, host: string, port: number): Promise<{ port: number; close(): Promise<void> }> {
+/** Plain HTTP, or HTTPS with `tls` (PEM key and certificate): the officers' LAN carries DNA profiles. */
+export function listen(app: Koa, host: string, port: number, tls?: { readonly key: Buffer; readonly cert: Buffer }): Promise<{ port: number; close(): Promise<void> }> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, host);
+    const server = tls ? createTlsServer({ key: tls.key, cert: tls.cert, minVersion: 'TLSv1.2' }, app.callback()) : createServer(app.callback());
+    server.listen(port, host);
     server.once('error', reject);
     server.once('listening', () =>
-      resolve({ port: (server.address() as AddressInfo).port, close: () => new Promise<void>((r) => server.close(() => r())) }),
+      resolve({
+        port: (server.address() as AddressInfo).port,
+        close: () =>
+          new Promise<void>((r) => {
+            server.close(() => r());
+            server.closeAllConnections(); // a client's idle keep-alive connection must not hold the stop
+          }),
+      }),
     );
   });
 }

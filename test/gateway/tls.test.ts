@@ -35,7 +35,7 @@ function capture(): { logger: pino.Logger; lines: () => Array<Record<string, unk
   return { logger: pino({ level: 'info' }, stream), lines: () => out.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
 }
 
-async function configWith(name: string, api: Record<string, unknown>) {
+async function configWith(name: string, api: Record<string, unknown>, officers: Record<string, unknown> | null = null) {
   const path = join(dir, `${name}.json`);
   writeFileSync(
     path,
@@ -43,16 +43,16 @@ async function configWith(name: string, api: Record<string, unknown>) {
       memberState: 'RO',
       dataDir: join(dir, name),
       token: { label: `pruem-tls-${name}-${process.pid}` },
-      listen: { api: { host: '127.0.0.1', port: await freePort(), ...api }, smtp: null, officers: null },
+      listen: { api: { host: '127.0.0.1', port: await freePort(), ...api }, smtp: null, officers: officers && { host: '127.0.0.1', port: await freePort(), ...officers } },
     }),
   );
   return loadConfig(path);
 }
 
-function get(url: string, opts: { ca?: Buffer } = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined> }> {
+function get(url: string, opts: { ca?: Buffer; headers?: Record<string, string> } = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined> }> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
-    const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(u, { agent: false, ...(opts.ca ? { ca: opts.ca } : {}) }, (res) => {
+    const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(u, { agent: false, headers: opts.headers ?? {}, ...(opts.ca ? { ca: opts.ca } : {}) }, (res) => {
       res.resume();
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
     });
@@ -123,6 +123,21 @@ test("the agency's own certificate is used as configured; a key that is not its 
 
   const mismatched = await configWith('mismatch', { tls: { certificate: crt, key: other } });
   await assert.rejects(startGateway(mismatched, { log: pino({ level: 'silent' }) }), /is not the key of/);
+});
+
+test("the officers' API over HTTPS with the appliance's certificate, which names its address", async () => {
+  const config = await configWith('officers', { tls: 'self-signed' }, { tls: 'self-signed' });
+  const gateway = await startGateway(config, { log: pino({ level: 'silent' }) });
+  try {
+    const cert = readFileSync(join(config.dataDir, 'tls', 'management-cert.pem'));
+    const key = readFileSync(join(config.dataDir, 'officers-api.key'), 'utf8').trim();
+    const url = `https://127.0.0.1:${gateway.officersPort}/api/statistics/2026`;
+    assert.equal((await get(url, { ca: cert, headers: { authorization: `Bearer ${key}` } })).status, 200);
+    assert.equal((await get(url, { ca: cert })).status, 401, 'still needs its bearer key');
+    await assert.rejects(get(`http://127.0.0.1:${gateway.officersPort}/api/statistics/2026`), 'no plain HTTP');
+  } finally {
+    await gateway.stop();
+  }
 });
 
 test('unset: plain HTTP on a loopback address; an empty national DNA database shows amber', async () => {
