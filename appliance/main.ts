@@ -21,7 +21,7 @@ import { PeerDirectory } from './peers/directory.js';
 import { isMemberStateCode, type MailChannel, type MemberStateCode } from './peers/member-states.js';
 import { Token, KEY_LABELS } from './token/token.js';
 import { ensureDevelopmentToken, tokenOptionsFromConfig, certsDir } from '../provisioning/index.js';
-import { loadManagementTls } from '../provisioning/management-tls.js';
+import { loadListenerTls } from '../provisioning/listener-tls.js';
 import { openMessage, sealMessage } from './transport/smime/index.js';
 import { buildMailMessage, createSmtpSender, type SmtpSender } from './transport/mail/sender.js';
 import { startSmtpReceiver, type SmtpReceiver } from './transport/mail/receiver.js';
@@ -399,7 +399,7 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
             body,
           ),
       });
-      const officersTls = await loadManagementTls(config, new Date(), config.listen.officers);
+      const officersTls = await loadListenerTls(config, new Date(), config.listen.officers);
       if (!officersTls.ok) throw new Error(`officers' API: ${officersTls.error}`);
       const officersApi = await listenOfficersApi(app, config.listen.officers.host, config.listen.officers.port, officersTls.tls ?? undefined);
       running.push(() => officersApi.close());
@@ -421,7 +421,7 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
     );
     running.push(() => [dnaReloadTimer, checkpointTimer, retentionTimer].forEach(clearInterval));
 
-    const tls = await loadManagementTls(config);
+    const tls = await loadListenerTls(config);
     if (!tls.ok) throw new Error(tls.error);
     const api = createApiServer(
       buildApiDeps({

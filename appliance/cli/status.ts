@@ -9,7 +9,7 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import type { GatewayConfig } from '../config/config.js';
-import { managementTlsMode, selfSignedPaths } from '../../provisioning/management-tls.js';
+import { listenerTlsMode, selfSignedPaths } from '../../provisioning/listener-tls.js';
 
 export interface StatusTarget {
   readonly url: string;
@@ -22,7 +22,7 @@ export function statusTarget(config: GatewayConfig): StatusTarget {
   const api = config.listen.api;
   // A wildcard address is reached on loopback from the box itself.
   const host = api.host === '0.0.0.0' ? '127.0.0.1' : api.host === '::' ? '[::1]' : api.host.includes(':') ? `[${api.host}]` : api.host;
-  const mode = managementTlsMode(api);
+  const mode = listenerTlsMode(api);
   if (mode === 'off') return { url: `http://${host}:${api.port}`, pinSha256: null };
   const certificate = mode === 'self-signed' ? selfSignedPaths(config.dataDir).certificate : mode.certificate;
   return { url: `https://${host}:${api.port}`, pinSha256: new X509Certificate(readFileSync(certificate)).fingerprint256 };

@@ -10,7 +10,7 @@ const port = z.number().int().min(0).max(65535);
 /**
  * HTTPS for a listener: 'self-signed' (the appliance's own certificate, made on first start in
  * <dataDir>/tls/), 'off', or the agency's certificate and key (PEM paths). Unset: off on a loopback
- * address, self-signed on any other (provisioning/management-tls.ts).
+ * address, self-signed on any other (provisioning/listener-tls.ts).
  */
 const listenerTls = z.union([z.enum(['off', 'self-signed']), z.object({ certificate: z.string().min(1), key: z.string().min(1) }).strict()]).optional();
 

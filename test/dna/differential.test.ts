@@ -9,7 +9,7 @@ import { MatchEngine } from '../../appliance/dna/engine.js';
 import { ProfileStore } from '../../appliance/dna/store.js';
 import type { DnaLoci } from '../../appliance/dna/profile.js';
 import { naiveCompare } from './naive.js';
-import { Gen, rng } from './random.js';
+import { Gen, populate, rng } from './random.js';
 
 function normalisedLoci(l: DnaLoci): DnaLoci {
   // Store round trip normalises pair order; the rules do not care, but keep inputs canonical anyway.
@@ -79,17 +79,7 @@ describe('indexed engine vs naive full scan', () => {
         remember(store, r.slot);
         return r.slot;
       };
-      // Kits: most profiles share a locus set, as in a real national database.
-      const kits = [10, 15, 16, 20, 23].map((k) => g.profile(k, k));
-      for (let i = 0; i < 80; i++) {
-        const kit = g.pick(kits);
-        const base: DnaLoci = {};
-        for (const l of Object.keys(kit) as Array<keyof DnaLoci>) (base as Record<string, unknown>)[l] = g.profile(23, 23)[l];
-        bases.push(base);
-        put(base);
-        for (let j = 0; j < 12; j++) put(g.variant(base, g.pick([0.5, 1, 2])));
-      }
-      for (let i = 0; i < 400; i++) put(g.profile(3, 23));
+      bases.push(...populate(g, put, 80, 400));
       const engine = MatchEngine.build(store, { minGroup, blockSize });
       assert.equal(engine.size, slots.length);
 

@@ -13,7 +13,7 @@ import { MatchEngine, type EngineState } from '../../appliance/dna/engine.js';
 import { ProfileStore } from '../../appliance/dna/store.js';
 import type { DnaLoci } from '../../appliance/dna/profile.js';
 import { naiveCompare } from './naive.js';
-import { Gen, rng } from './random.js';
+import { Gen, populate, rng } from './random.js';
 
 let dir: string;
 before(() => {
@@ -52,18 +52,7 @@ function database(g: Gen, name: string): Database {
     mirror.set(slot, store.get(slot)!.profile.loci);
     return slot;
   };
-  // Kits and relatives, as in differential.test.ts: many shared locus sets, many near and micro-variant hits.
-  const kits = [10, 15, 16, 20, 23].map((k) => g.profile(k, k));
-  const bases: DnaLoci[] = [];
-  for (let i = 0; i < 120; i++) {
-    const kit = g.pick(kits);
-    const base: DnaLoci = {};
-    for (const l of Object.keys(kit) as Array<keyof DnaLoci>) (base as Record<string, unknown>)[l] = g.profile(23, 23)[l];
-    bases.push(base);
-    put(base);
-    for (let j = 0; j < 12; j++) put(g.variant(base, g.pick([0.5, 1, 2])));
-  }
-  for (let i = 0; i < 600; i++) put(g.profile(3, 23));
+  const bases = populate(g, put, 120, 600);
   return { store, bases, mirror, put };
 }
 

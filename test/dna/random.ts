@@ -81,3 +81,23 @@ export class Gen {
     return out;
   }
 }
+
+/**
+ * A national database shaped like a real one: most profiles share one of a few locus sets (kits),
+ * each family of `base` profiles has 12 relatives (near and micro-variant hits), plus unrelated
+ * profiles. Each profile goes to `put`; returns the family bases (requests that hit).
+ */
+export function populate(g: Gen, put: (loci: DnaLoci) => unknown, families: number, loners: number): DnaLoci[] {
+  const kits = [10, 15, 16, 20, 23].map((k) => g.profile(k, k));
+  const bases: DnaLoci[] = [];
+  for (let i = 0; i < families; i++) {
+    const kit = g.pick(kits);
+    const base: DnaLoci = {};
+    for (const l of Object.keys(kit) as Array<keyof DnaLoci>) (base as Record<string, unknown>)[l] = g.profile(23, 23)[l];
+    bases.push(base);
+    put(base);
+    for (let j = 0; j < 12; j++) put(g.variant(base, g.pick([0.5, 1, 2])));
+  }
+  for (let i = 0; i < loners; i++) put(g.profile(3, 23));
+  return bases;
+}

@@ -14,7 +14,7 @@ import {
   type CertificateInfo as PemInfo,
 } from '../../../provisioning/index.js';
 import type { ProvisioningPort } from '../deps.js';
-import { managementTlsMode, selfSignedPaths } from '../../../provisioning/management-tls.js';
+import { listenerTlsMode, selfSignedPaths } from '../../../provisioning/listener-tls.js';
 import type { CertificateInfo, CertificateUsage, CsrRequest, TokenState } from '../wire.js';
 
 const LABEL_OF: Record<CsrRequest['usage'], string> = { signing: KEY_LABELS.sign, encryption: KEY_LABELS.decrypt, audit: KEY_LABELS.audit };
@@ -91,7 +91,7 @@ export function provisioningPort(w: ProvisioningWiring): ProvisioningPort {
       }
       // The console's HTTPS certificate: listed so its expiry is watched like the others (a self-signed one
       // is renewed by the daemon; the agency's own must be replaced by hand).
-      const tls = managementTlsMode(config.listen.api);
+      const tls = listenerTlsMode(config.listen.api);
       if (tls !== 'off') {
         const path = tls === 'self-signed' ? selfSignedPaths(config.dataDir).certificate : tls.certificate;
         try {

@@ -10,6 +10,7 @@
  *     load from moment to moment (a paired comparison); stage timers then carry the message's mode.
  * Usage (by the benchmark only): node --import tsx gateway-process.ts <config.json>
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -25,14 +26,19 @@ import { AUDIT_STAGE, COMMIT_STAGE, MIXED_TAG, type AuditMode, type Command, typ
 
 type AnyFn = (...args: unknown[]) => unknown;
 
-/** One entry per pipeline loop turn that processed an inbox message: processNextInbound + the sendDue after it. */
+/** One entry per inbox message an inbound lane processed (open → commit, its wait for the commit order included). */
 const iterations: Array<{ ms: number; audit: boolean }> = [];
 let auditMode: AuditMode = 'on';
-/** Whether the inbox message being processed gets its audit records (always, unless mode is off or mixed). */
-let auditThisMessage = true;
+/**
+ * Whether the inbox message being processed gets its audit records (always, unless mode is off or mixed).
+ * Carried with the message through its lane's asynchronous work: two inbound lanes run at once, so a
+ * global flag would be read by the other lane's message.
+ */
+const messageAudit = new AsyncLocalStorage<boolean>();
+const auditThisMessage = (): boolean => messageAudit.getStore() ?? true;
 const stages = new Map<string, { count: number; totalMs: number; maxMs: number }>();
 function record(stage: string, ms: number): void {
-  const name = auditMode === 'mixed' ? `${stage}${auditThisMessage ? MIXED_TAG.on : MIXED_TAG.off}` : stage;
+  const name = auditMode === 'mixed' ? `${stage}${auditThisMessage() ? MIXED_TAG.on : MIXED_TAG.off}` : stage;
   const s = stages.get(name) ?? { count: 0, totalMs: 0, maxMs: 0 };
   s.count++;
   s.totalMs += ms;
@@ -79,12 +85,12 @@ function instrument(gateway: Gateway): void {
   pipeline.processNextInbound = async () => {
     const t0 = performance.now();
     // In `mixed` mode a coin decides (see setAudit); not parity, which could line up with a pattern in the load.
-    auditThisMessage = auditMode === 'on' || (auditMode === 'mixed' && coin() < 0.5);
-    const worked = await processNext();
-    if (worked) {
-      iterations.push({ ms: performance.now() - t0, audit: auditThisMessage });
-    }
-    return worked;
+    const audit = auditMode === 'on' || (auditMode === 'mixed' && coin() < 0.5);
+    return messageAudit.run(audit, async () => {
+      const worked = await processNext();
+      if (worked) iterations.push({ ms: performance.now() - t0, audit });
+      return worked;
+    });
   };
   pipeline.sendDue = sendDue;
 
@@ -149,7 +155,7 @@ function setAudit(mode: AuditMode): void {
       : mode === 'off'
         ? appendNothing
         : function (this: AuditLog, event: AuditEvent) {
-            return auditThisMessage ? appendOriginal.call(this, event) : appendNothing();
+            return auditThisMessage() ? appendOriginal.call(this, event) : appendNothing();
           };
 }
 

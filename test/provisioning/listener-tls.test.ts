@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig, resolvePaths, type GatewayConfig } from '../../appliance/config/config.js';
-import { loadManagementTls, managementTlsMode } from '../../provisioning/management-tls.js';
+import { loadListenerTls, listenerTlsMode } from '../../provisioning/listener-tls.js';
 import { runOk } from '../../appliance/util/exec.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pruem-mgmt-tls-'));
@@ -24,33 +24,33 @@ function config(listen: Record<string, unknown>): GatewayConfig {
 const names = async (certPath: string) => (await runOk('openssl', ['x509', '-in', certPath, '-noout', '-ext', 'subjectAltName'])).toString();
 
 test('HTTPS by default on a non-loopback address, plain HTTP on loopback', () => {
-  assert.equal(managementTlsMode({ host: '127.0.0.1', port: 8080 }), 'off');
-  assert.equal(managementTlsMode({ host: 'localhost', port: 8080 }), 'off');
-  assert.equal(managementTlsMode({ host: '10.20.30.40', port: 8080 }), 'self-signed');
-  assert.equal(managementTlsMode({ host: '0.0.0.0', port: 8080 }), 'self-signed');
-  assert.equal(managementTlsMode({ host: '10.20.30.40', port: 8080, tls: 'off' }), 'off');
+  assert.equal(listenerTlsMode({ host: '127.0.0.1', port: 8080 }), 'off');
+  assert.equal(listenerTlsMode({ host: 'localhost', port: 8080 }), 'off');
+  assert.equal(listenerTlsMode({ host: '10.20.30.40', port: 8080 }), 'self-signed');
+  assert.equal(listenerTlsMode({ host: '0.0.0.0', port: 8080 }), 'self-signed');
+  assert.equal(listenerTlsMode({ host: '10.20.30.40', port: 8080, tls: 'off' }), 'off');
 });
 
 test("the self-signed certificate names both listeners' addresses and is made again when one changes", async () => {
-  const first = await loadManagementTls(config({ api: { host: '10.20.30.40' }, officers: { host: 'ncp.police.example' } }));
+  const first = await loadListenerTls(config({ api: { host: '10.20.30.40' }, officers: { host: 'ncp.police.example' } }));
   assert.ok(first.ok && first.tls);
   const san = await names(first.tls.certificatePath);
   assert.match(san, /IP Address:10\.20\.30\.40/);
   assert.match(san, /DNS:ncp\.police\.example/);
   assert.match(san, /IP Address:127\.0\.0\.1/);
 
-  const again = await loadManagementTls(config({ api: { host: '10.20.30.40' }, officers: { host: 'ncp.police.example' } }));
+  const again = await loadListenerTls(config({ api: { host: '10.20.30.40' }, officers: { host: 'ncp.police.example' } }));
   assert.ok(again.ok && again.tls);
   assert.equal(again.tls.fingerprint, first.tls.fingerprint, 'same addresses: the same certificate');
 
-  const moved = await loadManagementTls(config({ api: { host: '10.20.30.41' }, officers: { host: 'ncp.police.example' } }));
+  const moved = await loadListenerTls(config({ api: { host: '10.20.30.41' }, officers: { host: 'ncp.police.example' } }));
   assert.ok(moved.ok && moved.tls);
   assert.notEqual(moved.tls.fingerprint, first.tls.fingerprint, 'a new address: a new certificate');
   assert.match(await names(moved.tls.certificatePath), /IP Address:10\.20\.30\.41/);
 });
 
 test('a configured certificate file that is not there is an error naming it, not a crash', async () => {
-  const r = await loadManagementTls(config({ api: { host: '10.20.30.40', tls: { certificate: 'missing.pem', key: 'missing.key' } } }));
+  const r = await loadListenerTls(config({ api: { host: '10.20.30.40', tls: { certificate: 'missing.pem', key: 'missing.key' } } }));
   assert.equal(r.ok, false);
   if (!r.ok) assert.match(r.error, /missing/);
 });

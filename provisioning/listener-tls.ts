@@ -4,10 +4,11 @@
  *
  * Either the operator's own (a certificate from the agency's CA, configured by path, per listener), or
  * one the appliance makes for itself on first start and both listeners share: an ECDSA P-256 key and a
- * self-signed certificate in `<dataDir>/tls/`, naming the addresses of both. A self-signed certificate is trusted by checking its SHA-256 fingerprint, which
- * the daemon logs at every start and `pruem config check` prints, against what the browser shows.
- * This key is a software key on purpose: it protects a management session, not Prüm traffic, and the
- * token's keys may only sign and decrypt Prüm messages.
+ * self-signed certificate in `<dataDir>/tls/`, naming the addresses of both. A self-signed certificate is
+ * trusted by checking its SHA-256 fingerprint, which the daemon logs at every start and the console's
+ * Certificates page shows, against what the browser or client sees.
+ * This key is a software key on purpose: it protects HTTPS sessions on the appliance's own LANs, not Prüm
+ * traffic, and the token's keys may only sign and decrypt Prüm messages.
  */
 import 'reflect-metadata';
 import { createPrivateKey, webcrypto, X509Certificate } from 'node:crypto';
@@ -19,7 +20,7 @@ import * as x509 from '@peculiar/x509';
 import type { GatewayConfig } from '../appliance/config/config.js';
 import { writeFileAtomic } from './certificates.js';
 
-export interface ManagementTls {
+export interface ListenerTls {
   readonly key: Buffer;
   readonly cert: Buffer;
   /** SHA-256 of the certificate, colon-separated hex as browsers show it. */
@@ -28,14 +29,14 @@ export interface ManagementTls {
   readonly certificatePath: string;
 }
 
-export type ManagementTlsResult = { readonly ok: true; readonly tls: ManagementTls | null } | { readonly ok: false; readonly error: string };
+export type ListenerTlsResult = { readonly ok: true; readonly tls: ListenerTls | null } | { readonly ok: false; readonly error: string };
 
 const LOOPBACK = /^(127\.|::1$|localhost$)/i;
 
 type Listener = GatewayConfig['listen']['api'];
 
 /** Whether a listener is served over HTTPS, and with which certificate. */
-export function managementTlsMode(listener: Listener): 'off' | 'self-signed' | { certificate: string; key: string } {
+export function listenerTlsMode(listener: Listener): 'off' | 'self-signed' | { certificate: string; key: string } {
   // Unset: plain HTTP only on loopback (a development machine, or behind the box's own console);
   // on any other address passwords, session cookies and DNA profiles would cross the network in clear.
   if (listener.tls === undefined) return LOOPBACK.test(listener.host) ? 'off' : 'self-signed';
@@ -51,8 +52,8 @@ export function selfSignedPaths(dataDir: string): { key: string; certificate: st
  * making the self-signed pair on first use. A configured pair is checked: readable, a certificate valid
  * now, and the key its own.
  */
-export async function loadManagementTls(config: GatewayConfig, now = new Date(), listener: Listener = config.listen.api): Promise<ManagementTlsResult> {
-  const mode = managementTlsMode(listener);
+export async function loadListenerTls(config: GatewayConfig, now = new Date(), listener: Listener = config.listen.api): Promise<ListenerTlsResult> {
+  const mode = listenerTlsMode(listener);
   if (mode === 'off') return { ok: true, tls: null };
   const paths = mode === 'self-signed' ? selfSignedPaths(config.dataDir) : mode;
   if (mode === 'self-signed' && !usable(paths, now, addressesOf(config))) await createSelfSigned(config, paths, now);
