@@ -1,4 +1,5 @@
-import type { ChannelHandler, ExchangeRecord, HandlerOutcome, InboundMessage } from '../exchange/handler.js';
+import type { ChannelHandler, ExchangeRecord, HandlerOutcome, HandlerResult, InboundMessage } from '../exchange/handler.js';
+import { IndexNotReadyError } from './national-index.js';
 import type { Statistics } from '../exchange/statistics.js';
 import type { MemberStateCode } from '../peers/member-states.js';
 import { answerDnaRequest } from '../dna/handler.js';
@@ -58,13 +59,21 @@ export function dnaChannelHandler(deps: DnaChannelDeps): ChannelHandler {
   return {
     channel: 'dna',
     accepts: (contentType) => ACCEPTED.has(contentType.split(';')[0]?.trim().toLowerCase() ?? ''),
-    async handle(message: InboundMessage): Promise<HandlerOutcome> {
+    async handle(message: InboundMessage): Promise<HandlerResult> {
       const now = clock();
       const parsed = parsePruemDna(message.payload);
       if (parsed.ok && parsed.message.header.direction === 'A') return answerFromPeer(parsed.message, message, deps, now);
 
+      let engine: ReturnType<DnaChannelDeps['engine']>;
+      try {
+        engine = deps.engine();
+      } catch (e) {
+        // No index yet: the request waits in the queue (not counted toward dead-lettering); it is made due when the build ends.
+        if (e instanceof IndexNotReadyError) return { kind: 'defer', code: e.code, reason: e.message, waiting: true };
+        throw e;
+      }
       const { answers, outcomes } = answerDnaRequest(parsed.ok ? parsed.message : parsed.error, {
-        engine: deps.engine(),
+        engine,
         ourState: deps.ourState,
         now,
         requestingState: message.sender,
@@ -105,6 +114,9 @@ export function dnaChannelHandler(deps: DnaChannelDeps): ChannelHandler {
         replies: answers.map((a) => ({ payload: Buffer.from(writePruemDna(a)), payloadContentType: DNA_CONTENT_TYPE, subject: `${deps.ourState}/DNA` })),
         summary: `dna request ${requestId || '(unreadable)'}: ${outcomes.length} profile(s), ${hitIds.length} hit(s)${parsed.ok ? '' : `, error ${parsed.error.code}`}`,
         records,
+        // A request id answered once is not answered again, even re-encrypted (new signed bytes). Only for requests that
+        // parsed: a State whose request was refused as invalid may send it corrected under the same id.
+        ...(parsed.ok && requestId !== '' ? { requestKey: `request:${requestId}` } : {}),
         persist: () => {
           for (const o of outcomes) {
             for (const h of o.hits) {
