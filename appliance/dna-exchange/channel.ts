@@ -42,6 +42,11 @@ function count(deps: DnaChannelDeps, now: Date, state: MemberStateCode, directio
   });
 }
 
+/** Identifiers as the audit log takes them (1–128 characters, no blanks); a peer's longer ids are cut, not refused. */
+function auditIds(ids: readonly string[]): string[] {
+  return [...new Set(ids.map((r) => r.trim().slice(0, 128)).filter((r) => r !== ''))];
+}
+
 function overall(results: ReadonlyArray<'H' | 'N' | 'E'>): ExchangeRecord['result'] {
   if (results.includes('H')) return 'hit';
   if (results.length > 0 && results.every((r) => r === 'E')) return 'error';
@@ -72,21 +77,21 @@ export function dnaChannelHandler(deps: DnaChannelDeps): ChannelHandler {
         if (e instanceof IndexNotReadyError) return { kind: 'defer', code: e.code, reason: e.message, waiting: true };
         throw e;
       }
-      const { answers, outcomes } = answerDnaRequest(parsed.ok ? parsed.message : parsed.error, {
-        engine,
-        ourState: deps.ourState,
-        now,
-        requestingState: message.sender,
-        generator: deps.generator,
-      });
+      const { answers, outcomes } = answerDnaRequest(
+        parsed.ok ? parsed.message : parsed.error,
+        { engine, ourState: deps.ourState, now, requestingState: message.sender, generator: deps.generator },
+        parsed.ok ? undefined : parsed.readable,
+      );
       const request = parsed.ok ? parsed.message : null;
-      const requestId = request?.header.requesting.requestId ?? '';
-      const refs = [requestId, request?.header.ref ?? ''].filter((r) => r !== '');
-      const profileRefs = outcomes.map((o) => o.profileRef).filter((r) => r !== '');
-      const searchingAgency = request?.datas[0]?.agency || 'NCP';
+      // A refused request is recorded under the ids it could be read with, as its E answer carries them.
+      const header = answers[0]!.header;
+      const requestId = header.requesting.requestId;
+      const refs = auditIds([requestId, header.ref]);
+      const profileRefs = auditIds(outcomes.map((o) => o.profileRef));
+      const searchingAgency = (request?.datas[0]?.agency ?? answers[0]!.datas[0]?.agency ?? '').trim().slice(0, 128) || 'NCP';
       const result = overall(outcomes.map((o) => o.result));
       const hitIds = outcomes.flatMap((o) => o.hits.map((h) => h.nationalProfileId));
-      const reqtype = request?.datas[0]?.reqtype ?? 3;
+      const reqtype = request?.datas[0]?.reqtype ?? answers[0]!.datas[0]?.reqtype ?? 3;
       const records: ExchangeRecord[] = [
         {
           direction: 'received',
@@ -143,7 +148,7 @@ function answerFromPeer(answer: PruemDnaMessage, message: InboundMessage, deps: 
         role: 'response',
         messageType: 'DNA answer',
         result: overall(echoes.map((e) => e.result as 'H' | 'N' | 'E')),
-        referenceNumbers: [requestId, answer.header.ref].filter((r) => r !== ''),
+        referenceNumbers: auditIds([requestId, answer.header.ref]),
         data: { categories: hits.length ? ['dna-profile'] : ['none'], recordIds: hits.map((h) => h.profileIdent), count: hits.length },
         searchingBody: { state: deps.ourState, agency: deps.agency },
         fileManagingBody: { state: message.sender, agency: hits[0]?.agency || 'NCP' },
