@@ -9,7 +9,7 @@ import { readSecret } from './config/config.js';
 import { openDatabase, type Db } from './db/database.js';
 import { MessageQueue } from './queue/queue.js';
 import { LinkTracker } from './exchange/links.js';
-import { ExchangePipeline } from './exchange/pipeline.js';
+import { ExchangePipeline, type ExchangeAudit } from './exchange/pipeline.js';
 import { relaySender, smimeOpener, smimeSealer } from './exchange/smime-ports.js';
 import { pruneExchange } from './exchange/retention.js';
 import { pingHandler, pingRequest } from './exchange/ping.js';
@@ -24,6 +24,7 @@ import { signingTimeOf } from './transport/smime/index.js';
 import { createSmtpSender, type SmtpSender } from './transport/mail/sender.js';
 import { startSmtpReceiver, type SmtpReceiver } from './transport/mail/receiver.js';
 import { createPop3Fetcher } from './transport/mail/pop3.js';
+import type { MailRefusal } from './transport/mail/types.js';
 import type { CommandIo } from './cli/io.js';
 import { createApiServer } from './api/server.js';
 import { OfficerRegistry } from './audit/officers.js';
@@ -66,6 +67,8 @@ export interface GatewayCore {
   readonly token: Token;
   readonly directory: PeerDirectory;
   readonly pipeline: ExchangePipeline;
+  /** The pipeline's Art. 30 adapter: exchanges, and refused messages as security events. */
+  readonly exchangeAudit: ExchangeAudit;
   readonly audit: AuditLog;
   readonly auditSigner: AuditSigner;
   readonly officers: OfficerRegistry;
@@ -188,6 +191,7 @@ export async function composeGateway(config: GatewayConfig, opts: { log?: Logger
     token,
     directory,
     pipeline,
+    exchangeAudit: audit,
     audit: auditLog,
     auditSigner,
     officers,
@@ -228,6 +232,15 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
   };
   // The last signed tree head covers everything the pipeline did before it stopped.
   running.push(() => checkpoint().catch((e: Error) => log.error({ reason: e.message }, 'audit checkpoint failed')));
+  /** A mail refused at the edge (too large) never reaches the pipeline: recorded here as a security event. */
+  const recordRefusal = (r: MailRefusal): void => {
+    const channel = r.rcptTo.map((a) => directory.channelForAddress(a)).find((c) => c !== null) ?? 'dna';
+    try {
+      core.db.transaction(() => core.exchangeAudit.rejected({ channel, messageId: r.ref, mailFrom: r.mailFrom, code: r.code, reason: r.reason, occurredAt: r.at }))();
+    } catch (e) {
+      log.error({ ref: r.ref, reason: e instanceof Error ? e.message : String(e) }, 'recording a refused message in the audit log failed');
+    }
+  };
   try {
     let smtpPort: number | null = null;
     if (config.listen.smtp) {
@@ -237,6 +250,8 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
         maxMessageBytes: config.limits.maxMessageBytes,
         acceptedDomains: (['dna', 'fp'] as const).map((c) => directory.ourAddress(c).split('@')[1] ?? ''),
         serverName: `gateway.${config.memberState.toLowerCase()}.pruem.local`,
+        logger: log.child({ component: 'smtp-receiver' }),
+        onRefused: recordRefusal,
         store: async (raw, envelope) => {
           const channel = envelope.rcptTo.map((r) => directory.channelForAddress(r)).find((c) => c !== null);
           if (!channel) return { ok: false, reason: 'not a Prüm mailbox', permanent: true };
@@ -251,7 +266,16 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
     }
     if (config.pop3) {
       const p = config.pop3;
-      const fetcher = createPop3Fetcher({ host: p.host, port: p.port, user: p.user, password: readSecret(p.password), tls: p.tls, maxMessageBytes: config.limits.maxMessageBytes });
+      const fetcher = createPop3Fetcher({
+        host: p.host,
+        port: p.port,
+        user: p.user,
+        password: readSecret(p.password),
+        tls: p.tls,
+        maxMessageBytes: config.limits.maxMessageBytes,
+        logger: log.child({ component: 'pop3' }),
+        onRefused: recordRefusal,
+      });
       const poll = async () => {
         const result = await fetcher.fetchNew(async (raw, envelope) => {
           const channel = envelope.rcptTo.map((r) => directory.channelForAddress(r)).find((c) => c !== null) ?? 'dna';
