@@ -8,27 +8,17 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import pino from 'pino';
 import { loadConfig } from '../../appliance/config/config.js';
 import { startGateway } from '../../appliance/main.js';
 import { run, runOk } from '../../appliance/util/exec.js';
 import { freePort } from '../support/ports.js';
+import { captureLog } from '../support/log-capture.js';
 import { eventually } from '../support/gateways.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pruem-mail-edges-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function capture(): { logger: pino.Logger; lines: () => Array<Record<string, unknown>> } {
-  const out: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      out.push(chunk.toString());
-      done();
-    },
-  });
-  return { logger: pino({ level: 'info' }, stream), lines: () => out.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
-}
+const capture = () => captureLog();
 
 test('the SMTP receiver logs through the daemon; an oversized mail and an unknown signer are security events in the audit log', async () => {
   await runOk('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'at.key'), '-out', join(dir, 'at.pem'), '-days', '30', '-subj', '/C=AT/CN=at']);
