@@ -11,7 +11,9 @@ import { MessageQueue } from './queue/queue.js';
 import { LinkTracker } from './exchange/links.js';
 import { ExchangePipeline, type ExchangeAudit } from './exchange/pipeline.js';
 import { relaySender, smimeOpener, smimeSealer } from './exchange/smime-ports.js';
-import { pruneExchange } from './exchange/retention.js';
+import { exchangeRetention, pruneExchange, replayWindowOf } from './exchange/retention.js';
+import { mailIntake } from './exchange/intake.js';
+import { checkpointIfGrown } from './audit/checkpoints.js';
 import { pingHandler, pingRequest } from './exchange/ping.js';
 import { ServiceBoard, gatewayStatus } from './status/status.js';
 import type { GatewayStatus } from './status/types.js';
@@ -24,7 +26,6 @@ import { signingTimeOf } from './transport/smime/index.js';
 import { createSmtpSender, type SmtpSender } from './transport/mail/sender.js';
 import { startSmtpReceiver, type SmtpReceiver } from './transport/mail/receiver.js';
 import { createPop3Fetcher } from './transport/mail/pop3.js';
-import type { MailRefusal } from './transport/mail/types.js';
 import type { CommandIo } from './cli/io.js';
 import { createApiServer } from './api/server.js';
 import { OfficerRegistry } from './audit/officers.js';
@@ -34,10 +35,11 @@ import { DnaSearches } from './dna-exchange/searches.js';
 import { NationalIndex } from './dna-exchange/national-index.js';
 import { ProfileNotes } from './dna-exchange/notes.js';
 import { dnaChannelHandler } from './dna-exchange/channel.js';
+import { reportIndexBuilds } from './dna-exchange/index-reporting.js';
 import { submitDnaSearch } from './dna-exchange/submit.js';
 import { createOfficersApi, ensureApiKey, listen as listenOfficersApi } from './dna-exchange/officers-api.js';
 import { buildApiDeps } from './api/wiring/index.js';
-import { AuditLog, periodOf } from './audit/log.js';
+import { AuditLog } from './audit/log.js';
 import type { AuditSigner } from './audit/signer.js';
 import { createExchangeAudit } from './audit/exchange-audit.js';
 import { tokenAuditSigner } from './audit/token-signer.js';
@@ -108,7 +110,7 @@ export async function composeGateway(config: GatewayConfig, opts: { log?: Logger
   mkdirSync(config.dataDir, { recursive: true });
   await ensureDevelopmentToken(config);
   const db = openDatabase(join(config.dataDir, 'gateway.sqlite'));
-  const replayWindow = { pastMs: config.exchange.replayWindow.pastHours * 3_600_000, futureMs: config.exchange.replayWindow.futureMinutes * 60_000 };
+  const replayWindow = replayWindowOf(config);
   // DNA-TIME order by the signed signing time, never by the unsigned Date header.
   const queue = new MessageQueue(db, undefined, { signedTimeOf: (raw) => signingTimeOf(raw, config.limits.maxMessageBytes), orderWindowMs: replayWindow.pastMs });
   const links = new LinkTracker(db);
@@ -139,22 +141,14 @@ export async function composeGateway(config: GatewayConfig, opts: { log?: Logger
   const dnaStore = ProfileStore.open(dnaStorePath);
   const dnaIndex = new NationalIndex(dnaStore, {
     path: dnaStorePath,
-    onBuild: (b) => {
-      if (b.ok) {
-        log.info({ profiles: b.profiles, generation: b.generation, seconds: Math.round(b.totalMs / 100) / 10 }, b.first ? 'DNA index built' : 'DNA index rebuilt after an import');
-        // An empty national database answers every search "no hit": amber, so nobody takes that for normal.
-        if (b.profiles === 0) services.set('dna-index', 'degraded', 'the national DNA database is empty: every search is answered "no hit" (pruem dna import)');
-        else services.set('dna-index', 'up', `${b.profiles} profiles, built in ${(b.totalMs / 1000).toFixed(1)} s`);
-        // Requests deferred while there was no index are answered now, not after the rest of their back-off.
-        if (b.first && queue.retryDeferredNow('dna') > 0) pipeline.kick();
-      } else if (b.first) {
-        log.error({ reason: b.error }, 'DNA index build failed; DNA requests wait in the queue');
-        services.set('dna-index', 'down', `build failed, DNA requests wait in the queue: ${b.error}`);
-      } else {
-        log.error({ reason: b.error }, 'DNA index rebuild failed; the previous index stays in use');
-        services.set('dna-index', 'degraded', `rebuild failed, the previous index answers: ${b.error}`);
-      }
-    },
+    // Requests deferred while there was no index are answered now, not after the rest of their back-off.
+    onBuild: reportIndexBuilds({
+      services,
+      log,
+      firstReady: () => {
+        if (queue.retryDeferredNow('dna') > 0) pipeline.kick();
+      },
+    }),
   });
   const dna = { store: dnaStore, index: dnaIndex, searches: new DnaSearches(db), notes: new ProfileNotes(db) };
   const sender: SmtpSender | null = config.relay
@@ -225,22 +219,10 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
         .catch((e: unknown) => log.error({ reason: e instanceof Error ? e.message : String(e) }, 'error while stopping'));
     }
   };
-  const checkpoint = async () => {
-    const head = core.audit.head(periodOf(new Date()));
-    const last = core.audit.latestCheckpoint();
-    if (head && (!last || last.size !== head.size || last.period !== periodOf(new Date()))) await core.audit.checkpoint(core.auditSigner);
-  };
+  const checkpoint = () => checkpointIfGrown(core.audit, core.auditSigner);
   // The last signed tree head covers everything the pipeline did before it stopped.
   running.push(() => checkpoint().catch((e: Error) => log.error({ reason: e.message }, 'audit checkpoint failed')));
-  /** A mail refused at the edge (too large) never reaches the pipeline: recorded here as a security event. */
-  const recordRefusal = (r: MailRefusal): void => {
-    const channel = r.rcptTo.map((a) => directory.channelForAddress(a)).find((c) => c !== null) ?? 'dna';
-    try {
-      core.db.transaction(() => core.exchangeAudit.rejected({ channel, messageId: r.ref, mailFrom: r.mailFrom, code: r.code, reason: r.reason, occurredAt: r.at }))();
-    } catch (e) {
-      log.error({ ref: r.ref, reason: e instanceof Error ? e.message : String(e) }, 'recording a refused message in the audit log failed');
-    }
-  };
+  const intake = mailIntake({ db: core.db, queue, directory, pipeline, audit: core.exchangeAudit, log });
   try {
     let smtpPort: number | null = null;
     if (config.listen.smtp) {
@@ -251,14 +233,8 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
         acceptedDomains: (['dna', 'fp'] as const).map((c) => directory.ourAddress(c).split('@')[1] ?? ''),
         serverName: `gateway.${config.memberState.toLowerCase()}.pruem.local`,
         logger: log.child({ component: 'smtp-receiver' }),
-        onRefused: recordRefusal,
-        store: async (raw, envelope) => {
-          const channel = envelope.rcptTo.map((r) => directory.channelForAddress(r)).find((c) => c !== null);
-          if (!channel) return { ok: false, reason: 'not a Prüm mailbox', permanent: true };
-          const { id } = queue.receive(raw, channel, envelope.mailFrom);
-          pipeline.kick();
-          return { ok: true, id };
-        },
+        onRefused: intake.refused,
+        store: intake.smtp,
       });
       running.push(() => receiver.close());
       smtpPort = receiver.port;
@@ -274,14 +250,10 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
         tls: p.tls,
         maxMessageBytes: config.limits.maxMessageBytes,
         logger: log.child({ component: 'pop3' }),
-        onRefused: recordRefusal,
+        onRefused: intake.refused,
       });
       const poll = async () => {
-        const result = await fetcher.fetchNew(async (raw, envelope) => {
-          const channel = envelope.rcptTo.map((r) => directory.channelForAddress(r)).find((c) => c !== null) ?? 'dna';
-          const { id } = queue.receive(raw, channel, envelope.mailFrom);
-          return { ok: true, id };
-        });
+        const result = await fetcher.fetchNew(intake.pop3);
         if (result.error !== null) services.set('pop3', 'down', result.error);
         else services.set('pop3', result.failed ? 'degraded' : 'up', `fetched ${result.fetched}, failed ${result.failed}`);
         if (result.fetched) pipeline.kick();
@@ -334,8 +306,7 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
     // Working storage too: finished queue rows, the rejection list, replay digests past their window.
     const pruneWorking = () => {
       try {
-        const x = config.exchange;
-        const pruned = pruneExchange(core.db, queue, { queueMs: x.retentionDays.queue * 86_400_000, rejectionsMs: x.retentionDays.rejections * 86_400_000, replayWindow: { pastMs: x.replayWindow.pastHours * 3_600_000, futureMs: x.replayWindow.futureMinutes * 60_000 } }, new Date());
+        const pruned = pruneExchange(core.db, queue, exchangeRetention(config), new Date());
         if (pruned.inbox + pruned.outbox + pruned.rejections + pruned.seen > 0) log.info(pruned, 'working storage pruned');
       } catch (e) {
         log.error({ reason: e instanceof Error ? e.message : String(e) }, 'working storage retention failed');

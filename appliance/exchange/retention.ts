@@ -2,6 +2,7 @@ import { statement, type Db } from '../db/database.js';
 import { migrateSchema } from '../db/schema.js';
 import type { MessageQueue } from '../queue/queue.js';
 import { pruneRejections } from '../audit/exchange-audit.js';
+import type { GatewayConfig } from '../config/config.js';
 import type { ReplayWindow } from './pipeline.js';
 
 export interface ExchangeRetention {
@@ -32,4 +33,15 @@ export function pruneExchange(db: Db, queue: MessageQueue, r: ExchangeRetention,
       ).changes + statement(db, 'DELETE FROM exchange_requests_seen WHERE seen_at < ?').run(unsignedBefore).changes;
     return { inbox, outbox, rejections, seen };
   })();
+}
+
+/** The replay window of the configuration (exchange.replayWindow). */
+export function replayWindowOf(config: GatewayConfig): ReplayWindow {
+  return { pastMs: config.exchange.replayWindow.pastHours * 3_600_000, futureMs: config.exchange.replayWindow.futureMinutes * 60_000 };
+}
+
+/** The retention of the configuration (exchange.retentionDays). */
+export function exchangeRetention(config: GatewayConfig): ExchangeRetention {
+  const days = config.exchange.retentionDays;
+  return { queueMs: days.queue * 86_400_000, rejectionsMs: days.rejections * 86_400_000, replayWindow: replayWindowOf(config) };
 }
