@@ -5,6 +5,7 @@ import type { PeerDirectory } from '../../peers/directory.js';
 import { mailbox } from '../../peers/directory.js';
 import type { MemberStateCode } from '../../peers/member-states.js';
 import { SmimeError, type OpenErrorCode } from './errors.js';
+import { fail, type Failure } from '../../util/result.js';
 import {
   decodeBody,
   decodeHeaderValue,
@@ -58,10 +59,8 @@ export interface OpenedMessage {
   };
 }
 
-export interface OpenFailure {
-  readonly ok: false;
-  readonly error: { readonly code: OpenErrorCode; readonly message: string };
-}
+/** A refusal with its code (util/result.ts convention). */
+export type OpenFailure = Failure<OpenErrorCode>;
 
 export type OpenResult = OpenedMessage | OpenFailure;
 
@@ -69,7 +68,7 @@ const PKCS7_MIME = new Set(['application/pkcs7-mime', 'application/x-pkcs7-mime'
 const PKCS7_SIGNATURE = new Set(['application/pkcs7-signature', 'application/x-pkcs7-signature']);
 
 function failure(code: OpenErrorCode, message: string): OpenFailure {
-  return { ok: false, error: { code, message } };
+  return fail(code, message);
 }
 
 /** The EnvelopedData carried by an `application/pkcs7-mime; smime-type=enveloped-data` entity. */
