@@ -36,7 +36,9 @@ import { NationalIndex } from './dna-exchange/national-index.js';
 import { ProfileNotes } from './dna-exchange/notes.js';
 import { dnaChannelHandler } from './dna-exchange/channel.js';
 import { submitDnaSearch } from './dna-exchange/submit.js';
-import { createOfficersApi, ensureApiKey, listen as listenOfficersApi } from './dna-exchange/officers-api.js';
+import { createOfficersApi, listen as listenOfficersApi } from './dna-exchange/officers-api.js';
+import { OfficersClients } from './dna-exchange/officers-clients.js';
+import { apiLogTo } from './api/log.js';
 import { buildApiDeps } from './api/wiring/index.js';
 import { AuditLog, periodOf } from './audit/log.js';
 import type { AuditSigner } from './audit/signer.js';
@@ -379,8 +381,12 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
 
     let officersPort: number | null = null;
     if (config.listen.officers) {
+      const clients = new OfficersClients(core.db, core.audit);
+      if (clients.migrateLegacyKeyFile(join(config.dataDir, 'officers-api.key'))) log.warn({ client: 'legacy-shared-key' }, "officers' API: the shared key file became a named client credential; give each client its own and revoke it");
       const app = createOfficersApi({
-        apiKey: ensureApiKey(join(config.dataDir, 'officers-api.key')),
+        clients,
+        audit: core.audit,
+        log: apiLogTo(log),
         searches: core.dna.searches,
         notes: core.dna.notes,
         statistics: core.statistics,
@@ -448,6 +454,7 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
           annual: async (year) =>
             core.statistics.annual(year).map(({ state, channel, direction, requests, hits, noHits, errors }) => ({ state, channel, direction, requests, hits, noHits, errors })),
         },
+        log: apiLogTo(log),
         onSetupCode: (code) => log.warn({ setupCode: code }, 'no console account yet: open the console and enter this set-up code'),
         // The Secure flag on the session cookie wherever the request came over TLS.
         security: { secureCookies: tls.tls !== null },

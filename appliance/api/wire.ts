@@ -181,6 +181,9 @@ export interface AuditExportJob {
 
 // ---- officers and statistics ----
 
+/** A national client system's credential for the officers' API (the secret is shown once, at creation). */
+export type { OfficersClient as OfficersClientView } from '../dna-exchange/officers-clients.js';
+
 export interface Officer {
   /** The officer identifier logged with each search (Art. 30(2)(b)). */
   readonly id: string;

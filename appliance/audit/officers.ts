@@ -174,10 +174,14 @@ export class OfficerRegistry {
 
   /**
    * A guard for AuditLog.useSearchGuard: every automated outgoing search is checked when it is
-   * recorded, so an unauthorised one fails inside the pipeline's transaction and is never sent.
+   * recorded — the officer who ran it and the one who ordered it — so an unauthorised one fails
+   * inside the pipeline's transaction and is never sent.
    */
   searchGuard(): (event: OutgoingSearchEvent) => AuditError | null {
-    return (event) => this.assertAuthorised(event.officerId, event.channel, new Date(event.occurredAt));
+    return (event) => {
+      const at = new Date(event.occurredAt);
+      return this.assertAuthorised(event.officerId, event.channel, at) ?? this.assertAuthorised(event.orderingOfficerId, event.channel, at);
+    };
   }
 
   /** All grants, newest first; by default including revoked and ended ones (the history matters). */

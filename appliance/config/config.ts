@@ -82,7 +82,7 @@ export const configSchema = z
           .strict()
           .nullable()
           .default({ host: '127.0.0.1', port: 2525 }),
-        /** The officers' client API on the police LAN (bearer key in <dataDir>/officers-api.key). */
+        /** The officers' client API on the police LAN (one credential per client system: `pruem officers-client`). */
         officers: z
           .object({ host: host.default('127.0.0.1'), port: port.default(8090), tls: listenerTls })
           .strict()

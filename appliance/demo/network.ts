@@ -74,6 +74,27 @@ export async function provisionNode(node: NodeFiles): Promise<void> {
     await runPruem(['audit', '--config', node.configPath, 'officers', 'add', '--id', officer, '--name', 'Demo Officer', '--channels', 'dna'], join(node.dataDir, 'officer.log'));
     writeFileSync(join(node.dataDir, 'officer.granted'), `${officer}\n`);
   }
+  // The ordering officer is checked against the list too (Art. 30(2)(a)).
+  const ordering = demoOrderingOfficer(node.spec.state);
+  if (!existsSync(join(node.dataDir, 'ordering-officer.granted'))) {
+    await runPruem(['audit', '--config', node.configPath, 'officers', 'add', '--id', ordering, '--name', 'Demo Prosecutor', '--channels', 'dna'], join(node.dataDir, 'officer.log'));
+    writeFileSync(join(node.dataDir, 'ordering-officer.granted'), `${ordering}\n`);
+  }
+  // The example client system's own credential (each national client system gets one).
+  if (!existsSync(demoClientKeyPath(node))) {
+    await runPruem(['officers-client', '--config', node.configPath, 'add', '--name', DEMO_CLIENT, '--out', demoClientKeyPath(node)], join(node.dataDir, 'officers-client.log'));
+  }
+}
+
+export const DEMO_CLIENT = 'demo-client';
+
+/** Where the demo keeps its example client's officers' API credential (mode 0600). */
+export function demoClientKeyPath(node: { readonly dataDir: string }): string {
+  return join(node.dataDir, `${DEMO_CLIENT}.key`);
+}
+
+export function demoOrderingOfficer(state: MemberStateCode): string {
+  return `${state}-PROSECUTOR-7`;
 }
 
 export function demoOfficer(state: MemberStateCode): string {

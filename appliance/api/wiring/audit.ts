@@ -307,6 +307,7 @@ function adminActionOf(e: AdminAuditEvent): AdminAction {
   if (e.action.startsWith('certificate.') || e.action === 'setup.keys') return 'certificate-change';
   if (e.action === 'setup.token') return 'token-operation';
   if (e.action.startsWith('officer.')) return 'officer-change';
+  if (e.action.startsWith('officers-client.')) return 'client-credential-change';
   if (e.action.startsWith('audit.export') || e.action === 'statistics.export' || e.action === 'diagnostics.download') return 'export';
   // account.*, config.*, setup.*, system.*, test-message.*, access.denied: the log has no closer word yet.
   return 'config-change';
@@ -319,7 +320,7 @@ function adminActionOf(e: AdminAuditEvent): AdminAction {
  */
 export function adminAuditSink(log: AuditLog): (e: AdminAuditEvent) => void {
   return (e) => {
-    if (e.outcome === 'success' && (e.action.startsWith('officer.') || e.action === 'audit.export' || e.action === 'audit.export.start')) return;
+    if (e.outcome === 'success' && (e.action.startsWith('officer.') || e.action.startsWith('officers-client.') || e.action === 'audit.export' || e.action === 'audit.export.start')) return;
     const action = adminActionOf(e);
     const details: Record<string, string | number | boolean | null> = {
       consoleAction: e.action,

@@ -13,6 +13,9 @@ import type { Token } from '../../token/token.js';
 import type { AuditLog } from '../../audit/log.js';
 import type { AuditSigner } from '../../audit/signer.js';
 import { OfficerRegistry } from '../../audit/officers.js';
+import { OfficersClients } from '../../dna-exchange/officers-clients.js';
+import { ApiError } from '../errors.js';
+import type { OfficersClientsPort } from '../deps.js';
 import type { MailChannel, MemberStateCode } from '../../peers/member-states.js';
 import { runOk } from '../../util/exec.js';
 import type { ApiDeps, ConfigPort, SystemPort } from '../deps.js';
@@ -45,6 +48,19 @@ export function configFilePort(initial: GatewayConfig, path: string | null, onAp
       onApplied?.(next);
       return { restartRequired: true };
     },
+  };
+}
+
+/** The officers' API client registry as the console's port: its error values as the catalogue's errors. */
+export function officersClientsPort(clients: OfficersClients): OfficersClientsPort {
+  const value = <T>(r: { ok: true; value: T } | { ok: false; error: { code: 'CLIENT_NAME_INVALID' | 'CLIENT_NAME_TAKEN' | 'CLIENT_NOT_FOUND' | 'CLIENT_ALREADY_REVOKED'; message: string } }): T => {
+    if (!r.ok) throw new ApiError(r.error.code, undefined, { message: r.error.message });
+    return r.value;
+  };
+  return {
+    list: async () => clients.list(),
+    add: async (name, actor) => value(clients.add(name, actor)),
+    revoke: async (id, actor) => value(clients.revoke(id, actor)),
   };
 }
 
@@ -88,6 +104,7 @@ export function buildApiDeps(parts: GatewayParts, overrides: Partial<ApiDeps> = 
     provisioning: provisioningPort({ token: parts.token, config: () => config.current() }),
     audit: auditPort({ log: parts.audit, signer, officers, ...(parts.usbRoots ? { usbRoots: parts.usbRoots } : {}) }),
     officers: officersPort(officers),
+    officersClients: officersClientsPort(new OfficersClients(parts.db, parts.audit)),
     statistics: statisticsPort(parts.audit),
     auditAdmin: adminAuditSink(parts.audit),
     sendTestMessage: testMessageSender({
