@@ -3,7 +3,7 @@ import { createHash, X509Certificate } from 'node:crypto';
 
 /** id-data (RFC 5652 §4): the content type of a detached signature over plain bytes. */
 const DATA_OID = '1.2.840.113549.1.7.1';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -39,6 +39,7 @@ import { submitDnaSearch } from './dna-exchange/submit.js';
 import { createOfficersApi, listen as listenOfficersApi } from './dna-exchange/officers-api.js';
 import { OfficersClients } from './dna-exchange/officers-clients.js';
 import { apiLogTo } from './api/log.js';
+import { ensurePrivateDir } from './util/fs.js';
 import { buildApiDeps } from './api/wiring/index.js';
 import { AuditLog, periodOf } from './audit/log.js';
 import type { AuditSigner } from './audit/signer.js';
@@ -97,7 +98,7 @@ function logger(config: GatewayConfig): Logger {
 
 /** First boot: on SoftHSM2, make the development token, keys and certificates if missing. */
 export async function provisionFirstBoot(config: GatewayConfig, io?: CommandIo): Promise<void> {
-  mkdirSync(config.dataDir, { recursive: true });
+  ensurePrivateDir(config.dataDir);
   const result = await ensureDevelopmentToken(config);
   for (const action of result.actions) io?.stdout.write(`${action}\n`);
   if (result.status === 'created') io?.stdout.write(`development token "${config.token.label}" ready — DEVELOPMENT certificates, not for TESTA\n`);
@@ -110,7 +111,7 @@ function sha256(data: Uint8Array): string {
 export async function composeGateway(config: GatewayConfig, opts: { log?: Logger } = {}): Promise<GatewayCore> {
   const log = opts.log ?? logger(config);
   const startedAt = new Date();
-  mkdirSync(config.dataDir, { recursive: true });
+  ensurePrivateDir(config.dataDir);
   await ensureDevelopmentToken(config);
   const db = openDatabase(join(config.dataDir, 'gateway.sqlite'));
   const queue = new MessageQueue(db);

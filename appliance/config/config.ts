@@ -157,6 +157,15 @@ function describeIssues(error: z.ZodError): string[] {
   });
 }
 
+/**
+ * Development: the token is SoftHSM2 (the development token `pruem provision` makes, with
+ * DEVELOPMENT certificates). A smartcard or HSM is production, where a PIN written into the
+ * configuration file would end up in copies, backups and support bundles.
+ */
+export function isDevelopmentToken(module: string): boolean {
+  return /softhsm/i.test(module.split('/').at(-1) ?? '');
+}
+
 /** Validates a parsed configuration object; errors are values here because the input is a user's file. */
 export function parseConfig(raw: unknown): { ok: true; config: GatewayConfig } | { ok: false; error: ConfigError } {
   const result = configSchema.safeParse(raw ?? {});
@@ -166,6 +175,10 @@ export function parseConfig(raw: unknown): { ok: true; config: GatewayConfig } |
     if (dup) return { ok: false, error: new ConfigError('invalid configuration', [`peers: ${dup} is listed twice`]) };
     if (codes.includes(result.data.memberState)) {
       return { ok: false, error: new ConfigError('invalid configuration', [`peers: ${result.data.memberState} is our own Member State`]) };
+    }
+    if ('value' in result.data.token.pin && !isDevelopmentToken(result.data.token.module)) {
+      const issue = 'token.pin: a literal PIN is accepted for a SoftHSM2 development token only; give { "file": … } (mode 0600) or { "env": … }';
+      return { ok: false, error: new ConfigError(`invalid configuration:\n  ${issue}`, [issue]) };
     }
     return { ok: true, config: result.data };
   }

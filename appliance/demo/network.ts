@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, writeFileSync, createWriteStream } from 'node:fs
 import { writeSyntheticDatabase } from './seed.js';
 import { join } from 'node:path';
 import { pruemCommand } from '../cli/self.js';
+import { childEnvironment } from '../util/exec.js';
 import type { MemberStateCode } from '../peers/member-states.js';
 
 /**
@@ -101,11 +102,16 @@ export function demoOfficer(state: MemberStateCode): string {
   return `${state}-OFFICER-1`;
 }
 
+/** A gateway child's environment: what tools need and the gateway's own settings, nothing else of ours. */
+function gatewayEnvironment(): NodeJS.ProcessEnv {
+  return childEnvironment({ pass: ['PRUEM_LOG_LEVEL', 'PRUEM_DEMO', 'NODE_OPTIONS', 'USER', 'SUDO_USER'] });
+}
+
 /** Runs `pruem <args>` to completion; rejects with its output when it fails. */
 export function runPruem(args: readonly string[], logFile?: string): Promise<void> {
   const { command, args: base } = pruemCommand();
   return new Promise((resolve, reject) => {
-    const child = spawn(command, [...base, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, [...base, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: gatewayEnvironment() });
     let output = '';
     child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
@@ -122,7 +128,7 @@ export function runPruem(args: readonly string[], logFile?: string): Promise<voi
 export function spawnGateway(node: NodeFiles): ChildProcess {
   const { command, args } = pruemCommand();
   const log = createWriteStream(join(node.dataDir, 'gateway.log'), { flags: 'a' });
-  const child = spawn(command, [...args, 'run', '--config', node.configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, [...args, 'run', '--config', node.configPath], { stdio: ['ignore', 'pipe', 'pipe'], env: gatewayEnvironment() });
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
   return child;
