@@ -531,7 +531,7 @@ export async function auditCommandFromCli(argv: string[], io: CommandIo): Promis
     return await auditCommand(rest, io, {
       context: async () => {
         core = await composeGateway(loadConfig(configPath), { log: pino({ level: 'warn' }) });
-        return { log: core.audit, officers: core.officers, signer: core.auditSigner, actor: process.env.SUDO_USER ?? userInfo().username };
+        return { log: core.audit, officers: core.officers, signer: core.auditSigner, actor: process.env.SUDO_USER ?? userInfo().username, exportRoots: core.config.audit.exportRoots };
       },
     });
   } finally {

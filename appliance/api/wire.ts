@@ -129,7 +129,8 @@ export interface AuditSearchResult {
 export interface UsbDrive {
   readonly id: string;
   readonly label: string;
-  readonly mountPoint: string;
+  /** Where it is mounted now, if it is (an export mounts it itself, privately, and unmounts it again). */
+  readonly mountPoint: string | null;
   readonly sizeBytes: number | null;
   readonly freeBytes: number | null;
 }
@@ -153,10 +154,12 @@ export interface AuditExportProgress {
 }
 
 export interface AuditExportResult {
-  /** Where the bundle was written (a directory or a file). */
+  /** Where the bundle was written (a directory, or the folder on the drive). */
   readonly path: string;
   readonly entries: number;
   readonly files: readonly string[];
+  /** The check of what was read back (from the drive after a remount, or from the folder); absent: verify it separately. */
+  readonly verification?: AuditVerifyResult;
 }
 
 export interface AuditVerifyResult {

@@ -1,11 +1,12 @@
 import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { CHANNELS, MEMBER_STATES, type Channel, type MemberStateCode } from '../peers/member-states.js';
 import type { AuditError } from './errors.js';
-import { exportBundle, type ExportFilters, type ExportResult } from './export.js';
+import type { ExportFilters } from './export.js';
 import type { AuditLog } from './log.js';
 import type { OfficerRegistry } from './officers.js';
 import type { AuditSigner } from './signer.js';
-import { exportToDevice, listRemovableDevices, type DeviceExportResult } from './usb.js';
+import { exportTo, listRemovableDevices } from './usb.js';
 import { formatReport, verifyBundle } from './verify-audit.mjs';
 import { OfficersClients } from '../dna-exchange/officers-clients.js';
 
@@ -21,12 +22,14 @@ export interface AuditCliContext {
   signer: AuditSigner;
   /** Who is running the command (recorded in the log). */
   actor: string;
+  /** Folders a directory export may be written below (configuration `audit.exportRoots`); absent: anywhere. */
+  exportRoots?: readonly string[];
 }
 
 export interface AuditCliDeps {
   context?: () => Promise<AuditCliContext>;
   listDevices?: typeof listRemovableDevices;
-  exportToDevice?: typeof exportToDevice;
+  exportTo?: typeof exportTo;
   /** Tests only: accept loop devices as export targets. */
   allowNonRemovableDevices?: boolean;
   /** Where device exports mount drives (default /run/pruem-audit). */
@@ -265,23 +268,18 @@ async function exportCommand(argv: string[], io: Io, deps: AuditCliDeps): Promis
   const ctx = await withContext(io, deps, 'export');
   if (!ctx) return EXIT.unavailable;
   const options = { filters, actor: ctx.actor, signer: ctx.signer, officers: ctx.officers, proofs } as const;
-  let result: ExportResult | DeviceExportResult;
-  if (out.startsWith('/dev/')) {
-    write(io.stdout, `Writing the export to ${out} …`);
-    const r = await (deps.exportToDevice ?? exportToDevice)(out, ctx.log, {
-      ...options,
-      ...(deps.mountRoot ? { mountRoot: deps.mountRoot } : {}),
-      ...(deps.allowNonRemovableDevices ? { allowNonRemovable: true } : {}),
-    });
-    if (!r.ok) return failure(io, r.error);
-    result = r.value;
-    write(io.stdout, `Written to ${out} in folder ${r.value.folder}; read back and verified; the drive is unmounted and can be removed.`);
-  } else {
-    const r = await exportBundle(ctx.log, out, options);
-    if (!r.ok) return failure(io, r.error);
-    result = r.value;
-    write(io.stdout, `Written to ${out}.`);
-  }
+  // The one export path the console uses too (usb.ts exportTo): a drive is mounted, written,
+  // flushed, read back and unmounted; a folder must lie below an allowed root.
+  const device = out.startsWith('/dev/');
+  if (device) write(io.stdout, `Writing the export to ${out} …`);
+  const r = await (deps.exportTo ?? exportTo)(device ? { kind: 'device', device: out } : { kind: 'directory', path: resolve(out) }, ctx.log, options, {
+    ...(ctx.exportRoots ? { roots: ctx.exportRoots } : {}),
+    ...(deps.mountRoot ? { mountRoot: deps.mountRoot } : {}),
+    ...(deps.allowNonRemovableDevices ? { allowNonRemovable: true } : {}),
+  });
+  if (!r.ok) return failure(io, r.error);
+  const result = r.value;
+  write(io.stdout, device ? `Written to ${out} in folder ${result.dir}; read back and verified; the drive is unmounted and can be removed.` : `Written to ${out}; read back and verified.`);
   write(
     io.stdout,
     [

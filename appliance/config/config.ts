@@ -130,6 +130,11 @@ export const configSchema = z
       .strict()
       .default({ maxMessageBytes: 20 * 1024 * 1024, maxProfilesPerMessage: 500 }),
     peers: z.array(peer).default([]),
+    /** Audit log exports (Art. 30): folders a directory export may be written below; relative to dataDir. USB drives are always allowed. */
+    audit: z
+      .object({ exportRoots: z.array(z.string().min(1)).max(20).default(['exports']) })
+      .strict()
+      .default({ exportRoots: ['exports'] }),
   })
   .strict();
 
@@ -242,6 +247,7 @@ export function resolvePaths(config: GatewayConfig, base: string): GatewayConfig
       officers: config.listen.officers ? resolveTls(base, config.listen.officers) : null,
     },
     pop3: config.pop3 ? { ...config.pop3, password: resolvePin(base, config.pop3.password) } : null,
+    audit: { ...config.audit, exportRoots: config.audit.exportRoots.map((r) => abs(dataDir, r)) },
     peers: config.peers.map((p) => ({
       ...p,
       certificates: {

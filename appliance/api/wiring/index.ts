@@ -25,7 +25,7 @@ import { testMessageSender } from './test-message.js';
 import { networkctlReload, networkdPort } from './network.js';
 
 export { provisioningPort, toTokenState } from './provisioning.js';
-export { adminAuditSink, auditPort, officersPort, statisticsPort, listUsbDrives, drivesFromLsblk, entryView } from './audit.js';
+export { adminAuditSink, auditPort, officersPort, statisticsPort, entryView } from './audit.js';
 export { testMessageSender } from './test-message.js';
 export { networkdPort, renderNetworkdUnit, parseNetworkdUnit, networkctlReload } from './network.js';
 
@@ -87,7 +87,6 @@ export interface GatewayParts {
   readonly officers?: OfficerRegistry;
   /** Queue a link-test PING (pipeline.originate); enables peer test messages. */
   readonly ping?: (peer: MemberStateCode, channel: MailChannel) => Promise<string>;
-  readonly usbRoots?: readonly string[];
   /** systemd-networkd folder for the management interface (the image: /etc/systemd/network); absent: the wizard keeps the network as it is. */
   readonly network?: { readonly dir: string; readonly interface: string; readonly reload: boolean };
 }
@@ -102,7 +101,7 @@ export function buildApiDeps(parts: GatewayParts, overrides: Partial<ApiDeps> = 
     status: () => parts.status(),
     config,
     provisioning: provisioningPort({ token: parts.token, config: () => config.current() }),
-    audit: auditPort({ log: parts.audit, signer, officers, ...(parts.usbRoots ? { usbRoots: parts.usbRoots } : {}) }),
+    audit: auditPort({ log: parts.audit, signer, officers, exportRoots: parts.config.audit.exportRoots }),
     officers: officersPort(officers),
     officersClients: officersClientsPort(new OfficersClients(parts.db, parts.audit)),
     statistics: statisticsPort(parts.audit),

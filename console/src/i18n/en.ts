@@ -185,7 +185,7 @@ export const en = {
   'audit.export.step3': '3. Export and verification',
   'audit.export.usb': 'USB drive',
   'audit.export.dir': 'Directory on the appliance',
-  'audit.export.noUsb': 'No USB drive is mounted. Insert one and refresh.',
+  'audit.export.noUsb': 'No USB drive is attached. Insert one and refresh (the export mounts it itself).',
   'audit.export.path': 'Directory',
   'audit.export.free': '{free} free',
   'audit.export.summary': 'Entries from {from} to {to} will be written to {target}.',

@@ -187,7 +187,7 @@ export const ro: Record<MessageKey, string> = {
   'audit.export.step3': '3. Export și verificare',
   'audit.export.usb': 'Stick USB',
   'audit.export.dir': 'Director pe echipament',
-  'audit.export.noUsb': 'Niciun stick USB montat. Introduceți unul și reîmprospătați.',
+  'audit.export.noUsb': 'Niciun stick USB conectat. Introduceți unul și reîmprospătați (exportul îl montează singur).',
   'audit.export.path': 'Director',
   'audit.export.free': '{free} liberi',
   'audit.export.summary': 'Înregistrările de la {from} până la {to} vor fi scrise în {target}.',
