@@ -7,8 +7,7 @@ import { dirname } from 'node:path';
  * A crash leaves the old file or the new one, never half of either. The one helper for the
  * configuration file, certificates, PIN files and network units.
  */
-export function writeFileAtomic(path: string, data: string | Uint8Array, options: { mode?: number } = {}): void {
-  const mode = options.mode ?? 0o644;
+export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): void {
   const dir = dirname(path);
   mkdirSync(dir, { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;

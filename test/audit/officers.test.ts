@@ -2,7 +2,8 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { AuditLog, type AuditLeaf } from '../../appliance/audit/log.js';
 import { AuditError } from '../../appliance/audit/errors.js';
-import { OfficerRegistry, csvCell } from '../../appliance/audit/officers.js';
+import { OfficerRegistry } from '../../appliance/audit/officers.js';
+import { csvCell } from '../../appliance/util/csv.js';
 import { TestClock, openDb, outgoingSearch, tempDir } from './helpers.js';
 
 const tmp = tempDir();

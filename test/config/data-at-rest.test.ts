@@ -64,8 +64,8 @@ test('the data folder is made private, and an existing one narrowed', withDir((d
 
 test('the atomic write leaves the asked-for mode and the whole content', withDir((dir) => {
   const file = join(dir, 'sub', 'config.json');
-  writeFileAtomic(file, '{"a":1}\n', { mode: 0o600 });
-  writeFileAtomic(file, '{"a":2}\n', { mode: 0o600 });
+  writeFileAtomic(file, '{"a":1}\n', 0o600);
+  writeFileAtomic(file, '{"a":2}\n', 0o600);
   assert.equal(readFileSync(file, 'utf8'), '{"a":2}\n');
   assert.equal(mode(file), 0o600);
 }));

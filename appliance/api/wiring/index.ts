@@ -5,7 +5,7 @@
  *
  * Everything here is an adapter: the rules live in the parts (provisioning/, audit/, exchange/).
  */
-import { writeFileSync, renameSync } from 'node:fs';
+import { writeFileAtomic } from '../../util/fs.js';
 import type Database from 'better-sqlite3';
 import type { GatewayConfig } from '../../config/config.js';
 import type { GatewayStatus } from '../../status/types.js';
@@ -39,11 +39,7 @@ export function configFilePort(initial: GatewayConfig, path: string | null, onAp
   return {
     current: () => current,
     async apply(next) {
-      if (path) {
-        const tmp = `${path}.${process.pid}.tmp`;
-        writeFileSync(tmp, `${JSON.stringify(next, null, 2)}\n`, { mode: 0o600 });
-        renameSync(tmp, path);
-      }
+      if (path) writeFileAtomic(path, `${JSON.stringify(next, null, 2)}\n`, 0o600);
       current = next;
       onApplied?.(next);
       return { restartRequired: true };
