@@ -386,6 +386,7 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
       if (clients.migrateLegacyKeyFile(join(config.dataDir, 'officers-api.key'))) log.warn({ client: 'legacy-shared-key' }, "officers' API: the shared key file became a named client credential; give each client its own and revoke it");
       const app = createOfficersApi({
         clients,
+        officers: core.officers,
         audit: core.audit,
         log: apiLogTo(log),
         searches: core.dna.searches,

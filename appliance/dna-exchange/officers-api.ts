@@ -34,6 +34,8 @@ export interface OfficersApiDeps {
   readonly notes: Pick<ProfileNotes, 'list'>;
   readonly statistics: Pick<Statistics, 'annual'>;
   readonly submit: (body: unknown, client: OfficersClient) => Promise<{ ok: true; search: { id: string } } | { ok: false; error: SubmitError }>;
+  /** The authorised officers: an officer a client names in `X-Officer-Id` must be on the list. */
+  readonly officers?: { assertAuthorised(officerId: string, channel: 'dna', at: Date): { message: string } | null };
   /** The Art. 30 log (reads of results are recorded; synchronous so a failed record withholds the answer). */
   readonly audit: { append(event: AuditEvent): unknown };
   /** The daemon's logger; 500s are logged here with their stack. */
@@ -55,12 +57,17 @@ export function createOfficersApi(deps: OfficersApiDeps): Koa<OfficersState> {
   /** Who read what, recorded before it is shown (Art. 30: the record names every access to the answers). */
   const recordRead = (ctx: Koa.ParameterizedContext<OfficersState>, target: string, details: Record<string, string | number | boolean | null>) => {
     const officer = ctx.get('x-officer-id').trim();
+    const named = officer !== '';
+    if (named && !OFFICER_HEADER_RE.test(officer)) throw new ApiError('VALIDATION_FAILED', { field: 'X-Officer-Id' });
+    const now = clock();
+    const denied = named ? deps.officers?.assertAuthorised(officer, 'dna', now) : null;
+    if (denied) throw new ApiError('OFFICER_NOT_AUTHORISED', undefined, { message: denied.message });
     deps.audit.append({
       kind: 'admin',
       action: 'result-read',
-      actor: OFFICER_HEADER_RE.test(officer) ? officer : `client:${ctx.state.client.name}`,
+      actor: named ? officer : `client:${ctx.state.client.name}`,
       target,
-      occurredAt: clock().toISOString(),
+      occurredAt: now.toISOString(),
       outcome: 'success',
       details: { client: ctx.state.client.name, ...details },
     });

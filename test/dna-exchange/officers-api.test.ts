@@ -102,7 +102,7 @@ beforeEach(async () => {
   });
   const peer = { channels: { dna: { enabled: true } }, encryption: {} };
   const app = createOfficersApi({
-    clients, audit, searches, notes: new ProfileNotes(db), statistics: new Statistics(db),
+    clients, audit, officers, searches, notes: new ProfileNotes(db), statistics: new Statistics(db),
     log: (event, fields) => logged.push({ event, fields }),
     submit: (body) =>
       submitDnaSearch({
@@ -192,6 +192,10 @@ test('reading a search or the notes is recorded in the Art. 30 log before the an
   const read = await call('GET', `/api/dna/searches/${created.body.id}`, { key: value.credential, headers: { 'x-officer-id': 'RO-OFFICER-1' } });
   assert.equal(read.status, 200);
   await call('GET', '/api/dna/notes', { key: value.credential });
+  // An officer the client names must be on the list; nothing is shown or recorded otherwise.
+  const stranger = await call('GET', `/api/dna/searches/${created.body.id}`, { key: value.credential, headers: { 'x-officer-id': 'RO-NOBODY' } });
+  assert.equal(stranger.status, 403);
+  assert.equal(stranger.body.error.code, 'OFFICER_NOT_AUTHORISED');
   const reads = entries().filter((e) => e.kind === 'admin' && e.action === 'result-read');
   assert.equal(reads.length, 2);
   const [first, second] = reads as Array<Extract<AuditEvent, { kind: 'admin' }>>;
