@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { X509Certificate } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -37,7 +37,10 @@ import { ProfileNotes } from './dna-exchange/notes.js';
 import { dnaChannelHandler } from './dna-exchange/channel.js';
 import { reportIndexBuilds } from './dna-exchange/index-reporting.js';
 import { submitDnaSearch } from './dna-exchange/submit.js';
-import { createOfficersApi, ensureApiKey, listen as listenOfficersApi } from './dna-exchange/officers-api.js';
+import { createOfficersApi, listen as listenOfficersApi } from './dna-exchange/officers-api.js';
+import { OfficersClients } from './dna-exchange/officers-clients.js';
+import { apiLogTo } from './api/log.js';
+import { ensurePrivateDir } from './util/fs.js';
 import { buildApiDeps } from './api/wiring/index.js';
 import { AuditLog } from './audit/log.js';
 import type { AuditSigner } from './audit/signer.js';
@@ -98,7 +101,7 @@ function logger(config: GatewayConfig): Logger {
 
 /** First boot: on SoftHSM2, make the development token, keys and certificates if missing. */
 export async function provisionFirstBoot(config: GatewayConfig, io?: CommandIo): Promise<void> {
-  mkdirSync(config.dataDir, { recursive: true });
+  ensurePrivateDir(config.dataDir);
   const result = await ensureDevelopmentToken(config);
   for (const action of result.actions) io?.stdout.write(`${action}\n`);
   if (result.status === 'created') io?.stdout.write(`development token "${config.token.label}" ready — DEVELOPMENT certificates, not for TESTA\n`);
@@ -107,7 +110,7 @@ export async function provisionFirstBoot(config: GatewayConfig, io?: CommandIo):
 export async function composeGateway(config: GatewayConfig, opts: { log?: Logger } = {}): Promise<GatewayCore> {
   const log = opts.log ?? logger(config);
   const startedAt = new Date();
-  mkdirSync(config.dataDir, { recursive: true });
+  ensurePrivateDir(config.dataDir);
   await ensureDevelopmentToken(config);
   const db = openDatabase(join(config.dataDir, 'gateway.sqlite'));
   const replayWindow = replayWindowOf(config);
@@ -267,8 +270,13 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
 
     let officersPort: number | null = null;
     if (config.listen.officers) {
+      const clients = new OfficersClients(core.db, core.audit);
+      if (clients.migrateLegacyKeyFile(join(config.dataDir, 'officers-api.key'))) log.warn({ client: 'legacy-shared-key' }, "officers' API: the shared key file became a named client credential; give each client its own and revoke it");
       const app = createOfficersApi({
-        apiKey: ensureApiKey(join(config.dataDir, 'officers-api.key')),
+        clients,
+        officers: core.officers,
+        audit: core.audit,
+        log: apiLogTo(log),
         searches: core.dna.searches,
         notes: core.dna.notes,
         statistics: core.statistics,
@@ -346,6 +354,7 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
           annual: async (year) =>
             core.statistics.annual(year).map(({ state, channel, direction, requests, hits, noHits, errors }) => ({ state, channel, direction, requests, hits, noHits, errors })),
         },
+        log: apiLogTo(log),
         onSetupCode: (code) => log.warn({ setupCode: code }, 'no console account yet: open the console and enter this set-up code'),
         // The Secure flag on the session cookie wherever the request came over TLS.
         security: { secureCookies: tls.tls !== null },
@@ -421,7 +430,7 @@ export async function auditCommandFromCli(argv: string[], io: CommandIo): Promis
     return await auditCommand(rest, io, {
       context: async () => {
         core = await composeGateway(loadConfig(configPath), { log: pino({ level: 'warn' }) });
-        return { log: core.audit, officers: core.officers, signer: core.auditSigner, actor: process.env.SUDO_USER ?? userInfo().username };
+        return { log: core.audit, officers: core.officers, signer: core.auditSigner, actor: process.env.SUDO_USER ?? userInfo().username, exportRoots: core.config.audit.exportRoots };
       },
     });
   } finally {

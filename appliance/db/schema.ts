@@ -160,6 +160,18 @@ const STEPS: readonly Step[] = [
       `);
     },
   },
+  {
+    version: 3,
+    what: "the officers' API client systems, each with its own credential (stored as a SHA-256 digest)",
+    up: (db) => {
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS officers_api_clients (
+          id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, key_sha256 TEXT NOT NULL UNIQUE,
+          created_at TEXT NOT NULL, created_by TEXT NOT NULL,
+          revoked_at TEXT, revoked_by TEXT, last_used_at TEXT);
+      `);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = STEPS[STEPS.length - 1]!.version;

@@ -2,7 +2,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import type { CommandIo } from '../cli/io.js';
-import { provisionNode, demoOfficer, spawnGateway, waitForHealth, writeNetworkConfigs, type NodeSpec } from './network.js';
+import { provisionNode, demoOfficer, demoOrderingOfficer, demoClientKeyPath, spawnGateway, waitForHealth, writeNetworkConfigs, type NodeSpec } from './network.js';
 import { startDemoRelay } from './relay.js';
 import { DEMO_PROFILE } from './seed.js';
 
@@ -60,10 +60,11 @@ export async function runDemo(opts: { dir: string; fresh: boolean }, io: Command
       'Try:  curl http://127.0.0.1:8080/api/status',
       '',
       'Send a DNA search from RO to all peers (DE holds the demo profile, AT a near match):',
-      `  curl -s -H "Authorization: Bearer $(cat ${join(nodes[0]!.dataDir, 'officers-api.key')})" -H 'Content-Type: application/json' \\`,
-      `    -d '${JSON.stringify({ officerId: demoOfficer('RO'), orderingOfficerId: 'RO-PROSECUTOR-7', reason: 'demo: burglary case 123/2026', targets: 'all', profiles: [{ id: 'RO-CASE-123-S1', type: 'S', loci: DEMO_PROFILE }] })}' \\`,
+      `  curl -s -H "Authorization: Bearer $(cat ${demoClientKeyPath(nodes[0]!)})" -H 'Content-Type: application/json' \\`,
+      `    -d '${JSON.stringify({ officerId: demoOfficer('RO'), orderingOfficerId: demoOrderingOfficer('RO'), reason: 'demo: burglary case 123/2026', targets: 'all', profiles: [{ id: 'RO-CASE-123-S1', type: 'S', loci: DEMO_PROFILE }] })}' \\`,
       '    http://127.0.0.1:8090/api/dna/searches',
-      '  then GET http://127.0.0.1:8090/api/dna/searches/<id> with the same header to see the hits.',
+      '  then GET http://127.0.0.1:8090/api/dna/searches/<id> with the same header to see the hits',
+      "  (the demo's client system \"demo-client\" has its own credential; make others with `pruem officers-client add`).",
       'Stop: Ctrl-C',
       '',
     ].join('\n'),

@@ -47,11 +47,19 @@ export class DnaSearches {
   }
 
   create(search: Omit<SearchRecord, 'id' | 'createdAt'>): SearchRecord {
-    const id = randomUUID();
-    const createdAt = this.clock();
+    const record = this.prepare(search);
+    this.insert(record);
+    return record;
+  }
+
+  /** A new search's id and time, not yet written: the caller inserts it in the transaction that queues its messages. */
+  prepare(search: Omit<SearchRecord, 'id' | 'createdAt'>): SearchRecord {
+    return { ...search, id: randomUUID(), createdAt: this.clock().toISOString() };
+  }
+
+  insert(search: SearchRecord): void {
     statement(this.db, 'INSERT INTO dna_searches VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(id, createdAt.getTime(), search.reqtype, search.officerId, search.orderingOfficerId, search.reason, JSON.stringify(search.profileIds));
-    return { ...search, id, createdAt: createdAt.toISOString() };
+      .run(search.id, Date.parse(search.createdAt), search.reqtype, search.officerId, search.orderingOfficerId, search.reason, JSON.stringify(search.profileIds));
   }
 
   /** Called in the transaction that queues the request message. */

@@ -9,6 +9,7 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import Database from 'better-sqlite3';
+import { preparePrivateDatabaseFile } from '../db/database.js';
 import { blobToCodes, codesToBlob, decodeLoci, encodeLoci, MATCH_LOCUS_COUNT } from './encoding.js';
 import type { EngineSource, StoredProfile } from './engine.js';
 import { parseProfileLine, type LineRefusalCode } from './jsonl.js';
@@ -87,6 +88,7 @@ export class ProfileStore implements EngineSource {
 
   /** Opens (creating if needed) a store file; ':memory:' gives a throwaway store (CLI search over JSON Lines). */
   static open(path: string): ProfileStore {
+    preparePrivateDatabaseFile(path); // the national DNA database: 0600, like the gateway's file
     const db = new Database(path);
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { startGateways, type Gateways } from '../support/gateways.js';
-import { demoOfficer } from '../../appliance/demo/network.js';
+import { demoClientKeyPath, demoOfficer } from '../../appliance/demo/network.js';
 import { DEMO_PROFILE } from '../../appliance/demo/seed.js';
 import { composeGateway } from '../../appliance/main.js';
 import { loadConfig } from '../../appliance/config/config.js';
@@ -28,7 +28,7 @@ after(async () => {
 
 function officersApi(state: MemberStateCode) {
   const node = net.node(state);
-  const key = readFileSync(join(node.dataDir, 'officers-api.key'), 'utf8').trim();
+  const key = readFileSync(demoClientKeyPath(node), 'utf8').trim();
   const base = `http://127.0.0.1:${node.spec.officersPort}/api`;
   return {
     async post(path: string, body: unknown) {
@@ -103,10 +103,10 @@ test('Art. 4: a batch to DE gets a hit and a no-hit, correlated per profile', as
 test('the officers API refuses an unauthorised officer and a profile below the inclusion minimum', async () => {
   const unauthorised = await officersApi('RO').post('/dna/searches', { ...search, officerId: 'RO-NOBODY', targets: 'all', profiles: [{ id: 'x', type: 'S', loci: DEMO_PROFILE }] });
   assert.equal(unauthorised.status, 403);
-  assert.equal(unauthorised.body.code, 'OFFICER_NOT_AUTHORISED');
+  assert.equal((unauthorised.body.error as { code: string }).code, 'OFFICER_NOT_AUTHORISED');
   const tooSmall = await officersApi('RO').post('/dna/searches', { ...search, targets: 'all', profiles: [{ id: 'x', type: 'S', loci: { vwa: ['14', '17'], th01: ['6', '7'] } }] });
   assert.equal(tooSmall.status, 422);
-  assert.equal(tooSmall.body.code, 'PROFILE_REFUSED');
+  assert.equal((tooSmall.body.error as { code: string }).code, 'PROFILE_REFUSED');
   const missingReason = await officersApi('RO').post('/dna/searches', { officerId: 'RO-OFFICER-1', orderingOfficerId: 'x', targets: 'all', profiles: [] });
   assert.equal(missingReason.status, 400);
 });
