@@ -39,8 +39,11 @@ $(STAMP)/npm: package-lock.json
 
 build: $(STAMP)/npm
 	./node_modules/.bin/tsc -p tsconfig.build.json
-	@# tsc copies no assets: the PRUEMDNA schema and the auditors' standalone verifier ship beside the code.
+	@# tsc copies no assets: the PRUEMDNA schema ships beside the code.
 	cd appliance && find . \( -name '*.xsd' -o -name '*.mjs' \) -exec install -D -m 0644 {} ../dist/appliance/{} \;
+	@# The auditors' verifier: the type-checked modules in appliance/audit/verify/ bundled into one
+	@# dependency-free file (it replaces tsc's unbundled verify-audit.mjs).
+	node --import tsx appliance/audit/verify/build.ts dist/appliance/audit/verify-audit.mjs
 	node console/build.mjs
 
 clean:
