@@ -4,20 +4,10 @@ import { createServer, type Server } from 'node:http';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { main } from '../../appliance/cli/pruem.js';
+import { capture } from './capture.js';
 import { chooseConfig, describeChoice, DEMO_CONFIG } from '../../appliance/cli/config-path.js';
 import { freePort } from '../support/ports.js';
-
-function capture() {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let stdout = '';
-  let stderr = '';
-  out.on('data', (d: Buffer) => (stdout += d.toString()));
-  err.on('data', (d: Buffer) => (stderr += d.toString()));
-  return { io: { stdout: out, stderr: err }, text: () => ({ stdout, stderr }) };
-}
 
 test('without --config: $PRUEM_CONFIG, then the installed file, then the demo network, then the defaults', () => {
   const cwd = '/work/x';
