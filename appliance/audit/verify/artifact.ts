@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 const HERE = dirname(fileURLToPath(import.meta.url));
 
 export async function verifierFile(): Promise<string> {
-  if (!import.meta.url.endsWith('.ts')) return join(HERE, '..', 'verify-audit.mjs');
+  if (!new URL(import.meta.url).pathname.endsWith('.ts')) return join(HERE, '..', 'verify-audit.mjs');
   const out = join(HERE, '..', '..', '..', 'dist', 'appliance', 'audit', 'verify-audit.mjs');
   const sources = [
     join(HERE, '..', 'verify-audit.mts'),
