@@ -22,6 +22,12 @@ export interface SearchRecord {
 }
 
 export interface SearchResultRow {
+  /**
+   * 'echo': the requested State's echo of our profile (quality 0), carrying its overall result for
+   * it (H: it found matches, listed in the 'match' rows; N: none; E: refused, with the message).
+   * 'match': one candidate profile of that State (quality 1–4). An 'echo' with result H is not a hit.
+   */
+  readonly kind: 'echo' | 'match';
   readonly state: MemberStateCode;
   /** Our requesting profile's reference number. */
   readonly profileRef: string;
@@ -125,6 +131,7 @@ export class DnaSearches {
       }>
     ).map(
       (r): SearchResultRow => ({
+        kind: r.hit_profile_ident !== null ? 'match' : 'echo',
         state: r.state,
         profileRef: r.profile_ref,
         result: r.result,
