@@ -49,8 +49,8 @@ const GENERATOR = `pruem-gateway ${VERSION}`;
 
 /** How often the audit tree head is signed when it grew (a bound on what an attacker could rewrite unseen). */
 const AUDIT_CHECKPOINT_MS = 5 * 60_000;
-/** How often the daemon looks for a re-imported national DNA database. */
-const DNA_RELOAD_CHECK_MS = 30_000;
+/** How often the daemon looks for an import into the national DNA database (one small read; issue 15: ≤ 5 s to searchable). */
+const DNA_RELOAD_CHECK_MS = 2_000;
 
 export type Logger = pino.Logger;
 
@@ -193,6 +193,12 @@ export async function composeGateway(config: GatewayConfig, opts: { log?: Logger
         log.error({ reason: b.error }, 'DNA index rebuild failed; the previous index stays in use');
         services.set('dna-index', 'degraded', `rebuild failed, the previous index answers: ${b.error}`);
       }
+    },
+    onDelta: (d) => {
+      if (d.ok) {
+        log.info({ generation: d.generation, added: d.added, removed: d.removed, profiles: d.profiles, ms: Math.round(d.totalMs) }, 'DNA index updated from an import');
+        services.set('dna-index', d.profiles === 0 ? 'degraded' : 'up', `${d.profiles} profiles, generation ${d.generation}`);
+      } else log.error({ reason: d.error }, 'DNA index update failed; it is tried again at the next check');
     },
   });
   const dna = { store: dnaStore, index: dnaIndex, searches: new DnaSearches(db), notes: new ProfileNotes(db) };
