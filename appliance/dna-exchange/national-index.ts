@@ -52,6 +52,8 @@ export interface IndexDeltaOutcome {
   readonly removed: number;
   readonly profiles: number;
   readonly totalMs: number;
+  /** The longest time one page held the thread (read, decode, index): what a search may wait behind. */
+  readonly longestPageMs: number;
   readonly error?: string;
 }
 
@@ -82,7 +84,7 @@ export interface NationalIndexOptions {
   readonly onDelta?: (outcome: IndexDeltaOutcome) => void;
   /** Changes above which a full rebuild is cheaper than a delta; default 200 000. */
   readonly deltaLimit?: number;
-  /** Changes applied per turn of the event loop; default 2 000 (a few ms each at 10 M profiles). */
+  /** Changes applied per turn of the event loop; default 500. */
   readonly deltaPage?: number;
 }
 
@@ -90,8 +92,8 @@ export interface NationalIndexOptions {
 const LAZY_RETRY_MS = 10_000;
 /** Above this many changes a rebuild in the worker is cheaper than applying them on the daemon's thread. */
 const DELTA_LIMIT = 200_000;
-/** Changes applied per turn of the event loop: ~2–5 ms of work at 10 M profiles. */
-const DELTA_PAGE = 2_000;
+/** Changes applied per turn of the event loop: ~10 µs each (read, decode, index), so a few ms a turn. */
+const DELTA_PAGE = 500;
 
 interface Snapshot {
   readonly engine: MatchEngine;
@@ -199,8 +201,10 @@ export class NationalIndex {
     let added = 0;
     let removed = 0;
     let cursor: ChangeCursor | null = FIRST_CHANGE;
+    let longestPageMs = 0;
     try {
       while (cursor) {
+        const pageStart = performance.now();
         if (this.closed || this.snapshot !== snapshot) throw new Error('the index was replaced or closed during the delta');
         const r: { changes: ReadonlyArray<{ slot: number; profile: NormalisedProfile | null }>; next: ChangeCursor | null } =
           this.store.changesPage(from, upTo, cursor, page);
@@ -211,17 +215,18 @@ export class NationalIndex {
           } else if (snapshot.engine.remove(c.slot)) removed++;
         }
         cursor = r.next;
+        longestPageMs = Math.max(longestPageMs, performance.now() - pageStart);
         if (cursor) await new Promise<void>((resolve) => setImmediate(resolve));
       }
       snapshot.generation = upTo;
-      const done: IndexDeltaOutcome = { kind: 'delta', ok: true, fromGeneration: from, generation: upTo, added, removed, profiles: snapshot.engine.size, totalMs: performance.now() - t0 };
+      const done: IndexDeltaOutcome = { kind: 'delta', ok: true, fromGeneration: from, generation: upTo, added, removed, profiles: snapshot.engine.size, totalMs: performance.now() - t0, longestPageMs };
       this.tellDelta(done);
       return done;
     } catch (e) {
       // The engine holds part of the delta: the next refresh re-applies it whole (add replaces, remove is idempotent).
       const error = e instanceof Error ? e.message : String(e);
       this.lastError = { at: this.clock(), reason: `delta ${from}→${upTo}: ${error}` };
-      const failed: IndexDeltaOutcome = { kind: 'delta', ok: false, fromGeneration: from, generation: upTo, added, removed, profiles: snapshot.engine.size, totalMs: performance.now() - t0, error };
+      const failed: IndexDeltaOutcome = { kind: 'delta', ok: false, fromGeneration: from, generation: upTo, added, removed, profiles: snapshot.engine.size, totalMs: performance.now() - t0, longestPageMs, error };
       this.tellDelta(failed);
       return failed;
     }

@@ -33,12 +33,12 @@ CREATE TABLE IF NOT EXISTS profiles (
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS removed (slot INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS removed_seq ON removed (seq);
+CREATE INDEX IF NOT EXISTS removed_seq ON removed (seq, slot);
 `;
 /** Added to stores written before changes were stamped (user_version 0): their rows count as generation 0. */
 const ADD_SEQ = `
 ALTER TABLE profiles ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
-CREATE INDEX IF NOT EXISTS profiles_seq ON profiles (seq);
+CREATE INDEX IF NOT EXISTS profiles_seq ON profiles (seq, slot);
 `;
 const STORE_VERSION = 1;
 
@@ -48,9 +48,9 @@ export interface StoreChange {
   readonly profile: NormalisedProfile | null;
 }
 
-/** Where the next page of changes starts: changed profiles first, then deletions. */
-export type ChangeCursor = { readonly phase: 'profiles' | 'removed'; readonly fromSlot: number };
-export const FIRST_CHANGE: ChangeCursor = { phase: 'profiles', fromSlot: 0 };
+/** Where the next page of changes starts (after this generation and slot): changed profiles first, then deletions. */
+export type ChangeCursor = { readonly phase: 'profiles' | 'removed'; readonly seq: number; readonly slot: number };
+export const FIRST_CHANGE: ChangeCursor = { phase: 'profiles', seq: 0, slot: 0 };
 
 /** How a profile change lands, for whoever keeps an engine in step. */
 export interface ProfileChanges {
@@ -121,7 +121,7 @@ export class ProfileStore implements EngineSource {
       db.transaction(() => {
         const columns = db.prepare('PRAGMA table_info(profiles)').all() as Array<{ name: string }>;
         if (!columns.some((c) => c.name === 'seq')) db.exec(ADD_SEQ);
-        else db.exec('CREATE INDEX IF NOT EXISTS profiles_seq ON profiles (seq)');
+        else db.exec('CREATE INDEX IF NOT EXISTS profiles_seq ON profiles (seq, slot)');
         db.pragma(`user_version = ${STORE_VERSION}`);
       })();
     }
@@ -148,25 +148,29 @@ export class ProfileStore implements EngineSource {
   }
 
   /**
-   * A page of the changes published after generation `after` up to and including `upTo`, in slot order from
-   * `fromSlot` (exclusive), with the profile as stored now; then, once the profiles are exhausted, the deletions.
-   * Read a page at a time so a large delta never holds the daemon's thread. A change of an import still running
-   * carries a later generation and is left for the next delta, as is a row changed again meanwhile.
+   * A page of the changes published after generation `after` up to and including `upTo`, in (generation, slot)
+   * order from the cursor, with the profile as stored now; then, once the profiles are exhausted, the
+   * deletions. Each page walks the (seq, slot) index from where the last one stopped, so a page costs its own
+   * size whatever the delta's, and a large delta never holds the daemon's thread. A change of an import still
+   * running carries a later generation and is left for the next delta, as is a row changed again meanwhile.
    */
   changesPage(after: number, upTo: number, cursor: ChangeCursor, limit: number): { changes: StoreChange[]; next: ChangeCursor | null } {
     const changes: StoreChange[] = [];
+    const from = cursor.seq > after ? cursor : { ...cursor, seq: after, slot: Number.MAX_SAFE_INTEGER };
     if (cursor.phase === 'profiles') {
       const rows = this.db
-        .prepare('SELECT slot, id, type, agency, stored_on, loci, amelogenin FROM profiles WHERE seq > ? AND seq <= ? AND slot > ? ORDER BY slot LIMIT ?')
-        .all(after, upTo, cursor.fromSlot, limit) as Row[];
+        .prepare('SELECT slot, id, type, agency, stored_on, loci, amelogenin, seq FROM profiles WHERE (seq, slot) > (?, ?) AND seq <= ? ORDER BY seq, slot LIMIT ?')
+        .all(from.seq, from.slot, upTo, limit) as Array<Row & { seq: number }>;
       for (const row of rows) changes.push({ slot: row.slot, profile: this.toStored(row).profile });
       const last = rows[rows.length - 1];
-      return { changes, next: rows.length === limit && last ? { phase: 'profiles', fromSlot: last.slot } : { phase: 'removed', fromSlot: 0 } };
+      return { changes, next: rows.length === limit && last ? { phase: 'profiles', seq: last.seq, slot: last.slot } : { phase: 'removed', seq: 0, slot: 0 } };
     }
-    const gone = this.db.prepare('SELECT slot FROM removed WHERE seq > ? AND seq <= ? AND slot > ? ORDER BY slot LIMIT ?').pluck().all(after, upTo, cursor.fromSlot, limit) as number[];
-    for (const slot of gone) changes.push({ slot, profile: null });
+    const gone = this.db
+      .prepare('SELECT slot, seq FROM removed WHERE (seq, slot) > (?, ?) AND seq <= ? ORDER BY seq, slot LIMIT ?')
+      .all(from.seq, from.slot, upTo, limit) as Array<{ slot: number; seq: number }>;
+    for (const g of gone) changes.push({ slot: g.slot, profile: null });
     const last = gone[gone.length - 1];
-    return { changes, next: gone.length === limit && last !== undefined ? { phase: 'removed', fromSlot: last } : null };
+    return { changes, next: gone.length === limit && last ? { phase: 'removed', seq: last.seq, slot: last.slot } : null };
   }
 
   /** How many changes were published after generation `after` up to `upTo` (a delta too large is a rebuild). */

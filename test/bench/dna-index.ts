@@ -211,7 +211,7 @@ async function main(): Promise<void> {
   }
   log(
     `delta of ${deltaLines.length} changes (${deltaReport.inserted} new, ${deltaReport.updated} replaced, ${deltaReport.deleted} deleted; import ${(importMs / 1000).toFixed(2)} s): ` +
-      `applied in ${(delta.ms / 1000).toFixed(2)} s, longest stall ${delta.longestStallMs.toFixed(1)} ms, ${duringDelta.length} searches meanwhile, ` +
+      `applied in ${(delta.ms / 1000).toFixed(2)} s (longest page ${appliedOutcome.longestPageMs.toFixed(1)} ms), longest stall ${delta.longestStallMs.toFixed(1)} ms, ${duringDelta.length} searches meanwhile, ` +
       `memory +${((memAfter.arrayBuffers - memBefore.arrayBuffers) / 1048576).toFixed(1)} MiB array buffers, +${((memAfter.heapUsed - memBefore.heapUsed) / 1048576).toFixed(1)} MiB heap; ${deltaMisses} of 200 new profiles not found`,
   );
 
@@ -237,6 +237,7 @@ async function main(): Promise<void> {
     deltaImportSeconds: importMs / 1000,
     deltaApplySeconds: delta.ms / 1000,
     deltaLongestStallMs: delta.longestStallMs,
+    deltaLongestPageMs: (deltaOutcome as { longestPageMs?: number } | null)?.longestPageMs ?? NaN,
     deltaSearches: duringDelta.length,
     deltaSearchP99Ms: percentile(duringDelta, 99),
     deltaArrayBufferGrowthMiB: (memAfter.arrayBuffers - memBefore.arrayBuffers) / 1048576,
