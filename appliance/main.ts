@@ -33,6 +33,8 @@ import { ProfileStore } from './dna/store.js';
 import { DnaSearches } from './dna-exchange/searches.js';
 import { NationalIndex } from './dna-exchange/national-index.js';
 import { ProfileNotes } from './dna-exchange/notes.js';
+import { HitValidations, VALIDATION_RETENTION_MS } from './dna-exchange/hit-validation.js';
+import { dnaValidationRoutes } from './dna-exchange/validation-routes.js';
 import { dnaChannelHandler } from './dna-exchange/channel.js';
 import { submitDnaSearch } from './dna-exchange/submit.js';
 import { createOfficersApi, ensureApiKey, listen as listenOfficersApi } from './dna-exchange/officers-api.js';
@@ -73,7 +75,7 @@ export interface GatewayCore {
   readonly auditSigner: AuditSigner;
   readonly officers: OfficerRegistry;
   readonly statistics: Statistics;
-  readonly dna: { readonly store: ProfileStore; readonly index: NationalIndex; readonly searches: DnaSearches; readonly notes: ProfileNotes };
+  readonly dna: { readonly store: ProfileStore; readonly index: NationalIndex; readonly searches: DnaSearches; readonly notes: ProfileNotes; readonly validations: HitValidations };
   readonly log: Logger;
   readonly startedAt: Date;
   status(): GatewayStatus;
@@ -162,14 +164,14 @@ export async function composeGateway(config: GatewayConfig, opts: { log?: Logger
       } else log.error({ reason: d.error }, 'DNA index update failed; it is tried again at the next check');
     },
   });
-  const dna = { store: dnaStore, index: dnaIndex, searches: new DnaSearches(db), notes: new ProfileNotes(db) };
+  const dna = { store: dnaStore, index: dnaIndex, searches: new DnaSearches(db), notes: new ProfileNotes(db), validations: new HitValidations(db) };
   const sender: SmtpSender | null = config.relay
     ? createSmtpSender({ host: config.relay.host, port: config.relay.port, requireTls: config.relay.requireTls, heloName: directory.ourAddress('dna').split('@')[1] ?? 'localhost' })
     : null;
   const handlers = [
     pingHandler('dna'),
     pingHandler('fp'),
-    dnaChannelHandler({ ourState: config.memberState, agency: config.agency, generator: GENERATOR, engine: () => dna.index.current(), searches: dna.searches, notes: dna.notes, statistics }),
+    dnaChannelHandler({ ourState: config.memberState, agency: config.agency, generator: GENERATOR, engine: () => dna.index.current(), searches: dna.searches, notes: dna.notes, validations: dna.validations, statistics }),
   ];
   const pipeline = new ExchangePipeline({
     db,
@@ -343,6 +345,8 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
         const x = config.exchange;
         const pruned = pruneExchange(core.db, queue, { queueMs: x.retentionDays.queue * 86_400_000, rejectionsMs: x.retentionDays.rejections * 86_400_000, replayWindow: { pastMs: x.replayWindow.pastHours * 3_600_000, futureMs: x.replayWindow.futureMinutes * 60_000 } }, new Date());
         if (pruned.inbox + pruned.outbox + pruned.rejections + pruned.seen > 0) log.info(pruned, 'working storage pruned');
+        const hits = core.dna.validations.prune(new Date(Date.now() - VALIDATION_RETENTION_MS));
+        if (hits > 0) log.info({ hits }, 'DNA hit validations past the two-year retention deleted');
       } catch (e) {
         log.error({ reason: e instanceof Error ? e.message : String(e) }, 'working storage retention failed');
       }
@@ -382,6 +386,7 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
             core.statistics.annual(year).map(({ state, channel, direction, requests, hits, noHits, errors }) => ({ state, channel, direction, requests, hits, noHits, errors })),
         },
         onSetupCode: (code) => log.warn({ setupCode: code }, 'no console account yet: open the console and enter this set-up code'),
+        extraRoutes: [dnaValidationRoutes(core.dna.validations)],
         // The Secure flag on the session cookie wherever the request came over TLS.
         security: { secureCookies: tls.tls !== null },
       }),

@@ -205,3 +205,12 @@ test('issue 15: a delta imported with `pruem dna import` reaches the running dae
   assert.deepEqual(hits, ['RO-D-2:DE-DELTA-1:1'], 'the added profile is found, the deleted one is gone');
   assert.doesNotMatch(gateway(), /DNA index rebuilt after an import/, 'no full rebuild');
 });
+
+test('issue 15: every hit above is on the validation lists of both sides, waiting for the DNA staff', () => {
+  type Row = { direction: string; partner: string; quality: number; status: string; their_profile: string | null };
+  const ro = net.query<Row>('RO', 'SELECT direction, partner, quality, status, their_profile FROM dna_hit_validations');
+  assert.ok(ro.some((r) => r.direction === 'out' && r.partner === 'DE' && r.quality === 1 && r.status === 'pending' && r.their_profile), JSON.stringify(ro));
+  assert.ok(ro.some((r) => r.direction === 'out' && r.partner === 'AT' && r.quality === 4), JSON.stringify(ro));
+  const de = net.query<Row>('DE', 'SELECT direction, partner, quality, status, their_profile FROM dna_hit_validations');
+  assert.ok(de.some((r) => r.direction === 'in' && r.partner === 'RO' && r.quality === 1 && r.their_profile), JSON.stringify(de));
+});
