@@ -34,8 +34,10 @@ import { ProfileStore } from './dna/store.js';
 import { DnaSearches } from './dna-exchange/searches.js';
 import { NationalIndex } from './dna-exchange/national-index.js';
 import { ProfileNotes } from './dna-exchange/notes.js';
+import { HitValidations, VALIDATION_RETENTION_MS } from './dna-exchange/hit-validation.js';
+import { dnaValidationRoutes } from './dna-exchange/validation-routes.js';
 import { dnaChannelHandler } from './dna-exchange/channel.js';
-import { reportIndexBuilds } from './dna-exchange/index-reporting.js';
+import { reportIndexBuilds, reportIndexDeltas } from './dna-exchange/index-reporting.js';
 import { submitDnaSearch } from './dna-exchange/submit.js';
 import { createOfficersApi, listen as listenOfficersApi } from './dna-exchange/officers-api.js';
 import { OfficersClients } from './dna-exchange/officers-clients.js';
@@ -53,8 +55,8 @@ const GENERATOR = `pruem-gateway ${VERSION}`;
 
 /** How often the audit tree head is signed when it grew (a bound on what an attacker could rewrite unseen). */
 const AUDIT_CHECKPOINT_MS = 5 * 60_000;
-/** How often the daemon looks for a re-imported national DNA database. */
-const DNA_RELOAD_CHECK_MS = 30_000;
+/** How often the daemon looks for an import into the national DNA database (one small read; issue 15: ≤ 5 s to searchable). */
+const DNA_RELOAD_CHECK_MS = 2_000;
 
 export type Logger = pino.Logger;
 
@@ -78,7 +80,7 @@ export interface GatewayCore {
   readonly auditSigner: AuditSigner;
   readonly officers: OfficerRegistry;
   readonly statistics: Statistics;
-  readonly dna: { readonly store: ProfileStore; readonly index: NationalIndex; readonly searches: DnaSearches; readonly notes: ProfileNotes };
+  readonly dna: { readonly store: ProfileStore; readonly index: NationalIndex; readonly searches: DnaSearches; readonly notes: ProfileNotes; readonly validations: HitValidations };
   readonly log: Logger;
   readonly startedAt: Date;
   status(): GatewayStatus;
@@ -152,15 +154,16 @@ export async function composeGateway(config: GatewayConfig, opts: { log?: Logger
         if (queue.retryDeferredNow('dna') > 0) pipeline.kick();
       },
     }),
+    onDelta: reportIndexDeltas({ services, log }),
   });
-  const dna = { store: dnaStore, index: dnaIndex, searches: new DnaSearches(db), notes: new ProfileNotes(db) };
+  const dna = { store: dnaStore, index: dnaIndex, searches: new DnaSearches(db), notes: new ProfileNotes(db), validations: new HitValidations(db) };
   const sender: SmtpSender | null = config.relay
     ? createSmtpSender({ host: config.relay.host, port: config.relay.port, requireTls: config.relay.requireTls, heloName: directory.ourAddress('dna').split('@')[1] ?? 'localhost' })
     : null;
   const handlers = [
     pingHandler('dna'),
     pingHandler('fp'),
-    dnaChannelHandler({ ourState: config.memberState, agency: config.agency, generator: GENERATOR, engine: () => dna.index.current(), searches: dna.searches, notes: dna.notes, statistics }),
+    dnaChannelHandler({ ourState: config.memberState, agency: config.agency, generator: GENERATOR, engine: () => dna.index.current(), searches: dna.searches, notes: dna.notes, validations: dna.validations, statistics }),
   ];
   const pipeline = new ExchangePipeline({
     db,
@@ -316,6 +319,8 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
       try {
         const pruned = pruneExchange(core.db, queue, exchangeRetention(config), new Date());
         if (pruned.inbox + pruned.outbox + pruned.rejections + pruned.seen > 0) log.info(pruned, 'working storage pruned');
+        const hits = core.dna.validations.prune(new Date(Date.now() - VALIDATION_RETENTION_MS));
+        if (hits > 0) log.info({ hits }, 'DNA hit validations past the two-year retention deleted');
       } catch (e) {
         log.error({ reason: e instanceof Error ? e.message : String(e) }, 'working storage retention failed');
       }
@@ -356,6 +361,7 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
         },
         log: apiLogTo(log),
         onSetupCode: (code) => log.warn({ setupCode: code }, 'no console account yet: open the console and enter this set-up code'),
+        extraRoutes: [dnaValidationRoutes(core.dna.validations)],
         // The Secure flag on the session cookie wherever the request came over TLS.
         security: { secureCookies: tls.tls !== null },
       }),

@@ -172,6 +172,36 @@ const STEPS: readonly Step[] = [
       `);
     },
   },
+  {
+    version: 4,
+    what: "the DNA staff's hit validation list (issue 15)",
+    up: (db) => {
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS dna_hit_validations (
+          id TEXT PRIMARY KEY,
+          created_at INTEGER NOT NULL,
+          direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+          partner TEXT NOT NULL,
+          request_id TEXT NOT NULL,
+          quality INTEGER NOT NULL CHECK (quality BETWEEN 1 AND 4),
+          hitcount INTEGER,
+          our_profile_id TEXT NOT NULL,
+          our_profile TEXT,
+          their_profile_ref TEXT NOT NULL,
+          their_profile TEXT,
+          compared_loci INTEGER,
+          matched_loci INTEGER,
+          differing_loci TEXT NOT NULL DEFAULT '[]',
+          rmp REAL,
+          status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'confirmed', 'excluded')),
+          reason TEXT,
+          decided_by TEXT,
+          decided_at INTEGER
+        );
+        CREATE INDEX IF NOT EXISTS dna_hit_validations_status ON dna_hit_validations(status, quality, created_at);
+      `);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = STEPS[STEPS.length - 1]!.version;
