@@ -201,6 +201,12 @@ export class ExchangePipeline {
       if (opened.transient) return defer(opened.error.code, opened.error.message, false);
       return { kind: 'reject', code: opened.error.code, reason: opened.error.message, opened: null };
     }
+    // The inbox was ordered by the signing time read, unverified, at receipt: it must be the one now verified,
+    // or a planted copy of the attribute (outside the signed attributes) could have bought a place in the order.
+    const verifiedSecond = opened.signingTime ? Math.floor(opened.signingTime.getTime() / 1000) : null;
+    if (item.signedAt && Math.floor(item.signedAt.getTime() / 1000) !== verifiedSecond) {
+      return { kind: 'reject', code: 'SIGNING_TIME_MISMATCH', reason: `ordered by a signing time of ${item.signedAt.toISOString()}, but the verified one is ${opened.signingTime?.toISOString() ?? 'absent'}`, opened };
+    }
     const stale = this.outsideWindow(opened.signingTime ?? null, now);
     if (stale) return { kind: 'reject', code: 'SIGNING_TIME_OUTSIDE_WINDOW', reason: stale, opened };
     const replayOf = this.replayOf(item, opened);
