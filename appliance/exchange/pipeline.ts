@@ -166,8 +166,10 @@ export class ExchangePipeline {
         this.deferOrBury(item, defer(codeOf(error, 'COMMIT_FAILED'), messageOf(error), true, step.kind === 'answer' ? step.opened.sender : null));
       }
     } catch (error) {
-      // Even recording the failure failed (database gone): the message stays pending as it was.
+      // Even recording the failure failed (database gone): the message stays pending as it was, and this lane
+      // idles before the next try instead of spinning on it.
       this.log('inbound-error', { id: item.id, reason: messageOf(error) });
+      return false;
     } finally {
       this.inFlight.delete(item.id);
       turn.done();
@@ -359,22 +361,31 @@ export class ExchangePipeline {
   /** A deferral, or the dead letter it turns into at the limit, recorded with its audit entry in one transaction. */
   private deferOrBury(item: InboxItem, step: Deferral): void {
     const now = this.clock();
-    const result = this.o.db.transaction(() => {
-      const r = this.o.queue.deferInbound(item.id, { code: step.code, reason: step.reason, counted: step.counted, maxFailures: this.o.maxFailures });
-      if (r.dead) {
-        this.o.audit.deadLettered?.({
-          channel: item.channel as MailChannel,
-          messageId: item.messageId,
-          mailFrom: item.mailFrom,
-          sender: step.sender,
-          code: step.code,
-          reason: step.reason,
-          failures: r.failures,
-          occurredAt: now,
-        });
-      }
-      return r;
-    })();
+    const bury = (withAudit: boolean) =>
+      this.o.db.transaction(() => {
+        const r = this.o.queue.deferInbound(item.id, { code: step.code, reason: step.reason, counted: step.counted, maxFailures: this.o.maxFailures });
+        if (r.dead && withAudit) {
+          this.o.audit.deadLettered?.({
+            channel: item.channel as MailChannel,
+            messageId: item.messageId,
+            mailFrom: item.mailFrom,
+            sender: step.sender,
+            code: step.code,
+            reason: step.reason,
+            failures: r.failures,
+            occurredAt: now,
+          });
+        }
+        return r;
+      })();
+    let result: ReturnType<typeof bury>;
+    try {
+      result = bury(true);
+    } catch (error) {
+      // The audit log refused the dead-letter record: the message still ends (no endless retry); the log says why.
+      this.log('audit-failed', { id: item.id, code: step.code, reason: messageOf(error) });
+      result = bury(false);
+    }
     this.log(result.dead ? 'inbound-dead-letter' : 'inbound-deferred', { id: item.id, code: step.code, reason: step.reason, attempts: result.attempts, failures: result.failures });
   }
 
