@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { X509Certificate } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -34,10 +34,15 @@ import { ProfileStore } from './dna/store.js';
 import { DnaSearches } from './dna-exchange/searches.js';
 import { NationalIndex } from './dna-exchange/national-index.js';
 import { ProfileNotes } from './dna-exchange/notes.js';
+import { HitValidations, VALIDATION_RETENTION_MS } from './dna-exchange/hit-validation.js';
+import { dnaValidationRoutes } from './dna-exchange/validation-routes.js';
 import { dnaChannelHandler } from './dna-exchange/channel.js';
-import { reportIndexBuilds } from './dna-exchange/index-reporting.js';
+import { reportIndexBuilds, reportIndexDeltas } from './dna-exchange/index-reporting.js';
 import { submitDnaSearch } from './dna-exchange/submit.js';
-import { createOfficersApi, ensureApiKey, listen as listenOfficersApi } from './dna-exchange/officers-api.js';
+import { createOfficersApi, listen as listenOfficersApi } from './dna-exchange/officers-api.js';
+import { OfficersClients } from './dna-exchange/officers-clients.js';
+import { apiLogTo } from './api/log.js';
+import { ensurePrivateDir } from './util/fs.js';
 import { buildApiDeps } from './api/wiring/index.js';
 import { AuditLog } from './audit/log.js';
 import type { AuditSigner } from './audit/signer.js';
@@ -50,8 +55,8 @@ const GENERATOR = `pruem-gateway ${VERSION}`;
 
 /** How often the audit tree head is signed when it grew (a bound on what an attacker could rewrite unseen). */
 const AUDIT_CHECKPOINT_MS = 5 * 60_000;
-/** How often the daemon looks for a re-imported national DNA database. */
-const DNA_RELOAD_CHECK_MS = 30_000;
+/** How often the daemon looks for an import into the national DNA database (one small read; issue 15: ≤ 5 s to searchable). */
+const DNA_RELOAD_CHECK_MS = 2_000;
 
 export type Logger = pino.Logger;
 
@@ -75,7 +80,7 @@ export interface GatewayCore {
   readonly auditSigner: AuditSigner;
   readonly officers: OfficerRegistry;
   readonly statistics: Statistics;
-  readonly dna: { readonly store: ProfileStore; readonly index: NationalIndex; readonly searches: DnaSearches; readonly notes: ProfileNotes };
+  readonly dna: { readonly store: ProfileStore; readonly index: NationalIndex; readonly searches: DnaSearches; readonly notes: ProfileNotes; readonly validations: HitValidations };
   readonly log: Logger;
   readonly startedAt: Date;
   status(): GatewayStatus;
@@ -98,7 +103,7 @@ function logger(config: GatewayConfig): Logger {
 
 /** First boot: on SoftHSM2, make the development token, keys and certificates if missing. */
 export async function provisionFirstBoot(config: GatewayConfig, io?: CommandIo): Promise<void> {
-  mkdirSync(config.dataDir, { recursive: true });
+  ensurePrivateDir(config.dataDir);
   const result = await ensureDevelopmentToken(config);
   for (const action of result.actions) io?.stdout.write(`${action}\n`);
   if (result.status === 'created') io?.stdout.write(`development token "${config.token.label}" ready — DEVELOPMENT certificates, not for TESTA\n`);
@@ -107,7 +112,7 @@ export async function provisionFirstBoot(config: GatewayConfig, io?: CommandIo):
 export async function composeGateway(config: GatewayConfig, opts: { log?: Logger } = {}): Promise<GatewayCore> {
   const log = opts.log ?? logger(config);
   const startedAt = new Date();
-  mkdirSync(config.dataDir, { recursive: true });
+  ensurePrivateDir(config.dataDir);
   await ensureDevelopmentToken(config);
   const db = openDatabase(join(config.dataDir, 'gateway.sqlite'));
   const replayWindow = replayWindowOf(config);
@@ -149,15 +154,16 @@ export async function composeGateway(config: GatewayConfig, opts: { log?: Logger
         if (queue.retryDeferredNow('dna') > 0) pipeline.kick();
       },
     }),
+    onDelta: reportIndexDeltas({ services, log }),
   });
-  const dna = { store: dnaStore, index: dnaIndex, searches: new DnaSearches(db), notes: new ProfileNotes(db) };
+  const dna = { store: dnaStore, index: dnaIndex, searches: new DnaSearches(db), notes: new ProfileNotes(db), validations: new HitValidations(db) };
   const sender: SmtpSender | null = config.relay
     ? createSmtpSender({ host: config.relay.host, port: config.relay.port, requireTls: config.relay.requireTls, heloName: directory.ourAddress('dna').split('@')[1] ?? 'localhost' })
     : null;
   const handlers = [
     pingHandler('dna'),
     pingHandler('fp'),
-    dnaChannelHandler({ ourState: config.memberState, agency: config.agency, generator: GENERATOR, engine: () => dna.index.current(), searches: dna.searches, notes: dna.notes, statistics }),
+    dnaChannelHandler({ ourState: config.memberState, agency: config.agency, generator: GENERATOR, engine: () => dna.index.current(), searches: dna.searches, notes: dna.notes, validations: dna.validations, statistics }),
   ];
   const pipeline = new ExchangePipeline({
     db,
@@ -267,8 +273,13 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
 
     let officersPort: number | null = null;
     if (config.listen.officers) {
+      const clients = new OfficersClients(core.db, core.audit);
+      if (clients.migrateLegacyKeyFile(join(config.dataDir, 'officers-api.key'))) log.warn({ client: 'legacy-shared-key' }, "officers' API: the shared key file became a named client credential; give each client its own and revoke it");
       const app = createOfficersApi({
-        apiKey: ensureApiKey(join(config.dataDir, 'officers-api.key')),
+        clients,
+        officers: core.officers,
+        audit: core.audit,
+        log: apiLogTo(log),
         searches: core.dna.searches,
         notes: core.dna.notes,
         statistics: core.statistics,
@@ -308,6 +319,8 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
       try {
         const pruned = pruneExchange(core.db, queue, exchangeRetention(config), new Date());
         if (pruned.inbox + pruned.outbox + pruned.rejections + pruned.seen > 0) log.info(pruned, 'working storage pruned');
+        const hits = core.dna.validations.prune(new Date(Date.now() - VALIDATION_RETENTION_MS));
+        if (hits > 0) log.info({ hits }, 'DNA hit validations past the two-year retention deleted');
       } catch (e) {
         log.error({ reason: e instanceof Error ? e.message : String(e) }, 'working storage retention failed');
       }
@@ -346,7 +359,9 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
           annual: async (year) =>
             core.statistics.annual(year).map(({ state, channel, direction, requests, hits, noHits, errors }) => ({ state, channel, direction, requests, hits, noHits, errors })),
         },
+        log: apiLogTo(log),
         onSetupCode: (code) => log.warn({ setupCode: code }, 'no console account yet: open the console and enter this set-up code'),
+        extraRoutes: [dnaValidationRoutes(core.dna.validations)],
         // The Secure flag on the session cookie wherever the request came over TLS.
         security: { secureCookies: tls.tls !== null },
       }),
@@ -421,7 +436,7 @@ export async function auditCommandFromCli(argv: string[], io: CommandIo): Promis
     return await auditCommand(rest, io, {
       context: async () => {
         core = await composeGateway(loadConfig(configPath), { log: pino({ level: 'warn' }) });
-        return { log: core.audit, officers: core.officers, signer: core.auditSigner, actor: process.env.SUDO_USER ?? userInfo().username };
+        return { log: core.audit, officers: core.officers, signer: core.auditSigner, actor: process.env.SUDO_USER ?? userInfo().username, exportRoots: core.config.audit.exportRoots };
       },
     });
   } finally {

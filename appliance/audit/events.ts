@@ -126,7 +126,11 @@ export type AdminAction =
   // an inbound message refused (unknown signer, bad signature, undecryptable, oversized, replay, …) …
   | 'message-rejected'
   // … and one given up on after failing the same way `exchange.maxFailures` times (its data purged).
-  | 'message-dead-lettered';
+  | 'message-dead-lettered'
+  /** An officers' API client credential made, revoked or migrated. */
+  | 'client-credential-change'
+  /** A search's results or the notes read through the officers' API (who saw which answers). */
+  | 'result-read';
 
 export type AdminDetails = Record<string, string | number | boolean | null>;
 
@@ -242,6 +246,8 @@ const TARGETED_ACTIONS = [
   'retention-deletion',
   'message-rejected',
   'message-dead-lettered',
+  'client-credential-change',
+  'result-read',
 ] as const;
 const sessionAdminSchema = z.object({ ...adminCommon, action: z.enum(SESSION_ACTIONS), target: text(500).optional() }).strict();
 const targetedAdminSchema = z.object({ ...adminCommon, action: z.enum(TARGETED_ACTIONS), target: text(500) }).strict();

@@ -160,6 +160,48 @@ const STEPS: readonly Step[] = [
       `);
     },
   },
+  {
+    version: 3,
+    what: "the officers' API client systems, each with its own credential (stored as a SHA-256 digest)",
+    up: (db) => {
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS officers_api_clients (
+          id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, key_sha256 TEXT NOT NULL UNIQUE,
+          created_at TEXT NOT NULL, created_by TEXT NOT NULL,
+          revoked_at TEXT, revoked_by TEXT, last_used_at TEXT);
+      `);
+    },
+  },
+  {
+    version: 4,
+    what: "the DNA staff's hit validation list (issue 15)",
+    up: (db) => {
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS dna_hit_validations (
+          id TEXT PRIMARY KEY,
+          created_at INTEGER NOT NULL,
+          direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+          partner TEXT NOT NULL,
+          request_id TEXT NOT NULL,
+          quality INTEGER NOT NULL CHECK (quality BETWEEN 1 AND 4),
+          hitcount INTEGER,
+          our_profile_id TEXT NOT NULL,
+          our_profile TEXT,
+          their_profile_ref TEXT NOT NULL,
+          their_profile TEXT,
+          compared_loci INTEGER,
+          matched_loci INTEGER,
+          differing_loci TEXT NOT NULL DEFAULT '[]',
+          rmp REAL,
+          status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'confirmed', 'excluded')),
+          reason TEXT,
+          decided_by TEXT,
+          decided_at INTEGER
+        );
+        CREATE INDEX IF NOT EXISTS dna_hit_validations_status ON dna_hit_validations(status, quality, created_at);
+      `);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = STEPS[STEPS.length - 1]!.version;

@@ -9,6 +9,7 @@ import type { NormalisedProfile } from '../dna/profile.js';
 import type { Hit } from '../dna/engine.js';
 import type { ProfileNotes } from './notes.js';
 import type { DnaSearches } from './searches.js';
+import { hitsOfExchange, type HitValidations } from './hit-validation.js';
 
 /** The MIME type PRUEMDNA travels as inside S/MIME; peers using `openssl cms` send raw XML, which the opener labels octet-stream. */
 export const DNA_CONTENT_TYPE = 'application/xml';
@@ -22,6 +23,8 @@ export interface DnaChannelDeps {
   readonly engine: () => { search(profile: NormalisedProfile): Hit[] };
   readonly searches: DnaSearches;
   readonly notes: ProfileNotes;
+  /** Every hit, both ways, enters the DNA staff's validation list. */
+  readonly validations: HitValidations;
   readonly statistics: Statistics;
   readonly clock?: () => Date;
 }
@@ -129,6 +132,7 @@ export function dnaChannelHandler(deps: DnaChannelDeps): ChannelHandler {
             }
           }
           count(deps, now, message.sender, 'in', outcomes.map((o) => o.result), outcomes.flatMap((o) => o.hits.map((h) => h.quality)));
+          for (const a of answers) deps.validations.record(hitsOfExchange('in', message.sender, request, a));
         },
       };
     },
@@ -156,7 +160,8 @@ function answerFromPeer(answer: PruemDnaMessage, message: InboundMessage, deps: 
     ],
     persist: () => {
       // An answer to no search of ours is still audited above; it has nothing to be filed under.
-      deps.searches.answerReceived(answer, message.sender);
+      // Hits on a search of ours only: an answer to no search of ours has nothing to be validated against.
+      if (deps.searches.answerReceived(answer, message.sender) !== null) deps.validations.record(hitsOfExchange('out', message.sender, null, answer));
       count(deps, now, message.sender, 'out', echoes.map((e) => e.result), hits.map((h) => h.quality));
     },
   };

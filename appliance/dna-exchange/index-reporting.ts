@@ -1,10 +1,12 @@
 import type { ServiceBoard } from '../status/status.js';
-import type { IndexBuildOutcome } from './national-index.js';
+import type { IndexBuildOutcome, IndexDeltaOutcome } from './national-index.js';
 
 export interface IndexLog {
   info(fields: object, message: string): void;
   error(fields: object, message: string): void;
 }
+
+const EMPTY_DATABASE = 'the national DNA database is empty: every search is answered "no hit" (pruem dna import)';
 
 /**
  * What an index build means for operators (the service board, the log) and for the queue: DNA requests
@@ -16,7 +18,7 @@ export function reportIndexBuilds(deps: { services: ServiceBoard; log: IndexLog;
     if (b.ok) {
       log.info({ profiles: b.profiles, generation: b.generation, seconds: Math.round(b.totalMs / 100) / 10 }, b.first ? 'DNA index built' : 'DNA index rebuilt after an import');
       // An empty national database answers every search "no hit": amber, so nobody takes that for normal.
-      if (b.profiles === 0) services.set('dna-index', 'degraded', 'the national DNA database is empty: every search is answered "no hit" (pruem dna import)');
+      if (b.profiles === 0) services.set('dna-index', 'degraded', EMPTY_DATABASE);
       else services.set('dna-index', 'up', `${b.profiles} profiles, built in ${(b.totalMs / 1000).toFixed(1)} s`);
       if (b.first) deps.firstReady();
     } else if (b.first) {
@@ -26,5 +28,19 @@ export function reportIndexBuilds(deps: { services: ServiceBoard; log: IndexLog;
       log.error({ reason: b.error }, 'DNA index rebuild failed; the previous index stays in use');
       services.set('dna-index', 'degraded', `rebuild failed, the previous index answers: ${b.error}`);
     }
+  };
+}
+
+/** An import applied to the index in use (no rebuild): logged, and the profile count on the service board. */
+export function reportIndexDeltas(deps: { services: ServiceBoard; log: IndexLog }): (d: IndexDeltaOutcome) => void {
+  const { services, log } = deps;
+  return (d) => {
+    if (!d.ok) {
+      log.error({ reason: d.error }, 'DNA index update failed; it is applied again at the next check');
+      return;
+    }
+    log.info({ generation: d.generation, added: d.added, removed: d.removed, profiles: d.profiles, ms: Math.round(d.totalMs), longestPageMs: Math.round(d.longestPageMs) }, 'DNA index updated from an import');
+    if (d.profiles === 0) services.set('dna-index', 'degraded', EMPTY_DATABASE);
+    else services.set('dna-index', 'up', `${d.profiles} profiles, generation ${d.generation}`);
   };
 }

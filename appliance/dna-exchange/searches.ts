@@ -22,6 +22,12 @@ export interface SearchRecord {
 }
 
 export interface SearchResultRow {
+  /**
+   * 'echo': the requested State's echo of our profile (quality 0), carrying its overall result for
+   * it (H: it found matches, listed in the 'match' rows; N: none; E: refused, with the message).
+   * 'match': one candidate profile of that State (quality 1–4). An 'echo' with result H is not a hit.
+   */
+  readonly kind: 'echo' | 'match';
   readonly state: MemberStateCode;
   /** Our requesting profile's reference number. */
   readonly profileRef: string;
@@ -47,11 +53,19 @@ export class DnaSearches {
   }
 
   create(search: Omit<SearchRecord, 'id' | 'createdAt'>): SearchRecord {
-    const id = randomUUID();
-    const createdAt = this.clock();
+    const record = this.prepare(search);
+    this.insert(record);
+    return record;
+  }
+
+  /** A new search's id and time, not yet written: the caller inserts it in the transaction that queues its messages. */
+  prepare(search: Omit<SearchRecord, 'id' | 'createdAt'>): SearchRecord {
+    return { ...search, id: randomUUID(), createdAt: this.clock().toISOString() };
+  }
+
+  insert(search: SearchRecord): void {
     statement(this.db, 'INSERT INTO dna_searches VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(id, createdAt.getTime(), search.reqtype, search.officerId, search.orderingOfficerId, search.reason, JSON.stringify(search.profileIds));
-    return { ...search, id, createdAt: createdAt.toISOString() };
+      .run(search.id, Date.parse(search.createdAt), search.reqtype, search.officerId, search.orderingOfficerId, search.reason, JSON.stringify(search.profileIds));
   }
 
   /** Called in the transaction that queues the request message. */
@@ -117,6 +131,7 @@ export class DnaSearches {
       }>
     ).map(
       (r): SearchResultRow => ({
+        kind: r.hit_profile_ident !== null ? 'match' : 'echo',
         state: r.state,
         profileRef: r.profile_ref,
         result: r.result,

@@ -70,6 +70,16 @@ export interface ReplayWindow {
 
 export const DEFAULT_REPLAY_WINDOW: ReplayWindow = { pastMs: 24 * 3_600_000, futureMs: 5 * 60_000 };
 
+/** A message we originate (an officer's search, a link test). */
+export interface OriginMessage {
+  readonly peer: MemberStateCode;
+  readonly channel: MailChannel;
+  readonly reply: Reply;
+  readonly correlation: string | null;
+  readonly records: readonly ExchangeRecord[];
+  readonly persist?: (db: Db, messageId: string) => void;
+}
+
 export interface PipelineOptions {
   readonly db: Db;
   readonly queue: MessageQueue;
@@ -422,6 +432,35 @@ export class ExchangePipeline {
     })();
     this.kick();
     return messageId;
+  }
+
+  /**
+   * Several messages we originate as one unit (an officer's search to several States): every one
+   * is sealed first, then all are queued and audited in one transaction with `persist`, so a
+   * target that cannot be sealed or recorded leaves nothing queued — no half-sent search.
+   */
+  async originateAll(
+    messages: readonly OriginMessage[],
+    persist?: (db: Db) => void,
+  ): Promise<string[]> {
+    const sealed: Array<{ message: OriginMessage; messageId: string; s: Awaited<ReturnType<MessageSealer['seal']>> }> = [];
+    for (const message of messages) {
+      const messageId = this.newMessageId(message.channel);
+      sealed.push({ message, messageId, s: await this.o.sealer.seal({ peer: message.peer, channel: message.channel, reply: message.reply, messageId, inReplyTo: null }) });
+    }
+    const now = this.clock();
+    this.o.db.transaction(() => {
+      persist?.(this.o.db);
+      for (const { message, messageId, s } of sealed) {
+        this.o.queue.enqueueOutbound({ messageId, channel: message.channel, peer: message.peer, mailFrom: s.mailFrom, rcptTo: s.rcptTo, raw: s.raw, deadline: deadlineFor(message.channel, now), correlation: message.correlation });
+        for (const record of message.records) {
+          this.o.audit.exchange(record, { channel: message.channel, peer: message.peer, messageId, inReplyTo: null, occurredAt: now, payload: message.reply.payload });
+        }
+        message.persist?.(this.o.db, messageId);
+      }
+    })();
+    if (sealed.length) this.kick();
+    return sealed.map((x) => x.messageId);
   }
 
   /**

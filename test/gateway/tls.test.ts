@@ -5,6 +5,7 @@
  * belong to it refused, and `pruem status` pinning the configured certificate. (The last test also checks
  * the service board's entry for an empty national DNA database.)
  */
+import { OfficersClients } from '../../appliance/dna-exchange/officers-clients.js';
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -121,10 +122,12 @@ test("the officers' API over HTTPS with the appliance's certificate, which names
   const gateway = await startGateway(config, { log: pino({ level: 'silent' }) });
   try {
     const cert = readFileSync(join(config.dataDir, 'tls', 'management-cert.pem'));
-    const key = readFileSync(join(config.dataDir, 'officers-api.key'), 'utf8').trim();
+    const made = new OfficersClients(gateway.db, gateway.audit).add('tls-test', 'test');
+    assert.ok(made.ok);
+    const key = made.value.credential;
     const url = `https://127.0.0.1:${gateway.officersPort}/api/statistics/2026`;
     assert.equal((await get(url, { ca: cert, headers: { authorization: `Bearer ${key}` } })).status, 200);
-    assert.equal((await get(url, { ca: cert })).status, 401, 'still needs its bearer key');
+    assert.equal((await get(url, { ca: cert })).status, 401, 'still needs a client credential');
     await assert.rejects(get(`http://127.0.0.1:${gateway.officersPort}/api/statistics/2026`), 'no plain HTTP');
   } finally {
     await gateway.stop();

@@ -117,7 +117,8 @@ test('an invalid request is answered E with its ids; its replay under a new Mess
   assert.equal(received.length, 1, 'the foreign mailbox got exactly one answer');
 
   // The auditor's export (signed bundle) shows both refusals as security events, without personal data.
-  const out = join(dir, 'export');
+  // Exports go only below the configured export roots (<dataDir>/exports by default).
+  const out = join(net!.node('DE').dataDir, 'exports', 'hostile');
   const today = new Date().toISOString().slice(0, 10);
   await runPruem(['audit', 'export', '--config', net!.node('DE').configPath, '--from', today, '--to', today, '--out', out]);
   await runPruem(['audit', 'verify', out]);
