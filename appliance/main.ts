@@ -185,7 +185,7 @@ export async function composeGateway(config: GatewayConfig, opts: { log?: Logger
     audit,
     ourState: config.memberState,
     messageIdDomain: (channel) => directory.ourAddress(channel).split('@')[1] ?? 'localhost',
-    log: (event, fields) => (event === 'inbound-dead-letter' || event === 'inbound-error' ? log.error(fields, event) : log.info(fields, event)),
+    log: (event, fields) => (['inbound-dead-letter', 'inbound-error', 'audit-failed'].includes(event) ? log.error(fields, event) : log.info(fields, event)),
     maxFailures: config.exchange.maxFailures,
     replayWindow,
   });
