@@ -38,6 +38,8 @@ export const API_ERRORS = {
   REVISION_NOT_FOUND: { status: 404, message: 'No such configuration revision.' },
   CONFIRMATION_REQUIRED: { status: 400, message: 'Confirm this action by typing the word asked for.' },
   EXPORT_NOT_FOUND: { status: 404, message: 'No such export.' },
+  HIT_ALREADY_DECIDED: { status: 409, message: 'This hit was already confirmed or excluded.' },
+  HIT_NOT_CONFIRMED: { status: 409, message: 'Only a confirmed hit can be the basis of a follow-up request.' },
   EXPORT_TARGET_INVALID: { status: 400, message: 'Choose a mounted USB drive or a directory on the appliance.' },
   EXPORT_BUSY: { status: 409, message: 'An export is already running.' },
   PERIOD_INVALID: { status: 400, message: 'The period is not valid: give from and to dates, from before to.' },

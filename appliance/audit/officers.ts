@@ -3,7 +3,7 @@ import { CHANNELS, type Channel } from '../peers/member-states.js';
 import { AuditError, fail, ok, type Outcome } from './errors.js';
 import type { OutgoingSearchEvent } from './events.js';
 import type { AuditLog } from './log.js';
-import { migrateAuditSchema } from './schema.js';
+import { migrateSchema } from '../db/schema.js';
 import { toCsv } from '../util/csv.js';
 
 type Database = BetterSqlite3.Database;
@@ -72,7 +72,7 @@ export class OfficerRegistry {
   private readonly clock: () => Date;
 
   static migrate(db: Database): void {
-    migrateAuditSchema(db);
+    migrateSchema(db);
   }
 
   constructor(

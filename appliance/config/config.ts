@@ -129,6 +129,24 @@ export const configSchema = z
       })
       .strict()
       .default({ maxMessageBytes: 20 * 1024 * 1024, maxProfilesPerMessage: 500 }),
+    /** The inbound pipeline's hardening: dead letters, replay window, retention of working storage. */
+    exchange: z
+      .object({
+        /** Consecutive failures of the same kind after which an inbox message becomes a dead letter (its data purged). */
+        maxFailures: z.number().int().min(1).max(100).default(5),
+        /** A CMS signing time must lie in [now - pastHours, now + futureMinutes]; replays are recognised within it. */
+        replayWindow: z
+          .object({ pastHours: z.number().positive().max(24 * 30).default(24), futureMinutes: z.number().min(0).max(24 * 60).default(5) })
+          .strict()
+          .default({ pastHours: 24, futureMinutes: 5 }),
+        /** Finished queue rows and the operators' rejection list are deleted after this many days (the audit log keeps its own two years). */
+        retentionDays: z
+          .object({ queue: z.number().int().min(1).max(3650).default(30), rejections: z.number().int().min(1).max(3650).default(180) })
+          .strict()
+          .default({ queue: 30, rejections: 180 }),
+      })
+      .strict()
+      .default({ maxFailures: 5, replayWindow: { pastHours: 24, futureMinutes: 5 }, retentionDays: { queue: 30, rejections: 180 } }),
     peers: z.array(peer).default([]),
     /** Audit log exports (Art. 30): folders a directory export may be written below; relative to dataDir. USB drives are always allowed. */
     audit: z

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { GatewayConfig } from './config.js';
+import { migrateSchema } from '../db/schema.js';
 
 type Db = Database.Database;
 
@@ -52,14 +53,7 @@ export class RevisionStore {
     private readonly db: Db,
     private readonly clock: () => number = Date.now,
   ) {
-    db.exec(`CREATE TABLE IF NOT EXISTS api_config_revisions (
-      id INTEGER PRIMARY KEY,
-      at INTEGER NOT NULL,
-      actor TEXT NOT NULL,
-      summary TEXT NOT NULL,
-      revert_of INTEGER REFERENCES api_config_revisions(id),
-      config TEXT NOT NULL
-    )`);
+    migrateSchema(db);
     scrubStoredSecrets(db);
   }
 

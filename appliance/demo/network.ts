@@ -124,11 +124,16 @@ export function runPruem(args: readonly string[], logFile?: string): Promise<voi
   });
 }
 
-/** Starts `pruem run --config …` as a child process, its output appended to <dataDir>/gateway.log. */
-export function spawnGateway(node: NodeFiles): ChildProcess {
+/**
+ * Starts `pruem run --config …` as a child process, its output appended to <dataDir>/gateway.log.
+ * `demo`: a gateway of `pruem demo`, which says so in /api/status (its relay is the local stand-in,
+ * not TESTA, so the configuration alone cannot tell).
+ */
+export function spawnGateway(node: NodeFiles, opts: { demo?: boolean } = {}): ChildProcess {
   const { command, args } = pruemCommand();
   const log = createWriteStream(join(node.dataDir, 'gateway.log'), { flags: 'a' });
-  const child = spawn(command, [...args, 'run', '--config', node.configPath], { stdio: ['ignore', 'pipe', 'pipe'], env: gatewayEnvironment() });
+  const env = opts.demo ? { ...gatewayEnvironment(), PRUEM_DEMO: '1' } : gatewayEnvironment();
+  const child = spawn(command, [...args, 'run', '--config', node.configPath], { stdio: ['ignore', 'pipe', 'pipe'], env });
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
   return child;
@@ -150,4 +155,27 @@ export async function waitForHealth(apiPort: number, timeoutMs = 60_000): Promis
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`gateway on port ${apiPort} did not become healthy: ${last}`);
+}
+
+/**
+ * Calls `onCode` with each one-time console set-up code in a gateway's log output (pino JSON lines,
+ * field `setupCode`): the daemon shows it on the appliance's local console, and `pruem demo` in the
+ * terminal that started it.
+ */
+export function watchSetupCodes(output: NodeJS.ReadableStream, onCode: (code: string) => void): void {
+  let pending = '';
+  output.on('data', (chunk: Buffer | string) => {
+    pending += chunk.toString();
+    const lines = pending.split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) {
+      if (!line.includes('"setupCode"')) continue;
+      try {
+        const code = (JSON.parse(line) as { setupCode?: unknown }).setupCode;
+        if (typeof code === 'string' && code !== '') onCode(code);
+      } catch {
+        // not a log record: ignore
+      }
+    }
+  });
 }

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, unlinkSync } from 'node:fs';
 import type { Db } from '../db/database.js';
+import { migrateSchema } from '../db/schema.js';
 import type { AuditLog } from '../audit/log.js';
 
 /**
@@ -42,19 +43,6 @@ interface ClientRow {
   last_used_at: string | null;
 }
 
-/**
- * DDL of the client table. Kept apart so the schema-migration module can take it over as one
- * versioned step (CREATE TABLE IF NOT EXISTS: harmless to run twice).
- */
-export function migrateOfficersClientSchema(db: Db): void {
-  db.exec(`
-    CREATE TABLE IF NOT EXISTS officers_api_clients (
-      id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, key_sha256 TEXT NOT NULL UNIQUE,
-      created_at TEXT NOT NULL, created_by TEXT NOT NULL,
-      revoked_at TEXT, revoked_by TEXT, last_used_at TEXT);
-  `);
-}
-
 function digest(credential: string): string {
   return createHash('sha256').update(credential, 'utf8').digest('hex');
 }
@@ -67,7 +55,7 @@ export class OfficersClients {
     private readonly audit: AuditLog,
     options: { clock?: () => Date } = {},
   ) {
-    migrateOfficersClientSchema(db);
+    migrateSchema(db);
     this.clock = options.clock ?? (() => audit.now());
   }
 

@@ -12,7 +12,6 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import pino from 'pino';
 import { loadConfig } from '../../appliance/config/config.js';
 import { startGateway } from '../../appliance/main.js';
@@ -21,20 +20,12 @@ import { fetchStatus, statusTarget } from '../../appliance/cli/status.js';
 import { provisioningPort } from '../../appliance/api/wiring/provisioning.js';
 import { run, runOk } from '../../appliance/util/exec.js';
 import { freePort } from '../support/ports.js';
+import { captureLog } from '../support/log-capture.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pruem-tls-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function capture(): { logger: pino.Logger; lines: () => Array<Record<string, unknown>> } {
-  const out: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      out.push(chunk.toString());
-      done();
-    },
-  });
-  return { logger: pino({ level: 'info' }, stream), lines: () => out.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
-}
+const capture = () => captureLog();
 
 async function configWith(name: string, api: Record<string, unknown>, officers: Record<string, unknown> | null = null) {
   const path = join(dir, `${name}.json`);
