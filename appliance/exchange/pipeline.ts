@@ -452,6 +452,9 @@ export class ExchangePipeline {
     }
     if (sealed.length) this.kick();
     this.log('inbound-done', { id: item.id, sender: opened.sender, answers: sealed.length });
+    // Answered after its deadline (a flood larger than the deadline allows): still answered, in its order, and said so.
+    // Until then the status API counts it at risk and the console shows its queue row late.
+    if (now.getTime() > item.deadline.getTime()) this.log('inbound-late', { id: item.id, sender: opened.sender, lateSeconds: Math.round((now.getTime() - item.deadline.getTime()) / 1000) });
   }
 
   /** A deferral, or the dead letter it turns into at the limit, recorded with its audit entry in one transaction. */
