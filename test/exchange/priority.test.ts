@@ -37,7 +37,7 @@ interface Run {
  * open and each batch takes a few ms of real waiting (as the token and the matching do), varied so that
  * work finishes out of order.
  */
-async function run(opts: { lanes: number; flood: number; lightAfter: number; weighing?: boolean }): Promise<Run> {
+async function run(opts: { lanes: number; flood: number; lightAfter: number; weighing?: boolean; openAheadBytes?: number }): Promise<Run> {
   const dir = mkdtempSync(join(tmpdir(), 'priority-'));
   const db = openDatabase(join(dir, 'gw.sqlite'));
   const queue = new MessageQueue(db, undefined, { signedTimeOf: (raw) => new Date(base + Number(/X-Test-Signed: (\d+)/.exec(raw.toString())?.[1]) * 1000) });
@@ -81,6 +81,7 @@ async function run(opts: { lanes: number; flood: number; lightAfter: number; wei
     ourState: 'DE',
     messageIdDomain: () => 'dna.pruem.de.eu-admin.net',
     inboundConcurrency: opts.lanes,
+    ...(opts.openAheadBytes !== undefined ? { openAheadBytes: opts.openAheadBytes } : {}),
   });
   for (let i = 0; i < opts.flood; i++) queue.receive(mail(`heavy-${i}`, i), 'dna', 'ncp@at');
   let lightSent = false;
@@ -119,7 +120,14 @@ test('a flood queued ahead: the light request, signed last, is answered first; t
   assert.equal(r.committed[0], 'light-0');
   assert.deepEqual(heavies(r.committed), inOrder(16));
   assert.equal(r.opens.get('light-0'), 1, 'a light message opened ahead is not opened twice');
-  assert.equal(r.opens.get('heavy-4'), 2, 'a heavy one is opened to be weighed, and again when its turn comes');
+  assert.equal(r.opens.get('heavy-4'), 1, 'a heavy one opened to be weighed is kept opened for its turn');
+});
+
+test('past the memory allowed for batches opened ahead, a batch is opened again when its turn comes; the order is the same', async () => {
+  const r = await run({ lanes: 2, flood: 8, lightAfter: 0, openAheadBytes: 'heavy-0'.length * 3 });
+  assert.equal(r.committed[0], 'light-0');
+  assert.deepEqual(heavies(r.committed), inOrder(8));
+  assert.deepEqual(inOrder(8).map((n) => r.opens.get(n)), [1, 1, 1, 2, 2, 2, 2, 2], 'the first three kept, the others opened twice');
 });
 
 test('a light request arriving during the flood overtakes the batches still waiting', async () => {
