@@ -2,7 +2,7 @@ import type { ChannelHandler, ExchangeRecord, HandlerOutcome, HandlerResult, Inb
 import { IndexNotReadyError } from './national-index.js';
 import type { Statistics } from '../exchange/statistics.js';
 import type { MemberStateCode } from '../peers/member-states.js';
-import { answerDnaRequest } from '../dna/handler.js';
+import { answerDnaRequest, type DnaHandlerContext } from '../dna/handler.js';
 import { parsePruemDna, writePruemDna } from '../dna/codec.js';
 import type { PruemDnaMessage } from '../dna/message.js';
 import type { NormalisedProfile } from '../dna/profile.js';
@@ -20,7 +20,7 @@ export interface DnaChannelDeps {
   /** Our NCP's agency name in audit records. */
   readonly agency: string;
   readonly generator: string;
-  readonly engine: () => { search(profile: NormalisedProfile): Hit[] };
+  readonly engine: () => DnaHandlerContext['engine'];
   readonly searches: DnaSearches;
   readonly notes: ProfileNotes;
   /** Every hit, both ways, enters the DNA staff's validation list. */
