@@ -164,3 +164,42 @@ test('DNA weights: an Art. 3 search and an answer weigh 1, a batch its profiles'
   assert.equal(classOfWeight(2), 'heavy');
   assert.equal(classOfWeight(Number.NaN), 'light');
 });
+
+test('a batch still waiting past its 15 minutes is at risk in the status figures, then answered late, never dropped', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'priority-late-'));
+  const db = openDatabase(join(dir, 'gw.sqlite'));
+  let now = new Date(base + 60_000);
+  const clock = () => now;
+  const queue = new MessageQueue(db, clock, { signedTimeOf: () => new Date(base) });
+  const events: Array<[string, Record<string, unknown>]> = [];
+  try {
+    const { id } = queue.receive(mail('heavy-1', 0), 'dna', 'ncp@at');
+    now = new Date(now.getTime() + 16 * 60_000);
+    const dnaIn = queue.depths().find((q) => q.channel === 'dna' && q.direction === 'in')!;
+    assert.equal(dnaIn.atRisk, 1);
+    assert.ok(Date.parse(dnaIn.nearestDeadline!) < now.getTime(), 'its deadline is past (the console shows the row late)');
+    const pipeline = new ExchangePipeline({
+      db,
+      queue,
+      links: new LinkTracker(db),
+      opener: { open: async () => ({ ok: true, sender: 'AT', payload: Buffer.from('heavy-1'), payloadContentType: 'text/plain', subject: 'DNA', signingTime: new Date(base) }) },
+      sealer: { seal: async ({ reply }) => ({ raw: reply.payload, mailFrom: 'ncp@de', rcptTo: 'ncp@at' }) },
+      sender: null,
+      handlers: [{ channel: 'dna', accepts: () => true, weigh: () => 500, handle: () => ({ replies: [{ payload: Buffer.from('a'), payloadContentType: 'text/plain', subject: 'DNA' }], summary: 'ok', records: [] }) }],
+      audit: { exchange: () => undefined, rejected: () => undefined },
+      ourState: 'DE',
+      messageIdDomain: () => 'dna.pruem.de.eu-admin.net',
+      clock,
+      log: (event, fields) => events.push([event, fields]),
+    });
+    while (await pipeline.processNextInbound());
+    assert.equal(queue.inboxRecord(id)?.status, 'done');
+    assert.equal((db.prepare(`SELECT count(*) AS n FROM queue_outbox`).get() as { n: number }).n, 1, 'the late answer is queued for sending');
+    const late = events.find(([e]) => e === 'inbound-late');
+    assert.ok(late, 'logged as late');
+    assert.equal(late[1].lateSeconds, 60, 'received 16 minutes ago: one minute past its 15');
+  } finally {
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
