@@ -228,7 +228,8 @@ export class ExchangePipeline {
         cls = 'light';
       }
       await before;
-      this.classes.set(item.id, cls);
+      // Only a message that opened is classified for good: one our token could not open yet is weighed again next time.
+      if (!(opened instanceof Error) && opened.ok) this.classes.set(item.id, cls);
       if (cls === 'heavy' && !(opened instanceof Error) && opened.ok && this.openedAheadBytes + opened.payload.length <= (this.o.openAheadBytes ?? 32 * 1024 * 1024)) {
         this.openedAhead.set(item.id, opened);
         this.openedAheadBytes += opened.payload.length;
