@@ -107,7 +107,7 @@ export interface PipelineOptions {
   /**
    * Heavy messages opened ahead to be weighed are kept opened (in memory only, until answered) up to this
    * many bytes of content, so a batch is not verified and decrypted twice; past it they are opened again
-   * when their turn comes. Default 32 MiB (some 50 Art. 4 batches of 500 profiles); 0: always again.
+   * when their turn comes. Default 32 MiB (some 30 Art. 4 batches of 500 profiles); 0: always again.
    */
   readonly openAheadBytes?: number;
 }
