@@ -64,7 +64,6 @@ const roErrors: Partial<Record<ApiErrorCode | 'NETWORK', string>> = {
   CLIENT_ALREADY_REVOKED: 'Cheia acestui client este deja revocată.',
   HIT_ALREADY_DECIDED: 'Această potrivire a fost deja confirmată sau exclusă.',
   HIT_NOT_CONFIRMED: 'Doar o potrivire confirmată poate sta la baza unei cereri de continuare.',
-  COMPARISON_REFUSED: 'Comparația nu poate porni: nu există un acord cu acel partener pentru acel tip de profil, sau o rulare este în curs.',
   INTERNAL: 'Eroare internă.',
   NETWORK: 'Poarta nu răspunde.',
 };
