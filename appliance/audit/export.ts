@@ -6,7 +6,8 @@ import { AuditError, fail, ok, type Outcome } from './errors.js';
 import type { AuditEvent } from './events.js';
 import { inclusionPath, type NodeSource } from './merkle.js';
 import type { AuditLeaf, AuditLog, EntryQuery, SignedCheckpoint, SignerRecord } from './log.js';
-import { csvCell, type OfficerRegistry } from './officers.js';
+import type { OfficerRegistry } from './officers.js';
+import { csvLine } from '../util/csv.js';
 import type { AuditSigner } from './signer.js';
 import { BUNDLE_FORMAT, parseCheckpoint } from './verify-audit.mjs';
 import { verifierFile } from './verify/artifact.js';
@@ -311,7 +312,7 @@ async function writeBundle(log: AuditLog, dir: string, options: ExportOptions, c
   const csv = await w.open('entries.csv');
   const proofs = await w.open('proofs/inclusion.jsonl');
   const marks = await w.open('marks.jsonl');
-  await csv.write(`${CSV_COLUMNS.join(',')}\r\n`);
+  await csv.write(`${csvLine(CSV_COLUMNS)}\r\n`);
   let done = 0;
   let lastPeriod: string | null = null;
   for (let after = -1; ; ) {
@@ -524,7 +525,7 @@ function csvRow(leaf: AuditLeaf, blockedAt: string | null, blockReason: string |
   if (e.kind === 'admin') {
     Object.assign(c, { action: e.action, actor: e.actor, target: e.target ?? null, outcome: e.outcome, details: e.details ? JSON.stringify(e.details) : null });
   }
-  return CSV_COLUMNS.map((k) => csvCell(c[k])).join(',');
+  return csvLine(CSV_COLUMNS.map((k) => c[k]));
 }
 
 function verifyText(v: {

@@ -129,6 +129,13 @@ const commands: Record<string, Subcommand> = {
       return dnaCommand(argv, io);
     },
   },
+  'officers-client': {
+    summary: "officers' API client credentials: list, add, revoke (one per national client system)",
+    async run(argv, io) {
+      const { auditCommandFromCli } = await import('../main.js');
+      return auditCommandFromCli(['clients', ...argv], io);
+    },
+  },
   audit: {
     summary: 'audit log: export for the authority, verify an export, authorised officers',
     async run(argv, io) {

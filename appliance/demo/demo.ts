@@ -2,7 +2,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import type { CommandIo } from '../cli/io.js';
-import { provisionNode, demoOfficer, spawnGateway, waitForHealth, watchSetupCodes, writeNetworkConfigs, type NodeFiles, type NodeSpec } from './network.js';
+import { provisionNode, demoOfficer, demoOrderingOfficer, demoClientKeyPath, spawnGateway, waitForHealth, watchSetupCodes, writeNetworkConfigs, type NodeFiles, type NodeSpec } from './network.js';
 import { startDemoRelay } from './relay.js';
 import { DEMO_PROFILE } from './seed.js';
 
@@ -87,11 +87,12 @@ export function demoBanner(nodes: readonly NodeFiles[], setupCode: string | null
     `Try:  curl http://127.0.0.1:${ours.spec.apiPort}/api/status     (it says "demo": true)`,
     '',
     'Send a DNA search from RO to all peers (DE holds the demo profile, AT a near match):',
-    `  curl -s -H "Authorization: Bearer $(cat ${join(ours.dataDir, 'officers-api.key')})" -H 'Content-Type: application/json' \\`,
-    `    -d '${JSON.stringify({ officerId: demoOfficer('RO'), orderingOfficerId: 'RO-PROSECUTOR-7', reason: 'demo: burglary case 123/2026', targets: 'all', profiles: [{ id: 'RO-CASE-123-S1', type: 'S', loci: DEMO_PROFILE }] })}' \\`,
+    `  curl -s -H "Authorization: Bearer $(cat ${demoClientKeyPath(ours)})" -H 'Content-Type: application/json' \\`,
+    `    -d '${JSON.stringify({ officerId: demoOfficer('RO'), orderingOfficerId: demoOrderingOfficer('RO'), reason: 'demo: burglary case 123/2026', targets: 'all', profiles: [{ id: 'RO-CASE-123-S1', type: 'S', loci: DEMO_PROFILE }] })}' \\`,
     `    http://127.0.0.1:${ours.spec.officersPort ?? 8090}/api/dna/searches`,
     `  then GET http://127.0.0.1:${ours.spec.officersPort ?? 8090}/api/dna/searches/<id> with the same header to see the answers`,
     '  (rows of kind "echo" are each State\'s answer for our profile; rows of kind "match" are its candidate profiles).',
+    "  (the demo's client system \"demo-client\" has its own credential; make others with `pruem officers-client add`).",
     'Stop: Ctrl-C',
     '',
   ].join('\n');
