@@ -64,6 +64,15 @@ function mail(from: string, to: string, body: Buffer): Buffer {
 export async function makeSeeds(dir: string): Promise<{ set: SeedSet; tt: TestToken }> {
   mkdirSync(dir, { recursive: true });
   const tt = await createTestToken({ label: 'fuzz-ro' });
+  try {
+    return await makeSeedsWith(dir, tt);
+  } catch (e) {
+    tt.cleanup();
+    throw e;
+  }
+}
+
+async function makeSeedsWith(dir: string, tt: TestToken): Promise<{ set: SeedSet; tt: TestToken }> {
   const files: Record<ParserName, string[]> = { mime: [], 'cms-signed': [], 'cms-enveloped': [], pruemdna: [], config: [] };
   const put = (parser: ParserName, name: string, data: Buffer | string) => {
     const p = join(dir, `${parser}-${name}`);
