@@ -170,7 +170,10 @@ export function formatCampaign(r: CampaignResult): string {
 }
 
 export function formatParserRow(p: ParserReport): string {
-  const top = Object.entries(p.outcomes).sort((a, b) => b[1] - a[1]).slice(0, 4).map(([k, v]) => `${k} ${v}`).join(', ');
+  const ranked = Object.entries(p.outcomes).sort((a, b) => b[1] - a[1]);
+  // A catch-all refusal is a parser leak behind openMessage: always shown, however rare.
+  const shown = [...ranked.slice(0, 4), ...ranked.slice(4).filter(([k]) => k === 'CATCH_ALL' || k === 'ok')];
+  const top = shown.map(([k, v]) => `${k} ${v}`).join(', ');
   return [
     p.parser.padEnd(13),
     String(p.inputs).padStart(8),
