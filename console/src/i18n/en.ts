@@ -16,6 +16,7 @@ export const en = {
   'hits.status.pending': 'to validate',
   'hits.status.confirmed': 'confirmed',
   'hits.status.excluded': 'excluded',
+  'hits.noneYet': 'No DNA hit has been listed yet.',
   'hits.empty': 'No hits here.',
   'hits.col.quality': 'Quality',
   'hits.col.direction': 'Direction',

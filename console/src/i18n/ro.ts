@@ -18,6 +18,7 @@ export const ro: Record<MessageKey, string> = {
   'hits.status.pending': 'de validat',
   'hits.status.confirmed': 'confirmat',
   'hits.status.excluded': 'exclus',
+  'hits.noneYet': 'Niciun hit ADN nu a fost încă listat.',
   'hits.empty': 'Niciun hit aici.',
   'hits.col.quality': 'Calitate',
   'hits.col.direction': 'Sens',
