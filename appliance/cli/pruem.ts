@@ -133,7 +133,7 @@ const commands: Record<string, Subcommand> = {
     summary: "officers' API client credentials: list, add, revoke (one per national client system)",
     async run(argv, io) {
       const { auditCommandFromCli } = await import('../main.js');
-      return auditCommandFromCli(['clients', ...argv], io);
+      return auditCommandFromCli(withConfig(['clients', ...argv], io), io);
     },
   },
   audit: {
