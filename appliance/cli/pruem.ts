@@ -118,6 +118,13 @@ const commands: Record<string, Subcommand> = {
       return dnaCommand(argv, io);
     },
   },
+  nist: {
+    summary: 'fingerprints: check, dump or build ANSI/NIST-ITL (INT-I 4.22) files',
+    async run(argv, io) {
+      const { nistCommand } = await import('../fingerprint/cli.js');
+      return nistCommand(argv, io);
+    },
+  },
   audit: {
     summary: 'audit log: export for the authority, verify an export, authorised officers',
     async run(argv, io) {

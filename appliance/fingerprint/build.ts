@@ -3,7 +3,7 @@
  * (`pruem nist build SPEC.json`). The description lists the records in file order:
  *
  *   { "records": [
- *       { "type": 1, "fields": { "1.002": "0300", "1.004": "CPS", "1.013": ["INT-I", "4.22"] , … } },
+ *       { "type": 1, "fields": { "1.002": "0300", "1.004": "CPS", "1.013": [["INT-I", "4.22"]], … } },
  *       { "type": 2, "idc": 0, "fields": { "2.003": "0422", "2.064": [["CPS"], ["I"], ["001/001"], ["999999"]] } },
  *       { "type": 4, "idc": 1, "imp": 1, "fgp": [1], "hll": 804, "vll": 752, "gca": 1, "image": { "file": "fp-1.wsq" } },
  *       { "type": 13, "idc": 2, "fields": { "13.003": 4, …, "13.999": { "base64": "…" } } } ] }

@@ -225,7 +225,7 @@ function checkField(c: Collector, idc: number, type: number, f: TaggedField, spe
     }
     for (const item of items) {
       if (spec.items && item === '' && spec.size[0] === 0) continue;
-      if (item.length < spec.size[0]) { c.add('106', idc, id, `${spec.name}${where} SHORTER THAN ${spec.size[0]} CHARACTERS`); ok = false; continue; }
+      if (item.length < spec.size[0]) { c.add('106', idc, id, `${spec.name}${where} SHORTER THAN ${spec.size[0]} CHARACTER${spec.size[0] === 1 ? '' : 'S'}`); ok = false; continue; }
       if (item.length > spec.size[1]) { c.add('107', idc, id, `${spec.name}${where} LONGER THAN ${spec.size[1]} CHARACTERS`); ok = false; continue; }
       if (spec.range) {
         const n = Number(item);
