@@ -468,6 +468,8 @@ function validateType9(c: Collector, r: TaggedRecord, ctx: Context): void {
   const idc = taggedIdc(r);
   const v = checkTaggedFields(c, r, idc, (n) => TYPE9[n]);
   for (const [n, spec] of Object.entries(TYPE9)) {
+    // CHOICE: with no minutiae (9.136 = 0) there is nothing to write in 9.137, which may then be absent.
+    if (Number(n) === 137 && v.get(136) === '0') continue;
     if (spec.required && !r.fields.some((f) => f.number === Number(n))) c.add('101', idc, fieldId(9, Number(n)), `${spec.name} MISSING`);
   }
   const imp = v.get(3);
