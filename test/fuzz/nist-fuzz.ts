@@ -15,6 +15,7 @@ import {
   type NistError, type NistRecord, type TaggedRecord, type Transaction,
 } from '../../appliance/fingerprint/index.js';
 import { NIST_DIR, NIST_FILES, VALID } from '../fingerprint/samples.js';
+import { rng } from '../dna/random.js';
 
 export interface FuzzReport {
   readonly cases: number;
@@ -26,18 +27,6 @@ export interface FuzzReport {
   readonly slowestMs: number;
   readonly maxRssMb: number;
   readonly failures: string[];
-}
-
-/** mulberry32: small, seeded, good enough for choosing mutations. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** The record with its image data cut to `keep` bytes (structure kept, file small). */
