@@ -50,18 +50,19 @@ interface FieldSpec {
   readonly range?: readonly [number, number];
 }
 
+// Each set also admits RS and US, the separators between subfields and items.
 const CHARSETS: Record<Chars, RegExp> = {
-  N: /^[0-9]*$/,
-  A: /^[A-Za-z]*$/,
+  N: /^[0-9\x1e\x1f]*$/,
+  A: /^[A-Za-z\x1e\x1f]*$/,
   // CHOICE: "AN" in the Annex's tables covers values such as `DE/E999999999` and `19.68`, so it is read
   // as printable 7-bit ASCII, not letters and digits only.
-  AN: /^[\x20-\x7e]*$/,
+  AN: /^[\x1e\x1f\x20-\x7e]*$/,
   // Appendix 5 note 1*: agency names [0-9 A-Z a-z _ . space -]; the `CC/` prefix is checked apart.
-  AGENCY: /^[\x20-\x7e]*$/,
+  AGENCY: /^[\x1e\x1f\x20-\x7e]*$/,
   // Appendix 6 note 1*: as for agencies plus the comma.
-  INF: /^[0-9A-Za-z_. \-,]*$/,
+  INF: /^[0-9A-Za-z_. \-,\x1e\x1f]*$/,
   // ERM (2.074) and COM: printable ASCII and LF (ERM lines are LF-separated).
-  TEXT: /^[\x20-\x7e\n]*$/,
+  TEXT: /^[\x1e\x1f\x20-\x7e\n]*$/,
 };
 
 // Type 1 (Appendix 5; sizes from §3.1).
@@ -200,7 +201,7 @@ function checkField(c: Collector, idc: number, type: number, f: TaggedField, spe
     c.add('117', idc, id, `${spec.name} HOLDS BINARY DATA`);
     return false;
   }
-  if (!CHARSETS[spec.chars].test(f.value.replace(/[\x1e\x1f]/g, ''))) {
+  if (!CHARSETS[spec.chars].test(f.value)) {
     c.add('111', idc, id, `INVALID CHARACTER IN ${spec.name}`);
     return false;
   }
