@@ -9,13 +9,14 @@
  * The codec jumps over image data by its LEN instead of scanning it, so it can beat the scan on
  * image-heavy files. Write throughput is reported too.
  *
- *   node --import tsx test/bench/nist.ts [SECONDS_PER_FIGURE]   (default 1.5)
+ *   node --import tsx test/bench/nist.ts [SECONDS_PER_MEASURE]   (default 0.5; 3 rounds, best kept)
  */
 import { cpus } from 'node:os';
 import { parseTransaction, validateIntI, writeTransaction } from '../../appliance/fingerprint/index.js';
 import { cps, latent } from '../fingerprint/samples.js';
 
-const seconds = Number(process.argv[2] ?? 1.5);
+const ROUNDS = 3;
+const seconds = Number(process.argv[2] ?? 0.5);
 let sink = 0;
 
 /** Runs f repeatedly for about `seconds` (after a warm-up) and returns iterations per second. */
@@ -54,7 +55,7 @@ const inputs = [
   { name: 'MPS latent (Type 9 + Type 13)', t: latent('MPS') },
 ];
 
-process.stdout.write(`CPU: ${cpus()[0]?.model ?? 'unknown'} · Node ${process.version} · ${seconds} s per figure\n\n`);
+process.stdout.write(`CPU: ${cpus()[0]?.model ?? 'unknown'} · Node ${process.version} · best of ${ROUNDS} rounds of ${seconds} s per figure\n\n`);
 process.stdout.write(`${'transaction'.padEnd(32)}${'bytes'.padStart(9)}  ${'measure'.padEnd(22)}${'tx/s'.padStart(10)}${'MB/s'.padStart(10)}\n`);
 const results: Record<string, Record<string, { txPerSec: number; mbPerSec: number }>> = {};
 for (const { name, t } of inputs) {
@@ -67,8 +68,14 @@ for (const { name, t } of inputs) {
     ['baseline: Buffer copy', () => { sink += Buffer.from(bytes).length; }],
   ];
   results[name] = {};
-  for (const [label, f] of rows) {
-    const perSec = rate(f);
+  // The machine is shared: rounds interleave the measures and the best round of each is kept, so a
+  // burst of other work does not land on one figure only.
+  const best = new Map<string, number>();
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [label, f] of rows) best.set(label, Math.max(best.get(label) ?? 0, rate(f)));
+  }
+  for (const [label] of rows) {
+    const perSec = best.get(label)!;
     const mb = (perSec * bytes.length) / 1e6;
     results[name]![label] = { txPerSec: Math.round(perSec), mbPerSec: Math.round(mb) };
     process.stdout.write(`${name.padEnd(32)}${String(bytes.length).padStart(9)}  ${label.padEnd(22)}${Math.round(perSec).toLocaleString('en').padStart(10)}${Math.round(mb).toLocaleString('en').padStart(10)}\n`);
