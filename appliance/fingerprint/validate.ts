@@ -303,9 +303,7 @@ function validateType1(c: Collector, t: Transaction, r: TaggedRecord, options: V
     if (first && (first[0] !== '1' || Number(first[1]) !== subs.length - 1)) {
       c.add('115', -1, '1.003', `FIRST SUBFIELD MUST BE 1 AND ${subs.length - 1} (RECORDS LISTED)`);
     }
-    if (Number(first?.[1]) !== t.records.length - 1 && subs.length - 1 !== t.records.length - 1) {
-      c.add('117', -1, '1.003', `CNT LISTS ${subs.length - 1} RECORDS, THE FILE HOLDS ${t.records.length - 1}`);
-    }
+    // That CNT lists exactly the records present is the reader's check (it reads them by CNT).
   }
   const dat = v.get(5);
   if (dat !== undefined && !isValidDate(dat)) c.add('112', -1, '1.005', `INVALID DATE ${dat}`);

@@ -184,3 +184,13 @@ test('a tagged record of another type than CNT announces is refused (102)', () =
   assert.equal(r.ok, false);
   if (!r.ok) assert.deepEqual([r.errors[0]!.code, r.errors[0]!.field], ['102', '9.001']);
 });
+
+test('the writer refuses what could not be read back as written', () => {
+  const t = cps();
+  const h = t.records[0] as TaggedRecord;
+  assert.throws(() => writeTransaction({ records: [withField(h, 63, 'a\x1db')] }), /FS or GS/);
+  assert.throws(() => writeTransaction({ records: [withField(h, 63, Buffer.from('x'))] }), /binary data only/);
+  assert.throws(() => writeTransaction({ records: [{ ...h, fields: [...h.fields, { tag: '1.x', number: 1, value: 'y' }] }] }), /not T\.NNN/);
+  const r4 = t.records[2] as Type4Record;
+  assert.throws(() => writeTransaction({ records: [{ ...r4, hll: 70_000 }] }), RangeError);
+});

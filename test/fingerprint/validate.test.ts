@@ -108,7 +108,12 @@ test('CHOICE: reserved Type 13 fields (14–19, 21–199) are ignored and user-d
   assert.deepEqual(lines(insert({ tag: '13.1000', number: 1000, value: 'x' }, false)), ['103: IDC 1 FIELD 13.1000 UNDEFINED FIELD']);
   // After 13.999 nothing can follow: its data runs to the FS that LEN gives, so a field written after
   // it is read as image bytes (and the WSQ data no longer ends where it should) — never as a field.
-  const after = parseTransaction(writeTransaction(insert({ tag: '13.250', number: 250, value: 'x' }, true)));
+  const file = writeTransaction(m);
+  const start13 = file.length - writeTransaction({ records: [m.records[3]!] }).length;
+  const rec13 = file.subarray(start13).toString('latin1');
+  const len = Number(/^13\.001:(\d+)/.exec(rec13)![1]);
+  const extended = `${rec13.slice(0, -1).replace(`13.001:${len}`, `13.001:${len + 9}`)}\x1d13.250:x\x1c`;
+  const after = parseTransaction(Buffer.concat([file.subarray(0, start13), Buffer.from(extended, 'latin1')]));
   assert.ok(after.ok);
   if (after.ok) assert.equal((after.value.records[3] as TaggedRecord).fields.at(-1)!.number, 999);
 });
