@@ -359,7 +359,7 @@ function validateRecordSet(c: Collector, t: Transaction, tot: Tot): void {
 }
 
 /** IDC in each record equals its CNT entry; IDCs unique per record type; Type 9 refers to a Type 13. */
-function validateIdcs(c: Collector, t: Transaction, tot: Tot | undefined): void {
+function validateIdcs(c: Collector, t: Transaction): void {
   const header = t.records[0] as TaggedRecord;
   const entries = contents(header) ?? [];
   const seen = new Map<string, number>();
@@ -374,7 +374,8 @@ function validateIdcs(c: Collector, t: Transaction, tot: Tot | undefined): void 
     if (seen.has(key)) c.add('117', idc, field, `IDC ${idc} USED BY TWO TYPE ${r.type} RECORDS`);
     seen.set(key, i);
   });
-  if (tot === 'MPS' || tot === 'MMS') {
+  {
+    // Minutiae describe the latent image of the same IDC (MPS/MMS, and a latent hit in an SRE).
     const latents = new Set(t.records.filter((r) => r.type === 13).map(recordIdc));
     for (const r of t.records) {
       if (r.type === 9 && !latents.has(recordIdc(r))) {
@@ -586,7 +587,7 @@ export function validateIntI(t: Transaction, options: ValidateOptions = {}): Nis
   if (!header || header.kind !== 'tagged' || header.type !== 1) return [nistError('117', -1, '1.001', 'NO TYPE 1 RECORD')];
   const tot = validateType1(c, t, header, options);
   if (tot) validateRecordSet(c, t, tot);
-  validateIdcs(c, t, tot);
+  validateIdcs(c, t);
   const ctx: Context = { tot, palm: isPalmTransaction(t), search: searchTypeOf(t) };
   for (const r of t.records.slice(1)) validateRecord(c, r, ctx);
   if (tot === 'CPS' || tot === 'PMS' || tot === 'SRE') validateSequence(c, t);

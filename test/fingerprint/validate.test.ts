@@ -206,3 +206,11 @@ test('a Type 9 built with makeType9 needs no other fields; a wrong image size is
   assert.deepEqual(lines(set(3, 6, '800')(m)), ['117: IDC 1 FIELD 13.999 WSQ IMAGE IS 804X752, RECORD SAYS 800X752']);
   assert.equal(wsqImages().length, 5);
 });
+
+test('CHOICE: an SRE for a latent hit may carry its Type 9 beside its Type 13 (Table 2, SRE row)', () => {
+  const m = latent('MPS');
+  const hit = withContents({ records: [...sreNoHit().records.slice(0, 1), ...sreHit().records.slice(1, 2), m.records[2]!, m.records[3]!] });
+  const withRls = set(1, 64, 'MMS\x1eI\x1e001/001\x1e999999')(hit);
+  assert.deepEqual(lines(withRls), []);
+  assert.deepEqual(lines(withContents({ records: withRls.records.slice(0, 3) })), ['117: IDC 1 FIELD 9.002 NO TYPE 13 RECORD WITH IDC 1 FOR THESE MINUTIAE']);
+});
