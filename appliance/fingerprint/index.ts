@@ -21,6 +21,7 @@
  *
  * Validation:  validateIntI(t: Transaction): NistError[]   (validate.ts; all errors, file order)
  * Errors:      NistError { code, idc, field, text }; formatNistError(e) → `<code>: IDC <idc> FIELD <t.fff> <text>`;
+ *              ermText(errors) → the ERM (2.074) of an ERR: ≤ 100 lines of ≤ 128 characters;
  *              formatNistErrors(list) → the ERM text (LF-separated); NIST_ERROR_CODES (Table 3)
  * TCN:         makeTcn(year, serial), checkTcn(s) (tcn.ts)
  * Limits:      TOTS, isTot, isRequestTot, TOT_RULES (Table 2), CANDIDATE_LIMITS (Table 11),

@@ -20,7 +20,7 @@
  *   201 TCN/TCR format or check character     501 image compressed beyond 15:1, latent without minutiae
  *   502 request without its finger/latent images   503 the same finger position twice
  */
-import { fieldId, nistError, type NistError } from './errors.js';
+import { ERM_MAX_LINE, ERM_MAX_LINES, fieldId, nistError, type NistError } from './errors.js';
 import { checkTcn } from './tcn.js';
 import { CANDIDATE_LIMITS, isPalmPosition, isRequestTot, isTot, searchType, TOT_RULES, type SearchType, type Tot } from './tot.js';
 import { subfields, taggedIdc, type TaggedField, type TaggedRecord } from './TaggedRecord.js';
@@ -99,8 +99,8 @@ const TYPE2: Record<number, FieldSpec> = {
   63: { name: 'INF', chars: 'INF', size: [1, 32] },
   64: { name: 'RLS', chars: 'AN', size: [1, 7], occ: [2, 4] },
   // CHOICE: Table 3 gives ERM messages of 5–128 characters each; the field holds several LF-separated
-  // lines, so only the character set is checked, with a bound of 100 lines of 128.
-  74: { name: 'ERM', chars: 'TEXT', size: [5, 12_900] },
+  // lines: at most ERM_MAX_LINES (100) lines of 5–128 characters (checked in validateType2).
+  74: { name: 'ERM', chars: 'TEXT', size: [5, ERM_MAX_LINES * (ERM_MAX_LINE + 1)] },
   320: { name: 'ENC', chars: 'N', size: [1, 2], range: [1, 99] },
 };
 
@@ -406,6 +406,13 @@ function validateType2(c: Collector, r: TaggedRecord, ctx: Context): void {
   if (mid !== undefined && !/^[A-Z]{1,2}$/.test(mid)) c.add('115', idc, '2.009', 'MID IS NOT A..ZZ');
   const mn4 = v.get(15);
   if (mn4 !== undefined && !/^[A-Z]{1,2}$/.test(mn4)) c.add('115', idc, '2.015', 'MN4 IS NOT A..ZZ');
+  const erm = v.get(74);
+  if (erm !== undefined) {
+    const ermLines = erm.split('\n');
+    if (ermLines.length > ERM_MAX_LINES) c.add('104', idc, '2.074', `ERM HAS ${ermLines.length} LINES, AT MOST ${ERM_MAX_LINES}`);
+    else if (ermLines.some((l) => l.length > ERM_MAX_LINE)) c.add('107', idc, '2.074', `ERM LINE LONGER THAN ${ERM_MAX_LINE} CHARACTERS`);
+    else if (ermLines.some((l) => l.length < 5)) c.add('106', idc, '2.074', 'ERM LINE SHORTER THAN 5 CHARACTERS');
+  }
   const rls = v.get(64);
   if (rls !== undefined) {
     const parts = subfields(rls).map((s) => s.join('\x1f'));
