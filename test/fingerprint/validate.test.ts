@@ -226,3 +226,11 @@ test('CHOICE: ERM holds at most 100 lines of 5–128 characters; ermText writes 
   assert.deepEqual(lines(err(`201: IDC -1 FIELD 1.009 ${'X'.repeat(120)}`)), ['107: IDC 0 FIELD 2.074 ERM LINE LONGER THAN 128 CHARACTERS']);
   assert.deepEqual(lines(err('201: IDC -1 FIELD 1.009 X\n1')), ['106: IDC 0 FIELD 2.074 ERM LINE SHORTER THAN 5 CHARACTERS']);
 });
+
+test('CHOICE: an MPS/MMS carries one latent: a second Type 9 + Type 13 pair is 104', () => {
+  const m = latent('MMS');
+  const second = latent('MMS', 12, 99);
+  const renumber = (r: NistRecord) => withField(r as TaggedRecord, 2, '02');
+  const two = withContents({ records: [...m.records, renumber(second.records[2]!), renumber(second.records[3]!)] });
+  assert.deepEqual(lines(two), ['104: IDC -1 FIELD 1.003 2 TYPE 9 RECORDS, AT MOST 1 IN MMS', '104: IDC -1 FIELD 1.003 2 TYPE 13 RECORDS, AT MOST 1 IN MMS']);
+});
