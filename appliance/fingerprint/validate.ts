@@ -27,6 +27,7 @@ import { subfields, taggedIdc, type TaggedField, type TaggedRecord } from './Tag
 import { FGP_UNUSED, type Type4Record } from './Type4Record.js';
 import { readMinutiae } from './Type9Record.js';
 import { contents, recordIdc, type NistRecord, type Transaction } from './transaction.js';
+import { jpeg2000Frame } from './jpeg2000.js';
 import { wsqFrame } from './wsq.js';
 
 export interface ValidateOptions {
@@ -458,17 +459,18 @@ function validateType4(c: Collector, r: Type4Record, ctx: Context): void {
 }
 
 /**
- * WSQ data must carry a frame header whose size is the record's HLL×VLL (117 otherwise), compressed
- * at most 15:1 (§1.3). CHOICE: a higher ratio is reported as 501 (insufficient quality), the closest
+ * WSQ and JPEG 2000 data must carry a frame header (WSQ SOF, J2K SIZ, JP2 ihdr) whose size is the
+ * record's HLL×VLL (117 otherwise); WSQ must be compressed at most 15:1 (§1.3). CHOICE: a higher ratio is reported as 501 (insufficient quality), the closest
  * Table 3 code for an image degraded beyond the Annex's limit. Table 5's box sizes are not checked:
  * NIST's own 500 ppi rolled impressions (804×752) exceed the 40 mm boxes, so they describe the card.
  */
-function checkImageData(c: Collector, idc: number, field: string, codec: 'WSQ' | undefined, image: Buffer, hll: number, vll: number): void {
-  if (codec !== 'WSQ') return;
-  const frame = wsqFrame(image);
-  if (!frame) { c.add('117', idc, field, 'IMAGE IS NOT WSQ DATA'); return; }
-  if (frame.width !== hll || frame.height !== vll) c.add('117', idc, field, `WSQ IMAGE IS ${frame.width}X${frame.height}, RECORD SAYS ${hll}X${vll}`);
-  if (hll * vll > MAX_COMPRESSION_RATIO * image.length) c.add('501', idc, field, `COMPRESSION RATIO ${(hll * vll / image.length).toFixed(1)}:1 ABOVE 15:1`);
+function checkImageData(c: Collector, idc: number, field: string, codec: 'WSQ' | 'JPEG 2000' | undefined, image: Buffer, hll: number, vll: number): void {
+  if (codec === undefined) return;
+  const frame = codec === 'WSQ' ? wsqFrame(image) : jpeg2000Frame(image);
+  if (!frame) { c.add('117', idc, field, `IMAGE IS NOT ${codec} DATA`); return; }
+  if (frame.width !== hll || frame.height !== vll) c.add('117', idc, field, `${codec} IMAGE IS ${frame.width}X${frame.height}, RECORD SAYS ${hll}X${vll}`);
+  // The 15:1 limit is WSQ's (§1.3); JPEG 2000 is lossy or lossless "by agreement" with no ratio given.
+  if (codec === 'WSQ' && hll * vll > MAX_COMPRESSION_RATIO * image.length) c.add('501', idc, field, `COMPRESSION RATIO ${(hll * vll / image.length).toFixed(1)}:1 ABOVE 15:1`);
 }
 
 function validateType9(c: Collector, r: TaggedRecord, ctx: Context): void {
@@ -552,8 +554,8 @@ function validateImageRecord(c: Collector, r: TaggedRecord, ctx: Context): void 
   }
   if (data && Buffer.isBuffer(data.value)) {
     if (data.value.length === 0) c.add('117', idc, fieldId(type, 999), 'NO IMAGE DATA');
-    else if (cga !== undefined && cga.startsWith('WSQ') && v.has(6) && v.has(7)) {
-      checkImageData(c, idc, fieldId(type, 999), 'WSQ', data.value, Number(v.get(6)), Number(v.get(7)));
+    else if (cga !== undefined && COMPRESSION_CODES.includes(cga) && v.has(6) && v.has(7)) {
+      checkImageData(c, idc, fieldId(type, 999), cga.startsWith('WSQ') ? 'WSQ' : 'JPEG 2000', data.value, Number(v.get(6)), Number(v.get(7)));
     }
   }
   void ctx;
