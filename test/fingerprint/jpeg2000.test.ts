@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatNistError, makeType13, parseTransaction, validateIntI, withContents, writeTransaction } from '../../appliance/fingerprint/index.js';
 import { jpeg2000Frame } from '../../appliance/fingerprint/jpeg2000.js';
-import { latent } from './samples.js';
+import { wsqFrame } from '../../appliance/fingerprint/wsq.js';
+import { latent, wsqImages } from './samples.js';
 
 /** A J2K main header: SOC, SIZ (one 8-bit component), as an encoder writes it; then filler. */
 function j2k(width: number, height: number, xo = 0, yo = 0): Buffer {
@@ -67,4 +68,16 @@ test('Type 13 with JPEG 2000: the image size must be the record\'s; no WSQ ratio
   assert.deepEqual(withImage('JP2', Buffer.from('GIF89a')), ['117: IDC 1 FIELD 13.999 IMAGE IS NOT JPEG 2000 DATA']);
   // ~4 KB for 1.2 Mpixel would be 290:1 in WSQ; JPEG 2000 has no ratio limit in the Annex.
   assert.equal(j2k(1000, 1200).length < 5000, true);
+});
+
+test('jpeg2000Frame and wsqFrame never throw on mutated headers', () => {
+  let s = 12345;
+  const next = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 2 ** 32);
+  const seeds = [jp2(640, 480), j2k(640, 480), wsqImages()[0]!.data.subarray(0, 2000)];
+  for (let i = 0; i < 20_000; i++) {
+    const b = Buffer.from(seeds[i % 3]!.subarray(0, 1 + Math.floor(next() * 300)));
+    for (let k = 0; k < 3; k++) b[Math.floor(next() * b.length)] = Math.floor(next() * 256);
+    jpeg2000Frame(b);
+    wsqFrame(b);
+  }
 });
