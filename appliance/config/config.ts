@@ -59,6 +59,43 @@ const peer = z
   })
   .strict();
 
+/** Fingerprint searches per day and type of search (2008/616 Art. 13); absent: no limit of its own. */
+const fpSearchCounts = z
+  .object({
+    CPS: z.number().int().nonnegative().optional(),
+    PMS: z.number().int().nonnegative().optional(),
+    MPS: z.number().int().nonnegative().optional(),
+    MMS: z.number().int().nonnegative().optional(),
+  })
+  .strict();
+
+/** The fingerprint channel (appliance/fingerprint-exchange/, docs/fingerprint-exchange.md). */
+const fingerprint = z
+  .object({
+    /**
+     * The national AFIS: 'demo' (the demo AFIS with a synthetic population — demo network and tests
+     * only) or 'none' (no AFIS connected: searches from peers are answered with an ERR at once).
+     */
+    afis: z.enum(['demo', 'none']).default('none'),
+    capacity: z
+      .object({
+        /** What we declared: searches per UTC day and type we answer for each peer. */
+        ours: fpSearchCounts.default({ CPS: 1000, PMS: 1000, MPS: 1000, MMS: 1000 }),
+        /** Other figures for some peers (bilateral arrangements), per type; the rest falls back to `ours`. */
+        oursPerPeer: z.partialRecord(memberState, fpSearchCounts).default({}),
+        /** What each peer declared, per type; a type not given falls back to the peer's `dailyCapacity`. */
+        peers: z.partialRecord(memberState, fpSearchCounts).default({}),
+      })
+      .strict()
+      .default({ ours: { CPS: 1000, PMS: 1000, MPS: 1000, MMS: 1000 }, oursPerPeer: {}, peers: {} }),
+    /** Size of the demo AFIS's synthetic population, enrolled on first start (afis 'demo'). */
+    demoPopulation: z
+      .object({ persons: z.number().int().nonnegative().default(150), latents: z.number().int().nonnegative().default(40) })
+      .strict()
+      .default({ persons: 150, latents: 40 }),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     memberState: memberState.default('RO'),
@@ -130,6 +167,11 @@ export const configSchema = z
       .strict()
       .default({ maxMessageBytes: 20 * 1024 * 1024, maxProfilesPerMessage: 500 }),
     peers: z.array(peer).default([]),
+    fingerprint: fingerprint.default({
+      afis: 'none',
+      capacity: { ours: { CPS: 1000, PMS: 1000, MPS: 1000, MMS: 1000 }, oursPerPeer: {}, peers: {} },
+      demoPopulation: { persons: 150, latents: 40 },
+    }),
   })
   .strict();
 
@@ -137,6 +179,7 @@ export type GatewayConfig = z.infer<typeof configSchema>;
 export type PeerConfig = z.infer<typeof peer>;
 export type PinSource = z.infer<typeof pinSource>;
 export type CryptoProfile = z.infer<typeof cryptoProfile>;
+export type FingerprintConfig = z.infer<typeof fingerprint>;
 
 export class ConfigError extends Error {
   constructor(

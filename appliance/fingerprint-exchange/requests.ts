@@ -1,0 +1,113 @@
+import { statement, type Db } from '../db/database.js';
+import type { MemberStateCode } from '../peers/member-states.js';
+import type { RequestTot } from '../fingerprint/tot.js';
+import type { RequestFacts } from './answers.js';
+
+/**
+ * Other States' fingerprint searches between arrival and answer. A valid request is stored here in
+ * the pipeline's transaction and handed to the national AFIS in order — priority 1 first, then by
+ * arrival (FP-TIME) — and answered within 24 h of arrival. The file itself is kept only until the
+ * answer is queued (DP-PURPOSE: the AFIS may ask for it again after a restart until then).
+ */
+export type RequestStatus = 'queued' | 'submitted' | 'answered';
+
+export interface IncomingRequest {
+  readonly id: string;
+  readonly peer: MemberStateCode;
+  readonly tot: RequestTot;
+  readonly tcn: string;
+  readonly priority: number;
+  readonly receivedAt: Date;
+  readonly deadline: Date;
+  readonly maxCandidates: number;
+  readonly facts: RequestFacts;
+  readonly transaction: Buffer | null;
+  readonly status: RequestStatus;
+  /** SRE transactions already queued for this request (one per candidate). */
+  readonly answersSent: number;
+}
+
+interface Row {
+  id: string;
+  peer: MemberStateCode;
+  tot: RequestTot;
+  tcn: string;
+  priority: number;
+  received_at: number;
+  deadline: number;
+  max_candidates: number;
+  facts: string;
+  payload: Buffer | null;
+  status: RequestStatus;
+  answers_sent: number;
+}
+
+const toRequest = (r: Row): IncomingRequest => ({
+  id: r.id,
+  peer: r.peer,
+  tot: r.tot,
+  tcn: r.tcn,
+  priority: r.priority,
+  receivedAt: new Date(r.received_at),
+  deadline: new Date(r.deadline),
+  maxCandidates: r.max_candidates,
+  facts: JSON.parse(r.facts) as RequestFacts,
+  transaction: r.payload,
+  status: r.status,
+  answersSent: r.answers_sent,
+});
+
+export class IncomingRequests {
+  constructor(private readonly db: Db) {
+    db.exec(`CREATE TABLE IF NOT EXISTS fp_requests (
+      id TEXT PRIMARY KEY, peer TEXT NOT NULL, tot TEXT NOT NULL, tcn TEXT NOT NULL, priority INTEGER NOT NULL,
+      received_at INTEGER NOT NULL, deadline INTEGER NOT NULL, max_candidates INTEGER NOT NULL, facts TEXT NOT NULL,
+      payload BLOB, status TEXT NOT NULL DEFAULT 'queued', answers_sent INTEGER NOT NULL DEFAULT 0,
+      submitted_at INTEGER, answered_at INTEGER, outcome TEXT);
+      CREATE INDEX IF NOT EXISTS fp_requests_order ON fp_requests(status, priority, received_at);`);
+  }
+
+  /** In the pipeline's transaction. */
+  add(r: Omit<IncomingRequest, 'status' | 'answersSent' | 'transaction'> & { transaction: Buffer }): void {
+    statement(
+      this.db,
+      `INSERT OR IGNORE INTO fp_requests (id, peer, tot, tcn, priority, received_at, deadline, max_candidates, facts, payload)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(r.id, r.peer, r.tot, r.tcn, r.priority, r.receivedAt.getTime(), r.deadline.getTime(), r.maxCandidates, JSON.stringify(r.facts), r.transaction);
+  }
+
+  /** The next requests for the AFIS: priority 1 first, then in order of arrival. */
+  queued(limit: number): IncomingRequest[] {
+    return (statement(this.db, `SELECT * FROM fp_requests WHERE status = 'queued' ORDER BY priority, received_at, rowid LIMIT ?`).all(limit) as Row[]).map(toRequest);
+  }
+
+  /** Handed to the AFIS but not answered yet (after a restart they are handed over again). */
+  submitted(): IncomingRequest[] {
+    return (statement(this.db, `SELECT * FROM fp_requests WHERE status = 'submitted' ORDER BY priority, received_at, rowid`).all() as Row[]).map(toRequest);
+  }
+
+  get(id: string): IncomingRequest | null {
+    const row = statement(this.db, 'SELECT * FROM fp_requests WHERE id = ?').get(id) as Row | undefined;
+    return row ? toRequest(row) : null;
+  }
+
+  markSubmitted(id: string, now: Date): void {
+    statement(this.db, `UPDATE fp_requests SET status = 'submitted', submitted_at = ? WHERE id = ? AND status = 'queued'`).run(now.getTime(), id);
+  }
+
+  /** One more answer transaction queued (in the transaction that queues it). */
+  answerQueued(id: string): void {
+    statement(this.db, 'UPDATE fp_requests SET answers_sent = answers_sent + 1 WHERE id = ?').run(id);
+  }
+
+  /** Every answer is queued: the supplied file is dropped. */
+  answered(id: string, outcome: string, now: Date): void {
+    statement(this.db, `UPDATE fp_requests SET status = 'answered', payload = NULL, answered_at = ?, outcome = ? WHERE id = ?`).run(now.getTime(), outcome, id);
+  }
+
+  /** Depth and the nearest deadline of what the AFIS still owes, for the operator. */
+  pending(): { count: number; nearestDeadline: Date | null } {
+    const row = statement(this.db, `SELECT COUNT(*) AS n, MIN(deadline) AS d FROM fp_requests WHERE status != 'answered'`).get() as { n: number; d: number | null };
+    return { count: row.n, nearestDeadline: row.d === null ? null : new Date(row.d) };
+  }
+}
