@@ -37,6 +37,7 @@ import { ProfileNotes } from './dna-exchange/notes.js';
 import { dnaChannelHandler } from './dna-exchange/channel.js';
 import { submitDnaSearch } from './dna-exchange/submit.js';
 import { createOfficersApi, ensureApiKey, listen as listenOfficersApi } from './dna-exchange/officers-api.js';
+import { composeFingerprintChannel, type FingerprintChannel } from './fingerprint-exchange/compose.js';
 import { buildApiDeps } from './api/wiring/index.js';
 import { AuditLog, periodOf } from './audit/log.js';
 import type { AuditSigner } from './audit/signer.js';
@@ -73,6 +74,7 @@ export interface GatewayCore {
   readonly officers: OfficerRegistry;
   readonly statistics: Statistics;
   readonly dna: { readonly store: ProfileStore; readonly index: NationalIndex; readonly searches: DnaSearches; readonly notes: ProfileNotes };
+  readonly fingerprint: FingerprintChannel;
   readonly log: Logger;
   readonly startedAt: Date;
   status(): GatewayStatus;
@@ -199,10 +201,17 @@ export async function composeGateway(config: GatewayConfig, opts: { log?: Logger
   const sender: SmtpSender | null = config.relay
     ? createSmtpSender({ host: config.relay.host, port: config.relay.port, requireTls: config.relay.requireTls, heloName: directory.ourAddress('dna').split('@')[1] ?? 'localhost' })
     : null;
+  // The fingerprint channel (handler, AFIS service, officers' routes); it reaches the pipeline once built.
+  const fingerprint = composeFingerprintChannel({
+    config, db, statistics, officers, directory, pipeline: () => pipeline,
+    report: (name, state, detail) => services.set(name, state, detail),
+    log: (event, fields) => log.info(fields, event),
+  });
   const handlers = [
     pingHandler('dna'),
     pingHandler('fp'),
     dnaChannelHandler({ ourState: config.memberState, agency: config.agency, generator: GENERATOR, engine: () => dna.index.current(), searches: dna.searches, notes: dna.notes, statistics }),
+    fingerprint.handler,
   ];
   const pipeline = new ExchangePipeline({
     db,
@@ -242,11 +251,13 @@ export async function composeGateway(config: GatewayConfig, opts: { log?: Logger
     officers,
     statistics,
     dna,
+    fingerprint,
     log,
     startedAt,
     status: () => gatewayStatus({ memberState: config.memberState, version: VERSION, startedAt, demo: config.relay === null || process.env.PRUEM_DEMO === '1', queue, links, services, peerChannels }),
     async close() {
       sender?.close();
+      await fingerprint.stop();
       await dnaIndex.close();
       await token.close();
       dnaStore.close();
@@ -376,6 +387,7 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
     }
     pipeline.start();
     running.push(() => pipeline.stop());
+    core.fingerprint.start();
 
     let officersPort: number | null = null;
     if (config.listen.officers) {
@@ -399,6 +411,7 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
             body,
           ),
       });
+      core.fingerprint.mountOfficersRoutes(app);
       const officersTls = await loadListenerTls(config, new Date(), config.listen.officers);
       if (!officersTls.ok) throw new Error(`officers' API: ${officersTls.error}`);
       const officersApi = await listenOfficersApi(app, config.listen.officers.host, config.listen.officers.port, officersTls.tls ?? undefined);

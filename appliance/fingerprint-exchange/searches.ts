@@ -102,6 +102,10 @@ export class FpSearches {
     if (left.n === 0) statement(this.db, 'UPDATE fp_searches SET payload = NULL WHERE id = ?').run(search.search_id);
   }
 
+  isWaiting(tcn: string): boolean {
+    return (statement(this.db, 'SELECT status FROM fp_search_targets WHERE tcn = ?').get(tcn) as { status: string } | undefined)?.status === 'waiting';
+  }
+
   waitingFor(tcn: string, reason: string): void {
     statement(this.db, 'UPDATE fp_search_targets SET waiting_for = ? WHERE tcn = ?').run(reason, tcn);
   }

@@ -6,7 +6,7 @@ import { makeType13 } from '../Type13Record.js';
 import type { Type4Record } from '../Type4Record.js';
 import { withContents, writeTransaction, type NistRecord } from '../transaction.js';
 import type { RequestTot } from '../tot.js';
-import type { DemoAfis } from './demo.js';
+import type { DemoAfis, EnrolledRecord } from './demo.js';
 import { demoWsqImage, plainWsqImage } from './demo-image.js';
 import { minutiaKindCode, type FingerTemplate } from './minutiae.js';
 import { FINGER_HEIGHT, FINGER_WIDTH, latentOf, randomFinger, randomTenPrint, secondImpression, seededRandom } from './synthetic.js';
@@ -33,17 +33,19 @@ function stateSeed(state: string): number {
 /** Enrols the State's synthetic population (idempotent: references are fixed). */
 export function seedDemoAfis(afis: DemoAfis, state: MemberStateCode, sizes: { persons: number; latents: number } = { persons: 150, latents: 40 }): void {
   const random = seededRandom(stateSeed(state));
+  const records: EnrolledRecord[] = [];
   for (let i = 1; i <= sizes.persons; i++) {
-    afis.enrol({ reference: `${state}/P-${String(i).padStart(6, '0')}`, kind: 'tenprint', fingers: randomTenPrint(random) });
+    records.push({ reference: `${state}/P-${String(i).padStart(6, '0')}`, kind: 'tenprint', fingers: randomTenPrint(random) });
   }
   for (let i = 1; i <= sizes.latents; i++) {
     // Latents left by people the database does not hold.
-    afis.enrol({ reference: `${state}/L-${String(i).padStart(6, '0')}`, kind: 'latent', fingers: [latentOf(randomFinger(random, 1 + (i % 10)), random)] });
+    records.push({ reference: `${state}/L-${String(i).padStart(6, '0')}`, kind: 'latent', fingers: [latentOf(randomFinger(random, 1 + (i % 10)), random)] });
   }
   const subject = demoSubject();
   const subjectRandom = seededRandom(DEMO_SUBJECT_SEED + 1);
-  if (state === 'DE') afis.enrol({ reference: DEMO_SUBJECT_REFERENCE.DE!, kind: 'tenprint', fingers: subject });
-  if (state === 'AT') afis.enrol({ reference: DEMO_SUBJECT_REFERENCE.AT!, kind: 'latent', fingers: [latentOf(subject[2]!, subjectRandom)] });
+  if (state === 'DE') records.push({ reference: DEMO_SUBJECT_REFERENCE.DE!, kind: 'tenprint', fingers: subject });
+  if (state === 'AT') records.push({ reference: DEMO_SUBJECT_REFERENCE.AT!, kind: 'latent', fingers: [latentOf(subject[2]!, subjectRandom)] });
+  afis.enrolAll(records);
 }
 
 export interface SearchSpec {

@@ -53,6 +53,11 @@ export class DemoAfis implements AfisAdapter {
     this.cache.delete(record.kind);
   }
 
+  /** Many records in one transaction (seeding). */
+  enrolAll(records: readonly EnrolledRecord[]): void {
+    this.db.transaction(() => records.forEach((r) => this.enrol(r)))();
+  }
+
   count(kind: EnrolledKind): number {
     return (statement(this.db, 'SELECT COUNT(*) AS n FROM afis_records WHERE kind = ?').get(kind) as { n: number }).n;
   }

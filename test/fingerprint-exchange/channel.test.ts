@@ -1,0 +1,303 @@
+import { test, beforeEach, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { openDatabase, type Db } from '../../appliance/db/database.js';
+import { Statistics } from '../../appliance/exchange/statistics.js';
+import type { ChannelHandler, ExchangeRecord, InboundMessage } from '../../appliance/exchange/handler.js';
+import { ExchangePipeline } from '../../appliance/exchange/pipeline.js';
+import { LinkTracker } from '../../appliance/exchange/links.js';
+import { MessageQueue } from '../../appliance/queue/queue.js';
+import type { MemberStateCode } from '../../appliance/peers/member-states.js';
+import { makeTcn, parseTransaction, readType1, readType2, type1, validateIntI, withField, writeTransaction, type TaggedRecord } from '../../appliance/fingerprint/index.js';
+import type { RequestTot } from '../../appliance/fingerprint/tot.js';
+import { DemoAfis } from '../../appliance/fingerprint/afis/demo.js';
+import { DEMO_SUBJECT_REFERENCE, demoSearchTransaction, demoSubjectProbe, seedDemoAfis } from '../../appliance/fingerprint/afis/demo-seed.js';
+import { randomTenPrint, seededRandom } from '../../appliance/fingerprint/afis/synthetic.js';
+import { CapacityLedger, TcnIssuer } from '../../appliance/fingerprint-exchange/capacity.js';
+import { fingerprintChannelHandler } from '../../appliance/fingerprint-exchange/channel.js';
+import { IncomingRequests } from '../../appliance/fingerprint-exchange/requests.js';
+import { FpSearches } from '../../appliance/fingerprint-exchange/searches.js';
+import { FingerprintService } from '../../appliance/fingerprint-exchange/service.js';
+
+/**
+ * The fingerprint channel in process: the handler as the pipeline calls it, the service with the demo
+ * AFIS, and the real pipeline and queue (only the S/MIME sealing is left out: its output here is the
+ * bare ANSI/NIST file, so the answers can be read back; the integration tests seal for real).
+ */
+let dir: string;
+let db: Db;
+let now: Date;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'pruem-fpx-'));
+  db = openDatabase(join(dir, 'gateway.sqlite'));
+  now = new Date('2026-12-06T10:00:00Z');
+});
+afterEach(() => {
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface Rig {
+  handler: ChannelHandler;
+  service: FingerprintService;
+  requests: IncomingRequests;
+  searches: FpSearches;
+  statistics: Statistics;
+  queue: MessageQueue;
+  audit: Array<{ record: ExchangeRecord; peer: string }>;
+  afis: DemoAfis;
+  /** What the sealer saw: per peer, the ANSI/NIST payloads in order. */
+  sent: Array<{ peer: MemberStateCode; subject: string; payload: Buffer }>;
+  pipeline: ExchangePipeline;
+}
+
+function rig(opts: { limit?: number; afis?: boolean; peerLimit?: number } = {}): Rig {
+  const statistics = new Statistics(db);
+  const capacity = new CapacityLedger(db);
+  const tcns = new TcnIssuer(db, makeTcn);
+  const requests = new IncomingRequests(db);
+  const searches = new FpSearches(db, () => now);
+  const queue = new MessageQueue(db, () => now);
+  const afisDb = openDatabase(join(dir, 'afis.sqlite'));
+  const afis = new DemoAfis(afisDb);
+  seedDemoAfis(afis, 'DE', { persons: 40, latents: 10 });
+  const audit: Rig['audit'] = [];
+  const sent: Rig['sent'] = [];
+  let pipeline!: ExchangePipeline;
+  const service = new FingerprintService({
+    ourState: 'DE',
+    agency: 'BKA',
+    origin: 'DE/BKA',
+    afis: opts.afis === false ? null : afis,
+    requests,
+    searches,
+    capacity,
+    tcns,
+    statistics,
+    pipeline: () => pipeline,
+    peerLimit: () => opts.peerLimit ?? null,
+    clock: () => now,
+  });
+  const handler = fingerprintChannelHandler({
+    ourState: 'DE',
+    origin: 'DE/BKA',
+    agency: 'BKA',
+    tcns,
+    capacity,
+    ourLimit: () => opts.limit ?? null,
+    afisConnected: () => opts.afis !== false,
+    requests,
+    searches,
+    statistics,
+    clock: () => now,
+  });
+  pipeline = new ExchangePipeline({
+    db,
+    queue,
+    links: new LinkTracker(db, () => now),
+    opener: { open: async () => ({ ok: false, error: { code: 'UNUSED', message: 'not used here' } }) },
+    sealer: {
+      async seal({ peer, reply }) {
+        sent.push({ peer, subject: reply.subject, payload: reply.payload });
+        return { raw: reply.payload, mailFrom: 'ncp@fp.pruem.de.eu-admin.net', rcptTo: `ncp@fp.pruem.${peer.toLowerCase()}.eu-admin.net` };
+      },
+    },
+    sender: null,
+    handlers: [handler],
+    audit: { exchange: (record, ctx) => audit.push({ record, peer: ctx.peer }), rejected: () => undefined },
+    ourState: 'DE',
+    messageIdDomain: () => 'fp.pruem.de.eu-admin.net',
+    clock: () => now,
+  });
+  return { handler, service, requests, searches, statistics, queue, audit, afis, sent, pipeline };
+}
+
+let serial = 100;
+function search(tot: RequestTot, o: { from?: MemberStateCode; priority?: number; probe?: 'subject' | 'stranger'; enc?: number; tcn?: string } = {}): Buffer {
+  const from = o.from ?? 'RO';
+  const latent = tot === 'MPS' || tot === 'MMS';
+  const fingers = o.probe === 'stranger' ? (latent ? [randomTenPrint(seededRandom(serial))[0]!] : randomTenPrint(seededRandom(serial))) : demoSubjectProbe(latent ? 'latent' : 'tenprint');
+  return demoSearchTransaction({ tot, from, agency: 'AFIS', destination: 'DE/BKA', tcn: o.tcn ?? makeTcn(2026, serial++), priority: o.priority ?? 4, now, reference: 'CASE-1', fingers, ...(o.enc !== undefined ? { expectedCandidates: o.enc } : {}) });
+}
+
+function message(payload: Buffer, sender: MemberStateCode = 'RO'): InboundMessage {
+  return { inboxId: randomUUID(), messageId: `${randomUUID()}@fp.pruem.ro.eu-admin.net`, channel: 'fp', sender, payload, payloadContentType: 'application/octet-stream', subject: `${sender}/MPS`, receivedAt: now, sentAt: now };
+}
+
+/** Runs the handler and commits what it asked to persist, as the pipeline would. */
+async function deliver(r: Rig, m: InboundMessage) {
+  const outcome = await r.handler.handle(m);
+  db.transaction(() => outcome.persist?.(db))();
+  return outcome;
+}
+
+function read(payload: Buffer) {
+  const t = parseTransaction(payload);
+  assert.ok(t.ok, 'our answer parses');
+  const t2 = t.value.records.find((x): x is TaggedRecord => x.kind === 'tagged' && x.type === 2)!;
+  return { t: t.value, h: readType1(type1(t.value)), d: readType2(t2) };
+}
+
+test('the demo search transactions are valid INT-I', () => {
+  for (const tot of ['CPS', 'PMS', 'MPS', 'MMS'] as const) {
+    const t = parseTransaction(search(tot));
+    assert.ok(t.ok);
+    assert.deepEqual(validateIntI(t.value, { self: 'DE', peer: 'RO' }).map((e) => `${e.code} ${e.field} ${e.text}`), [], tot);
+  }
+});
+
+test('an invalid request is answered at once with an ERR listing every error, correlated by TCR', async () => {
+  const r = rig();
+  const good = search('CPS');
+  const tcn = readType1(type1((parseTransaction(good) as { ok: true; value: Parameters<typeof type1>[0] }).value)).tcn!;
+  // Break it twice: a wrong TCN check character and a system version that is not 0422.
+  const parsed = parseTransaction(good);
+  assert.ok(parsed.ok);
+  const h = withField(type1(parsed.value), 9, `${tcn.slice(0, 10)}${tcn.endsWith('A') ? 'B' : 'A'}`);
+  const t2 = withField(parsed.value.records[1] as TaggedRecord, 3, '0421');
+  const bad = writeTransaction({ records: [h, t2, ...parsed.value.records.slice(2)] });
+  const outcome = await deliver(r, message(bad));
+  assert.equal(outcome.replies.length, 1);
+  assert.equal(outcome.replies[0]!.subject, 'DE/ERR');
+  const { t, h: header, d } = read(outcome.replies[0]!.payload);
+  assert.equal(header.tot, 'ERR');
+  assert.equal(header.tcr, `${tcn.slice(0, 10)}${tcn.endsWith('A') ? 'B' : 'A'}`);
+  assert.equal(header.destination, 'RO/AFIS');
+  const lines = d.errorMessage!.split('\n');
+  assert.ok(lines.some((l) => /^201: IDC -1 FIELD 1\.009 /.test(l)), lines.join(' | '));
+  assert.ok(lines.some((l) => /^\d{3}: IDC 0 FIELD 2\.003 /.test(l)), lines.join(' | '));
+  // CHOICE (answers.ts): the request's TCN comes back as TCR as it was written, wrong check character
+  // and all, so the requester can find its request; that is the only thing in our ERR a validator flags.
+  assert.deepEqual(validateIntI(t, { self: 'RO', peer: 'DE' }).map((e) => `${e.code} ${e.field}`), ['201 1.010']);
+  assert.equal(r.requests.pending().count, 0, 'nothing queued for the AFIS');
+  assert.deepEqual(outcome.records.map((x) => `${x.direction} ${x.messageType} ${x.result}`), ['received CPS error', 'sent ERR error']);
+});
+
+test('an unreadable file still gets an ERR (117/110…), with the unknown TCN as TCR', async () => {
+  const r = rig();
+  const outcome = await deliver(r, message(Buffer.from('1.001:99999\x1d1.002:0300\x1c')));
+  const { h, d } = read(outcome.replies[0]!.payload);
+  assert.equal(h.tot, 'ERR');
+  assert.equal(h.tcr, '0000000000Z');
+  assert.match(d.errorMessage!, /^\d{3}: IDC -1 FIELD 1\.\d{3} /);
+});
+
+test('a valid MPS is queued (no answer yet), handed to the AFIS and answered with an SRE hit naming our record, TCR = request TCN', async () => {
+  const r = rig();
+  const payload = search('MPS', { tcn: makeTcn(2026, 777) });
+  const outcome = await deliver(r, message(payload));
+  assert.equal(outcome.replies.length, 0);
+  assert.deepEqual(outcome.records.map((x) => `${x.direction} ${x.role} ${x.messageType} ${x.result}`), ['received request MPS n/a']);
+  // Art. 30: by reference (TCN, record types), never the minutiae or the image.
+  assert.deepEqual(outcome.records[0]!.data.recordIds, [makeTcn(2026, 777), 'type-1:1', 'type-2:1', 'type-9:1', 'type-13:1']);
+  assert.equal(r.requests.queued(10).length, 1);
+  await r.service.round();
+  await r.service.settled();
+  // The demo AFIS answers on the next turn of the event loop.
+  await new Promise((res) => setTimeout(res, 20));
+  await r.service.settled();
+  assert.equal(r.sent.length, 1);
+  const { t, h, d } = read(r.sent[0]!.payload);
+  assert.equal(r.sent[0]!.subject, 'DE/SRE');
+  assert.equal(h.tot, 'SRE');
+  assert.equal(h.tcr, makeTcn(2026, 777));
+  assert.equal(d.criminalReference, DEMO_SUBJECT_REFERENCE.DE);
+  assert.equal(d.respondents?.tot, 'MPS');
+  assert.equal(d.respondents?.result, 'I');
+  assert.equal(d.respondents?.candidate, '001/001');
+  assert.ok(Number(d.respondents?.score) >= 45, `score ${d.respondents?.score}`);
+  assert.equal(d.mn2, 'CASE-1');
+  assert.deepEqual(validateIntI(t, { self: 'RO', peer: 'DE' }), []);
+  assert.equal(r.requests.pending().count, 0);
+  const queued = r.queue.depths().find((q) => q.channel === 'fp' && q.direction === 'out')!;
+  assert.equal(queued.depth, 1, 'the SRE waits in the outbox for the relay');
+  const stats = r.statistics.annualByType(2026).find((s) => s.state === 'RO' && s.messageType === 'MPS' && s.direction === 'in')!;
+  assert.deepEqual({ requests: stats.requests, hits: stats.hits }, { requests: 1, hits: 1 });
+  assert.ok(r.audit.some((a) => a.record.messageType === 'SRE' && a.record.result === 'hit' && a.record.referenceNumbers[0] === makeTcn(2026, 777)));
+});
+
+test('a stranger gets an SRE no-hit; a CPS is limited to one candidate (Table 11) and PMS answers carry the finger in 2.063', async () => {
+  const r = rig();
+  await deliver(r, message(search('MPS', { probe: 'stranger' })));
+  await deliver(r, message(search('CPS')));
+  await r.service.round();
+  await new Promise((res) => setTimeout(res, 30));
+  await r.service.settled();
+  assert.equal(r.sent.length, 2);
+  const [noHit, cps] = r.sent.map((s) => read(s.payload));
+  assert.equal(noHit!.d.respondents?.result, 'N');
+  assert.equal(noHit!.d.criminalReference, undefined);
+  assert.equal(cps!.d.respondents?.tot, 'CPS');
+  assert.equal(cps!.d.respondents?.candidate, '001/001');
+  assert.equal(cps!.d.criminalReference, DEMO_SUBJECT_REFERENCE.DE);
+  assert.equal(cps!.d.mn1, 'CASE-1');
+});
+
+test('priority 1 goes to the AFIS first, then by arrival', async () => {
+  const r = rig();
+  const a = message(search('MPS', { probe: 'stranger', priority: 5 }));
+  const b = message(search('MPS', { probe: 'stranger', priority: 1 }));
+  const c = message(search('MPS', { probe: 'stranger', priority: 5 }));
+  for (const m of [a, b, c]) {
+    now = new Date(now.getTime() + 1000);
+    await deliver(r, { ...m, receivedAt: now });
+  }
+  assert.deepEqual(r.requests.queued(10).map((q) => q.id), [b.inboxId, a.inboxId, c.inboxId]);
+  assert.equal(r.requests.queued(10)[0]!.deadline.getTime() - r.requests.queued(10)[0]!.receivedAt.getTime(), 24 * 3_600_000);
+});
+
+test('beyond our declared daily capacity for a peer and type: a clear ERR, never dropped; other types and the next day go through', async () => {
+  const r = rig({ limit: 2 });
+  const first = await deliver(r, message(search('MPS', { probe: 'stranger' })));
+  const second = await deliver(r, message(search('MPS', { probe: 'stranger' })));
+  const third = await deliver(r, message(search('MPS', { probe: 'stranger', tcn: makeTcn(2026, 4242) })));
+  assert.equal(first.replies.length + second.replies.length, 0);
+  assert.equal(third.replies.length, 1);
+  const { h, d } = read(third.replies[0]!.payload);
+  assert.equal(h.tot, 'ERR');
+  assert.equal(h.tcr, makeTcn(2026, 4242));
+  assert.match(d.errorMessage!, /^999: IDC -1 FIELD 1\.004 DAILY CAPACITY REACHED: 2 MPS SEARCHES PER DAY FOR RO .* SEND AGAIN AFTER 2026-12-07T00:00:00Z$/);
+  // Another peer, another type: their own counters.
+  assert.equal((await deliver(r, message(search('MPS', { probe: 'stranger', from: 'AT' }), 'AT'))).replies.length, 0);
+  assert.equal((await deliver(r, message(search('CPS', { probe: 'stranger' })))).replies.length, 0);
+  now = new Date('2026-12-07T00:00:01Z');
+  assert.equal((await deliver(r, message(search('MPS', { probe: 'stranger' })))).replies.length, 0);
+});
+
+test('two lanes handling at once cannot both take the last place', async () => {
+  const r = rig({ limit: 1 });
+  const [x, y] = await Promise.all([r.handler.handle(message(search('MPS', { probe: 'stranger' }))), r.handler.handle(message(search('MPS', { probe: 'stranger' })))]);
+  assert.deepEqual([x.replies.length, y.replies.length].sort(), [0, 1]);
+});
+
+test('no AFIS connected: every search is answered with an ERR at once', async () => {
+  const r = rig({ afis: false });
+  const outcome = await deliver(r, message(search('CPS')));
+  assert.match(read(outcome.replies[0]!.payload).d.errorMessage!, /^999: .*NO AFIS/);
+});
+
+test('an SRE or ERR from a peer is filed against our search by its TCR; one for a TCN we never sent is audited only', async () => {
+  const r = rig();
+  const searchId = r.searches.create({ tot: 'MPS', officerId: 'DE-OFF-1', orderingOfficerId: 'DE-PROS-1', reason: 'test', payload: Buffer.from('x') });
+  const ours = makeTcn(2026, 5001);
+  r.searches.addTarget(searchId, 'RO', ours, null);
+  r.searches.sent(ours, 'm1@x', now);
+  const { sreTransaction, errTransaction } = await import('../../appliance/fingerprint-exchange/answers.js');
+  const facts = { tot: 'MPS', tcn: ours, origin: 'DE/BKA', caseNumber: 'DE/CASE-9', palm: false } as const;
+  const ctx = (n: number) => ({ facts, requester: 'DE' as const, origin: 'RO/AFIS', tcn: makeTcn(2026, n), now });
+  await deliver(r, message(sreTransaction(ctx(1), 'MPS', { index: 1, total: 2, reference: 'RO/P-1', score: 77, verified: false })));
+  let view = r.searches.get(searchId)!;
+  assert.equal(view.complete, false, 'one of two candidates');
+  await deliver(r, message(sreTransaction(ctx(2), 'MPS', { index: 2, total: 2, reference: 'RO/P-2', score: 51, verified: false })));
+  view = r.searches.get(searchId)!;
+  assert.equal(view.complete, true);
+  assert.deepEqual(view.results.map((x) => [x.result, x.candidate, x.reference, x.score]), [['hit', '001/002', 'RO/P-1', '77'], ['hit', '002/002', 'RO/P-2', '51']]);
+  // An ERR answering a TCN we did not send to RO: audited, filed nowhere.
+  const stray = await deliver(r, message(errTransaction({ ...ctx(3), facts: { ...facts, tcn: makeTcn(2026, 9999) } }, [{ code: '501', idc: 1, field: '9.136', text: 'NO MINUTIAE' }])));
+  assert.deepEqual(stray.records.map((x) => `${x.direction} ${x.role} ${x.messageType} ${x.result}`), ['received response ERR error']);
+  assert.equal(r.searches.get(searchId)!.results.length, 2);
+});
