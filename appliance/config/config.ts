@@ -90,9 +90,9 @@ const fingerprint = z
       .default({ ours: { CPS: 1000, PMS: 1000, MPS: 1000, MMS: 1000 }, oursPerPeer: {}, peers: {} }),
     /** Size of the demo AFIS's synthetic population, enrolled on first start (afis 'demo'). */
     demoPopulation: z
-      .object({ persons: z.number().int().nonnegative().default(150), latents: z.number().int().nonnegative().default(40) })
+      .object({ persons: z.number().int().nonnegative().default(100), latents: z.number().int().nonnegative().default(40) })
       .strict()
-      .default({ persons: 150, latents: 40 }),
+      .default({ persons: 100, latents: 40 }),
   })
   .strict();
 
@@ -170,7 +170,7 @@ export const configSchema = z
     fingerprint: fingerprint.default({
       afis: 'none',
       capacity: { ours: { CPS: 1000, PMS: 1000, MPS: 1000, MMS: 1000 }, oursPerPeer: {}, peers: {} },
-      demoPopulation: { persons: 150, latents: 40 },
+      demoPopulation: { persons: 100, latents: 40 },
     }),
   })
   .strict();

@@ -31,7 +31,7 @@ function stateSeed(state: string): number {
 }
 
 /** Enrols the State's synthetic population (idempotent: references are fixed). */
-export function seedDemoAfis(afis: DemoAfis, state: MemberStateCode, sizes: { persons: number; latents: number } = { persons: 150, latents: 40 }): void {
+export function seedDemoAfis(afis: DemoAfis, state: MemberStateCode, sizes: { persons: number; latents: number } = { persons: 100, latents: 40 }): void {
   const random = seededRandom(stateSeed(state));
   const records: EnrolledRecord[] = [];
   for (let i = 1; i <= sizes.persons; i++) {

@@ -53,49 +53,87 @@ export function transformMinutia(m: Minutia, a: Alignment): Minutia {
   return { ...m, x: m.x * cos + m.y * sin + a.dx, y: -m.x * sin + m.y * cos + a.dy, theta: normaliseAngle(m.theta + a.rotation) };
 }
 
+/** Cosine and sine of each rotation bin's angle, computed once. */
+const BIN_COUNT = 360 / ROTATION_BIN;
+const BIN_COS = Float64Array.from({ length: BIN_COUNT + 1 }, (_, b) => Math.cos((b * ROTATION_BIN * Math.PI) / 180));
+const BIN_SIN = Float64Array.from({ length: BIN_COUNT + 1 }, (_, b) => Math.sin((b * ROTATION_BIN * Math.PI) / 180));
+
 /**
  * The alignments most pairs of minutiae agree on. Each pair votes for the two rotation bins nearest
  * to its own rotation, with the translation computed at the bin's rotation: a translation computed
- * at the pair's own (noisy) rotation would scatter over many bins far from the origin. The winners
- * are refined with the mean rotation and translation of the pairs that voted for them.
+ * at the pair's own (noisy) rotation would scatter over many bins far from the origin. A winning bin
+ * is refined to the pairs that voted for it: their mean rotation, and the translation that takes
+ * the mean of their probe minutiae onto the mean of their candidate minutiae.
  */
+/** Scratch space for the votes, grown as needed and reused: comparisons run by the thousand. */
+let votes = new Int32Array(8192);
+let sorted = new Int32Array(8192);
+
+function voteKey(p: Minutia, c: Minutia, bin: number): number {
+  const bc = BIN_COS[bin]!;
+  const bs = BIN_SIN[bin]!;
+  const dx = c.x - (p.x * bc + p.y * bs);
+  const dy = c.y - (-p.x * bs + p.y * bc);
+  // 36 rotation bins × 4096 × 4096 translation bins fit in 31 bits.
+  return ((bin % BIN_COUNT) * 4096 + ((Math.round(dx / TRANSLATION_BIN) + 2048) & 4095)) * 4096 + ((Math.round(dy / TRANSLATION_BIN) + 2048) & 4095);
+}
+
 function candidateAlignments(probe: readonly Minutia[], candidate: readonly Minutia[]): Alignment[] {
-  const votes = (visit: (key: string, p: Minutia, c: Minutia) => void) => {
-    for (const p of probe) {
-      for (const c of candidate) {
-        const rotation = normaliseAngle(c.theta - p.theta);
-        const low = Math.floor(rotation / ROTATION_BIN);
-        for (const bin of [low, low + 1]) {
-          const moved = transformMinutia(p, { rotation: bin * ROTATION_BIN, dx: 0, dy: 0 });
-          visit(`${bin % (360 / ROTATION_BIN)}:${Math.round((c.x - moved.x) / TRANSLATION_BIN)}:${Math.round((c.y - moved.y) / TRANSLATION_BIN)}`, p, c);
-        }
+  const total = probe.length * candidate.length * 2;
+  if (votes.length < total) {
+    votes = new Int32Array(total * 2);
+    sorted = new Int32Array(total * 2);
+  }
+  let n = 0;
+  for (const p of probe) {
+    for (const c of candidate) {
+      let rotation = c.theta - p.theta;
+      if (rotation < 0) rotation += 360;
+      const low = Math.floor(rotation / ROTATION_BIN);
+      votes[n++] = voteKey(p, c, low);
+      votes[n++] = voteKey(p, c, low + 1);
+    }
+  }
+  // The most-voted keys: sort a copy and count runs.
+  const view = sorted.subarray(0, n);
+  view.set(votes.subarray(0, n));
+  view.sort();
+  const top: Array<{ key: number; count: number }> = [];
+  for (let i = 0; i < n; ) {
+    let j = i + 1;
+    while (j < n && view[j] === view[i]) j++;
+    const count = j - i;
+    if (top.length < ALIGNMENTS_TRIED || count > top[top.length - 1]!.count) {
+      top.push({ key: view[i]!, count });
+      top.sort((a, b) => b.count - a.count);
+      if (top.length > ALIGNMENTS_TRIED) top.pop();
+    }
+    i = j;
+  }
+  // Per winning key: Σsin, Σcos of the pairs' rotations, Σ probe x/y, Σ candidate x/y, count.
+  const sums = new Map<number, number[]>(top.map((t) => [t.key, [0, 0, 0, 0, 0, 0, 0]]));
+  let k = 0;
+  for (const p of probe) {
+    for (const c of candidate) {
+      for (let half = 0; half < 2; half++) {
+        const acc = sums.get(votes[k++]!);
+        if (!acc) continue;
+        const r = ((c.theta - p.theta) * Math.PI) / 180;
+        acc[0]!++;
+        acc[1]! += Math.sin(r);
+        acc[2]! += Math.cos(r);
+        acc[3]! += p.x;
+        acc[4]! += p.y;
+        acc[5]! += c.x;
+        acc[6]! += c.y;
       }
     }
-  };
-  const counts = new Map<string, number>();
-  votes((key) => counts.set(key, (counts.get(key) ?? 0) + 1));
-  const best = new Set([...counts.entries()].sort((a, b) => b[1] - a[1]).slice(0, ALIGNMENTS_TRIED).map(([key]) => key));
-  const pairs = new Map<string, Array<[Minutia, Minutia]>>();
-  votes((key, p, c) => {
-    if (best.has(key)) pairs.set(key, [...(pairs.get(key) ?? []), [p, c]]);
-  });
-  return [...pairs.values()].map((list) => {
-    let sin = 0;
-    let cos = 0;
-    for (const [p, c] of list) {
-      const r = (normaliseAngle(c.theta - p.theta) * Math.PI) / 180;
-      sin += Math.sin(r);
-      cos += Math.cos(r);
-    }
-    const rotation = normaliseAngle((Math.atan2(sin, cos) * 180) / Math.PI);
-    let dx = 0;
-    let dy = 0;
-    for (const [p, c] of list) {
-      const moved = transformMinutia(p, { rotation, dx: 0, dy: 0 });
-      dx += c.x - moved.x;
-      dy += c.y - moved.y;
-    }
-    return { rotation, dx: dx / list.length, dy: dy / list.length };
+  }
+  return [...sums.values()].map((acc) => {
+    const count = acc[0]!;
+    const rotation = normaliseAngle((Math.atan2(acc[1]!, acc[2]!) * 180) / Math.PI);
+    const centre = transformMinutia({ x: acc[3]! / count, y: acc[4]! / count, theta: 0, kind: 'other', quality: 0 }, { rotation, dx: 0, dy: 0 });
+    return { rotation, dx: acc[5]! / count - centre.x, dy: acc[6]! / count - centre.y };
   });
 }
 
@@ -143,32 +181,37 @@ export interface RecordComparison {
 
 /**
  * A probe (one latent, or a ten-print's fingers) against one enrolled record (its fingers or its
- * latent). A known finger position is compared only with the same position; an unknown one (0,
- * usual for latents) with every finger of the record, keeping the best. The record's score pools
- * the pairs over the fingers compared, so ten fingers that each pair a few minutiae by chance do
- * not add up to a hit.
+ * latent). Ten-print against ten-print compares each finger with the same finger only and pools
+ * the pairs over the fingers, so ten fingers that each pair a few minutiae by chance do not add up
+ * to a hit. Where a latent is involved (finger position 0: unknown), it comes from one finger: it
+ * is compared with every finger of the other side and the best single comparison counts.
  */
 export function compareRecord(probe: readonly FingerTemplate[], record: readonly FingerTemplate[], params: MatchParameters = DEFAULT_MATCH_PARAMETERS): RecordComparison {
+  const pooled = probe.every((f) => f.position !== 0) && record.every((r) => r.position !== 0);
+  if (!pooled) {
+    let best: RecordComparison = { paired: 0, score: 0, bestPosition: 0 };
+    for (const finger of probe) {
+      for (const other of record) {
+        const c = compareFingers(finger.minutiae, other.minutiae, params);
+        if (c.paired > best.paired || (c.paired === best.paired && c.score > best.score)) {
+          best = { paired: c.paired, score: c.score, bestPosition: finger.position || other.position };
+        }
+      }
+    }
+    return best;
+  }
   let paired = 0;
   let possible = 0;
   let bestPosition = 0;
   let bestPaired = -1;
   for (const finger of probe) {
-    const others = record.filter((r) => finger.position === 0 || r.position === 0 || r.position === finger.position);
-    let fingerBest: FingerComparison | null = null;
-    let fingerPossible = 0;
-    for (const other of others) {
-      const c = compareFingers(finger.minutiae, other.minutiae, params);
-      if (!fingerBest || c.paired > fingerBest.paired) {
-        fingerBest = c;
-        fingerPossible = Math.min(finger.minutiae.length, other.minutiae.length);
-      }
-    }
-    if (!fingerBest) continue;
-    paired += fingerBest.paired;
-    possible += fingerPossible;
-    if (fingerBest.paired > bestPaired) {
-      bestPaired = fingerBest.paired;
+    const other = record.find((r) => r.position === finger.position);
+    if (!other) continue;
+    const c = compareFingers(finger.minutiae, other.minutiae, params);
+    paired += c.paired;
+    possible += Math.min(finger.minutiae.length, other.minutiae.length);
+    if (c.paired > bestPaired) {
+      bestPaired = c.paired;
       bestPosition = finger.position;
     }
   }

@@ -90,7 +90,7 @@ export function distort(finger: FingerTemplate, d: Distortion, random: () => num
 export function secondImpression(finger: FingerTemplate, random: () => number): FingerTemplate {
   return distort(
     finger,
-    { rotation: (random() * 2 - 1) * 15, dx: (random() * 2 - 1) * 30, dy: (random() * 2 - 1) * 30, jitter: 4, angleJitter: 8, missed: 0.2, spurious: 5 },
+    { rotation: (random() * 2 - 1) * 15, dx: (random() * 2 - 1) * 30, dy: (random() * 2 - 1) * 30, jitter: 3, angleJitter: 6, missed: 0.15, spurious: 5 },
     random,
   );
 }
@@ -103,7 +103,7 @@ export function latentOf(finger: FingerTemplate, random: () => number): FingerTe
   const y = Math.floor(random() * (FINGER_HEIGHT - height));
   return distort(
     finger,
-    { rotation: (random() * 2 - 1) * 60, dx: (random() * 2 - 1) * 40, dy: (random() * 2 - 1) * 40, jitter: 5, angleJitter: 10, missed: 0.25, spurious: 4, window: { x, y, width, height }, position: 0 },
+    { rotation: (random() * 2 - 1) * 60, dx: (random() * 2 - 1) * 40, dy: (random() * 2 - 1) * 40, jitter: 4, angleJitter: 7, missed: 0.2, spurious: 4, window: { x, y, width, height }, position: 0 },
     random,
   );
 }
