@@ -99,8 +99,9 @@ export function readMinutiae(r: TaggedRecord): { readonly set: MinutiaeSet; read
   const mrc = t(137);
   const mrcField = fieldId(9, 137);
   if (mrc === undefined) problems.push({ field: mrcField, code: '101', text: 'MANDATORY FIELD MISSING' });
-  else if (mrc !== '') {
-    for (const [i, s] of subfields(mrc).entries()) {
+  const mrcParts = mrc === undefined || mrc === '' ? [] : subfields(mrc);
+  if (mrc !== undefined) {
+    for (const [i, s] of mrcParts.entries()) {
       if (s.length !== 6) { problems.push({ field: mrcField, code: '105', text: `SUBFIELD ${i + 1} HAS ${s.length} ITEMS, 6 EXPECTED` }); continue; }
       const v = s.map(int);
       if (v.some((x) => x === undefined)) { problems.push({ field: mrcField, code: '108', text: `SUBFIELD ${i + 1} IS NOT NUMERIC` }); continue; }
@@ -113,8 +114,8 @@ export function readMinutiae(r: TaggedRecord): { readonly set: MinutiaeSet; read
     }
   }
   const nom = num(136, true);
-  if (mrc !== undefined && t(136) !== undefined && int(t(136)) !== undefined && nom !== (mrc === '' ? 0 : subfields(mrc).length)) {
-    problems.push({ field: fieldId(9, 136), code: '115', text: `${nom} MINUTIAE ANNOUNCED, ${mrc === '' ? 0 : subfields(mrc).length} GIVEN` });
+  if (mrc !== undefined && int(t(136)) !== undefined && nom !== mrcParts.length) {
+    problems.push({ field: fieldId(9, 136), code: '115', text: `${nom} MINUTIAE ANNOUNCED, ${mrcParts.length} GIVEN` });
   }
   const fgp = t(134);
   const positions = fgp === undefined ? [] : fgp.split(/[\x1e\x1f]/).map(int).filter((x): x is number => x !== undefined);

@@ -44,9 +44,26 @@ const image = z.object({
   gca: z.number().int().min(0).max(255).default(1),
   image: binary,
 }).strict();
-const specSchema = z.object({ records: z.array(z.union([image, tagged])).min(1) }).strict();
+const specSchema = z.object({ records: z.array(z.unknown()).min(1) }).strict();
 
-export type TransactionSpec = z.input<typeof specSchema>;
+export type TransactionSpec = { records: (z.input<typeof image> | z.input<typeof tagged>)[] };
+
+function issues(error: z.ZodError, prefix: string): string {
+  return error.issues.map((i) => `${[prefix, ...i.path.map(String)].filter(Boolean).join('.') || '(spec)'}: ${i.message}`).join('; ');
+}
+
+/** Each record is read with the schema its shape asks for (an image record has `image`), so that an
+ *  error names the field at fault rather than "no union member matched". */
+function records(input: unknown): (z.infer<typeof image> | z.infer<typeof tagged>)[] {
+  const top = specSchema.safeParse(input);
+  if (!top.success) throw new BuildError(issues(top.error, ''));
+  return top.data.records.map((r, i) => {
+    const schema = typeof r === 'object' && r !== null && 'image' in r ? image : tagged;
+    const one = schema.safeParse(r);
+    if (!one.success) throw new BuildError(issues(one.error, `records.${i}`));
+    return one.data;
+  });
+}
 
 function binaryData(v: z.infer<typeof binary>, baseDir: string): Buffer {
   if ('base64' in v) return Buffer.from(v.base64, 'base64');
@@ -74,12 +91,9 @@ function parseTag(type: number, key: string): { tag: string; number: number } {
 }
 
 export function buildTransaction(input: unknown, options: { baseDir?: string } = {}): Transaction {
-  const parsed = specSchema.safeParse(input);
-  if (!parsed.success) {
-    throw new BuildError(parsed.error.issues.map((i) => `${i.path.join('.') || '(spec)'}: ${i.message}`).join('; '));
-  }
+  const specs = records(input);
   const baseDir = options.baseDir ?? process.cwd();
-  const records: NistRecord[] = parsed.data.records.map((r, i): NistRecord => {
+  const built: NistRecord[] = specs.map((r, i): NistRecord => {
     if ('image' in r) {
       const rec: Type4Record = {
         kind: 'image', type: r.type, idc: r.idc, imp: r.imp,
@@ -101,9 +115,9 @@ export function buildTransaction(input: unknown, options: { baseDir?: string } =
     const rec: TaggedRecord = { kind: 'tagged', type: r.type, fields };
     return rec;
   });
-  if (records[0]?.type !== 1) throw new BuildError('the first record must be Type 1');
-  const t: Transaction = { records };
-  const header = records[0] as TaggedRecord;
+  if (built[0]?.type !== 1) throw new BuildError('the first record must be Type 1');
+  const t: Transaction = { records: built };
+  const header = built[0] as TaggedRecord;
   const cntGiven = header.fields.find((f) => f.number === 3);
   return cntGiven && cntGiven.value !== '' ? t : withContents(t);
 }

@@ -38,14 +38,16 @@ export interface TotRule {
  *   palm codes of Table 10, fewer than 14).
  * - MPS/MMS: Table 2 marks Type 9 "M (1*)" (legacy systems) and Type 13 M: we require at least one of
  *   each and at most one latent per transaction (§3.1.4: "a latent"), i.e. exactly one 13 and one 9.
- * - SRE: Type 4 (≤14), 13 (≤1) and 15 (≤14) when the hit's images are sent; all optional.
+ * - SRE: Type 4 (≤14), 13 (≤1) and 15 (≤14) when the hit's images are sent; all optional. Table 2's
+ *   SRE row has six cells, "M M C (C in case of latent hits) C C": the parenthesis is the Type 9
+ *   cell, so a latent hit may come with its minutiae (≤1, beside its Type 13).
  */
 export const TOT_RULES: Readonly<Record<Tot, TotRule>> = {
   CPS: { description: 'ten-print against ten-print database', records: [{ type: 4, min: 1, max: 14 }] },
   PMS: { description: 'ten-print against unsolved latents', records: [{ type: 4, min: 0, max: 14 }, { type: 15, min: 0, max: 14 }], oneOf: [4, 15] },
   MPS: { description: 'latent against ten-print database', records: [{ type: 9, min: 1, max: 1 }, { type: 13, min: 1, max: 1 }] },
   MMS: { description: 'latent against unsolved latents', records: [{ type: 9, min: 1, max: 1 }, { type: 13, min: 1, max: 1 }] },
-  SRE: { description: 'search result', records: [{ type: 4, min: 0, max: 14 }, { type: 13, min: 0, max: 1 }, { type: 15, min: 0, max: 14 }] },
+  SRE: { description: 'search result', records: [{ type: 4, min: 0, max: 14 }, { type: 9, min: 0, max: 1 }, { type: 13, min: 0, max: 1 }, { type: 15, min: 0, max: 14 }] },
   ERR: { description: 'error', records: [] },
 };
 

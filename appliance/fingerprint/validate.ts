@@ -50,18 +50,19 @@ interface FieldSpec {
   readonly range?: readonly [number, number];
 }
 
+// Each set also admits RS and US, the separators between subfields and items.
 const CHARSETS: Record<Chars, RegExp> = {
-  N: /^[0-9]*$/,
-  A: /^[A-Za-z]*$/,
+  N: /^[0-9\x1e\x1f]*$/,
+  A: /^[A-Za-z\x1e\x1f]*$/,
   // CHOICE: "AN" in the Annex's tables covers values such as `DE/E999999999` and `19.68`, so it is read
   // as printable 7-bit ASCII, not letters and digits only.
-  AN: /^[\x20-\x7e]*$/,
+  AN: /^[\x1e\x1f\x20-\x7e]*$/,
   // Appendix 5 note 1*: agency names [0-9 A-Z a-z _ . space -]; the `CC/` prefix is checked apart.
-  AGENCY: /^[\x20-\x7e]*$/,
+  AGENCY: /^[\x1e\x1f\x20-\x7e]*$/,
   // Appendix 6 note 1*: as for agencies plus the comma.
-  INF: /^[0-9A-Za-z_. \-,]*$/,
+  INF: /^[0-9A-Za-z_. \-,\x1e\x1f]*$/,
   // ERM (2.074) and COM: printable ASCII and LF (ERM lines are LF-separated).
-  TEXT: /^[\x20-\x7e\n]*$/,
+  TEXT: /^[\x1e\x1f\x20-\x7e\n]*$/,
 };
 
 // Type 1 (Appendix 5; sizes from §3.1).
@@ -200,7 +201,7 @@ function checkField(c: Collector, idc: number, type: number, f: TaggedField, spe
     c.add('117', idc, id, `${spec.name} HOLDS BINARY DATA`);
     return false;
   }
-  if (!CHARSETS[spec.chars].test(f.value.replace(/[\x1e\x1f]/g, ''))) {
+  if (!CHARSETS[spec.chars].test(f.value)) {
     c.add('111', idc, id, `INVALID CHARACTER IN ${spec.name}`);
     return false;
   }
@@ -302,9 +303,7 @@ function validateType1(c: Collector, t: Transaction, r: TaggedRecord, options: V
     if (first && (first[0] !== '1' || Number(first[1]) !== subs.length - 1)) {
       c.add('115', -1, '1.003', `FIRST SUBFIELD MUST BE 1 AND ${subs.length - 1} (RECORDS LISTED)`);
     }
-    if (Number(first?.[1]) !== t.records.length - 1 && subs.length - 1 !== t.records.length - 1) {
-      c.add('117', -1, '1.003', `CNT LISTS ${subs.length - 1} RECORDS, THE FILE HOLDS ${t.records.length - 1}`);
-    }
+    // That CNT lists exactly the records present is the reader's check (it reads them by CNT).
   }
   const dat = v.get(5);
   if (dat !== undefined && !isValidDate(dat)) c.add('112', -1, '1.005', `INVALID DATE ${dat}`);
@@ -360,7 +359,7 @@ function validateRecordSet(c: Collector, t: Transaction, tot: Tot): void {
 }
 
 /** IDC in each record equals its CNT entry; IDCs unique per record type; Type 9 refers to a Type 13. */
-function validateIdcs(c: Collector, t: Transaction, tot: Tot | undefined): void {
+function validateIdcs(c: Collector, t: Transaction): void {
   const header = t.records[0] as TaggedRecord;
   const entries = contents(header) ?? [];
   const seen = new Map<string, number>();
@@ -375,7 +374,8 @@ function validateIdcs(c: Collector, t: Transaction, tot: Tot | undefined): void 
     if (seen.has(key)) c.add('117', idc, field, `IDC ${idc} USED BY TWO TYPE ${r.type} RECORDS`);
     seen.set(key, i);
   });
-  if (tot === 'MPS' || tot === 'MMS') {
+  {
+    // Minutiae describe the latent image of the same IDC (MPS/MMS, and a latent hit in an SRE).
     const latents = new Set(t.records.filter((r) => r.type === 13).map(recordIdc));
     for (const r of t.records) {
       if (r.type === 9 && !latents.has(recordIdc(r))) {
@@ -468,6 +468,8 @@ function validateType9(c: Collector, r: TaggedRecord, ctx: Context): void {
   const idc = taggedIdc(r);
   const v = checkTaggedFields(c, r, idc, (n) => TYPE9[n]);
   for (const [n, spec] of Object.entries(TYPE9)) {
+    // CHOICE: with no minutiae (9.136 = 0) there is nothing to write in 9.137, which may then be absent.
+    if (Number(n) === 137 && v.get(136) === '0') continue;
     if (spec.required && !r.fields.some((f) => f.number === Number(n))) c.add('101', idc, fieldId(9, Number(n)), `${spec.name} MISSING`);
   }
   const imp = v.get(3);
@@ -585,7 +587,7 @@ export function validateIntI(t: Transaction, options: ValidateOptions = {}): Nis
   if (!header || header.kind !== 'tagged' || header.type !== 1) return [nistError('117', -1, '1.001', 'NO TYPE 1 RECORD')];
   const tot = validateType1(c, t, header, options);
   if (tot) validateRecordSet(c, t, tot);
-  validateIdcs(c, t, tot);
+  validateIdcs(c, t);
   const ctx: Context = { tot, palm: isPalmTransaction(t), search: searchTypeOf(t) };
   for (const r of t.records.slice(1)) validateRecord(c, r, ctx);
   if (tot === 'CPS' || tot === 'PMS' || tot === 'SRE') validateSequence(c, t);
