@@ -126,7 +126,7 @@ export function composeFingerprintChannel(p: FingerprintChannelParts): Fingerpri
     capacity,
     afis,
     submit,
-    mountOfficersRoutes: (app) => mountFingerprintRoutes(app, { searches, submit }),
+    mountOfficersRoutes: (app) => mountFingerprintRoutes(app, { searches, submit, statistics: p.statistics }),
     start: () => service.start(),
     async stop() {
       if (stopped) return;

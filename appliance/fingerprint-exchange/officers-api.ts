@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import type Koa from 'koa';
 import { readJsonBody } from '../util/json-body.js';
+import type { Statistics } from '../exchange/statistics.js';
 import type { FpSearches } from './searches.js';
 import { MAX_FP_SEARCH_BYTES, type FpSubmitError } from './submit.js';
 
@@ -9,9 +10,11 @@ import { MAX_FP_SEARCH_BYTES, type FpSubmitError } from './submit.js';
  * behind the same bearer-key check as the DNA routes (dna-exchange/officers-api.ts):
  *   POST /api/fp/searches      { officerId, orderingOfficerId, reason, targets, transaction (base64) } → 201
  *   GET  /api/fp/searches/:id  targets (sent / waiting for capacity / answered) and results by TCR
+ *   GET  /api/fp/statistics/:year  requests, hits, no-hits, errors per TOT, partner and direction
  */
 export interface FpOfficersRoutesDeps {
   readonly searches: FpSearches;
+  readonly statistics: Statistics;
   readonly submit: (body: unknown) => Promise<{ ok: true; search: { id: string } } | { ok: false; error: FpSubmitError }>;
 }
 
@@ -44,6 +47,15 @@ export function fingerprintOfficersRoutes(deps: FpOfficersRoutesDeps): Router {
       return;
     }
     ctx.body = view;
+  });
+  router.get('/statistics/:year', (ctx) => {
+    const year = Number(ctx.params.year);
+    if (!Number.isInteger(year) || year < 2000 || year > 9999) {
+      ctx.status = 400;
+      ctx.body = { code: 'INVALID_REQUEST', message: 'year must be a four-digit year' };
+      return;
+    }
+    ctx.body = deps.statistics.annualByType(year).filter((r) => r.channel === 'fp');
   });
   return router;
 }

@@ -101,8 +101,11 @@ test('MPS to all: an SRE hit from DE naming its record, an SRE no-hit from AT', 
   assert.ok(Number(de[0]!.score) >= 45);
   assert.deepEqual(at.map((r) => r.result), ['no-hit']);
   // DE counted the request it answered, per TOT and partner.
-  const deStats = net.query<{ requests: number; hits: number }>('DE', `SELECT requests, hits FROM exchange_statistics_by_type WHERE state = 'RO' AND direction = 'in' AND message_type = 'MPS'`);
-  assert.deepEqual(deStats, [{ requests: 1, hits: 1 }]);
+  const year = new Date().getUTCFullYear();
+  const deStats = await officersApi('DE').get<Array<{ state: string; direction: string; messageType: string; requests: number; hits: number }>>(`/fp/statistics/${year}`);
+  assert.deepEqual(deStats.filter((s) => s.state === 'RO' && s.direction === 'in' && s.messageType === 'MPS').map((s) => [s.requests, s.hits]), [[1, 1]]);
+  const roStats = await officersApi('RO').get<typeof deStats>(`/fp/statistics/${year}`);
+  assert.deepEqual(roStats.filter((s) => s.messageType === 'MPS').map((s) => [s.state, s.direction, s.requests, s.hits]), [['AT', 'out', 1, 0], ['DE', 'out', 1, 1]]);
   // Art. 30 on DE: the request received and the SRE sent, by reference (TCN), never the minutiae.
   const audit = net
     .query<{ leaf: string }>('DE', `SELECT leaf FROM audit_entries WHERE kind = 'exchange' ORDER BY idx`)
