@@ -301,3 +301,60 @@ test('an SRE or ERR from a peer is filed against our search by its TCR; one for 
   assert.deepEqual(stray.records.map((x) => `${x.direction} ${x.role} ${x.messageType} ${x.result}`), ['received response ERR error']);
   assert.equal(r.searches.get(searchId)!.results.length, 2);
 });
+
+test('our searches never exceed a peer\'s declared daily capacity: the rest waits and leaves after UTC midnight, oldest first', async () => {
+  const r = rig({ peerLimit: 1 });
+  const targets: Array<{ searchId: string; tcn: string }> = [];
+  for (let i = 0; i < 3; i++) {
+    const searchId = r.searches.create({ tot: 'MPS', officerId: 'DE-OFF-1', orderingOfficerId: 'DE-PROS-1', reason: 'capacity test', payload: search('MPS', { probe: 'stranger' }) });
+    const tcn = makeTcn(2026, 6000 + i);
+    r.searches.addTarget(searchId, 'RO', tcn, 'being sent');
+    targets.push({ searchId, tcn });
+    now = new Date(now.getTime() + 1000);
+    await r.service.sendTarget({ searchId, tcn, state: 'RO', tot: 'MPS' });
+  }
+  assert.deepEqual(targets.map((t) => r.searches.get(t.searchId)!.targets[0]!.status), ['sent', 'waiting', 'waiting']);
+  assert.match(r.searches.get(targets[1]!.searchId)!.targets[0]!.waitingFor!, /^RO declared 1 MPS searches per day .* sent after 2026-12-07T00:00:00\.000Z$/);
+  assert.equal(r.sent.length, 1);
+  // The officer's file is kept while a target waits, dropped once sent.
+  assert.equal(r.searches.payload(targets[0]!.searchId), null);
+  assert.notEqual(r.searches.payload(targets[1]!.searchId), null);
+  await r.service.releaseWaiting();
+  assert.equal(r.sent.length, 1, 'still the same day');
+  now = new Date('2026-12-07T00:00:05Z');
+  await r.service.releaseWaiting();
+  assert.deepEqual(targets.map((t) => r.searches.get(t.searchId)!.targets[0]!.status), ['sent', 'sent', 'waiting']);
+  // Routed for RO: DAI RO/NCP, ORI us, our TCN, no TCR, today's date.
+  const { h } = read(r.sent[1]!.payload);
+  assert.deepEqual([h.destination, h.origin, h.tcn, h.tcr, h.date], ['RO/NCP', 'DE/BKA', targets[1]!.tcn, undefined, '20261207']);
+  assert.ok(r.audit.some((a) => a.record.direction === 'sent' && a.record.role === 'request' && a.record.search?.reason === 'capacity test' && a.record.referenceNumbers[0] === targets[1]!.tcn));
+});
+
+test('an AFIS result reported twice (a restart hands the search over again) is answered once', async () => {
+  const r = rig();
+  const m = message(search('PMS'));
+  await deliver(r, m);
+  const result = r.afis.searchTransaction({ id: m.inboxId, tcn: 'x', tot: 'PMS', priority: 4, transaction: r.requests.get(m.inboxId)!.transaction!, maxCandidates: 5 });
+  await r.service.answer(result);
+  await r.service.answer(result);
+  assert.equal(r.sent.length, 1);
+  assert.equal(r.requests.get(m.inboxId)!.transaction, null, 'the supplied file is dropped once answered');
+});
+
+test('the demo network\'s example searches are valid INT-I, and the MPS finds the demo subject in DE', async () => {
+  const { writeFingerprintExamples } = await import('../../appliance/fingerprint-exchange/demo.js');
+  const { readFileSync } = await import('node:fs');
+  const paths = writeFingerprintExamples(dir, 'RO', 'RO-OFFICER-1', now);
+  const r = rig();
+  for (const [tot, path] of Object.entries(paths)) {
+    const body = JSON.parse(readFileSync(path, 'utf8')) as { transaction: string; officerId: string; targets: string };
+    const t = parseTransaction(Buffer.from(body.transaction, 'base64'));
+    assert.ok(t.ok, tot);
+    assert.deepEqual(validateIntI(t.value).filter((e) => e.field !== '1.007'), [], tot);
+    assert.equal(body.targets, 'all');
+  }
+  const mps = JSON.parse(readFileSync(paths.mps, 'utf8')) as { transaction: string };
+  const result = r.afis.searchTransaction({ id: 'example', tcn: 'x', tot: 'MPS', priority: 4, transaction: Buffer.from(mps.transaction, 'base64'), maxCandidates: 10 });
+  assert.ok(result.outcome === 'candidates');
+  assert.deepEqual(result.candidates.map((c) => c.reference), [DEMO_SUBJECT_REFERENCE.DE]);
+});
