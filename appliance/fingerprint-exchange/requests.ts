@@ -91,6 +91,16 @@ export class IncomingRequests {
     return row ? toRequest(row) : null;
   }
 
+  /** Past their deadline and not answered. */
+  overdue(now: Date): IncomingRequest[] {
+    return (statement(this.db, `SELECT * FROM fp_requests WHERE status != 'answered' AND deadline < ? ORDER BY deadline`).all(now.getTime()) as Row[]).map(toRequest);
+  }
+
+  /** Back in the queue (its answer could not be queued): handed to the AFIS again. */
+  requeue(id: string): void {
+    statement(this.db, `UPDATE fp_requests SET status = 'queued' WHERE id = ? AND status = 'submitted'`).run(id);
+  }
+
   markSubmitted(id: string, now: Date): void {
     statement(this.db, `UPDATE fp_requests SET status = 'submitted', submitted_at = ? WHERE id = ? AND status = 'queued'`).run(now.getTime(), id);
   }

@@ -93,11 +93,22 @@ export class FingerprintService {
 
   /** One round: hand queued requests to the AFIS, poll it, send searches whose day has come. */
   async round(): Promise<void> {
+    // FP-TIME: 24 h from arrival. An AFIS that has not answered by then gets no more time: the
+    // requesting State is told so with an ERR rather than left waiting.
+    for (const r of this.d.requests.overdue(this.clock())) {
+      this.enqueueResult({ id: r.id, outcome: 'error', code: '999', text: 'THE AFIS DID NOT ANSWER WITHIN 24 HOURS OF ARRIVAL' });
+    }
     if (this.d.afis) {
       for (const r of this.d.requests.queued(BATCH)) {
         if (!(await this.submit(r))) break;
       }
       if (this.d.afis.poll) for (const result of await this.d.afis.poll()) this.enqueueResult(result);
+      const pending = this.d.requests.pending();
+      this.d.report?.(
+        'afis',
+        'up',
+        pending.count === 0 ? `${this.d.afis.name}: no search waiting` : `${this.d.afis.name}: ${pending.count} search(es) from other States at the AFIS, nearest deadline ${pending.nearestDeadline?.toISOString()}`,
+      );
     }
     await this.releaseWaiting();
   }
@@ -119,10 +130,13 @@ export class FingerprintService {
   }
 
   private enqueueResult(result: AfisResult): void {
-    this.results = this.results.then(
-      () => this.answer(result),
-      () => this.answer(result),
-    ).catch((e: unknown) => this.log('fp-answer-failed', { id: result.id, reason: e instanceof Error ? e.message : String(e) }));
+    this.results = this.results
+      .then(() => this.answer(result))
+      .catch((e: unknown) => {
+        // Sealing or the database failed: the request goes back to the queue and the AFIS is asked again.
+        this.log('fp-answer-failed', { id: result.id, reason: e instanceof Error ? e.message : String(e) });
+        this.d.requests.requeue(result.id);
+      });
   }
 
   /** Waits until every result reported so far has been answered (tests, shutdown). */

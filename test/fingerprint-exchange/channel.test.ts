@@ -358,3 +358,18 @@ test('the demo network\'s example searches are valid INT-I, and the MPS finds th
   assert.ok(result.outcome === 'candidates');
   assert.deepEqual(result.candidates.map((c) => c.reference), [DEMO_SUBJECT_REFERENCE.DE]);
 });
+
+test('a search the AFIS has not answered 24 h after arrival gets an ERR, not silence', async () => {
+  const r = rig();
+  const m = message(search('MPS', { probe: 'stranger', tcn: makeTcn(2026, 8080) }));
+  await deliver(r, m);
+  r.requests.markSubmitted(m.inboxId, now); // handed over, never answered
+  now = new Date(now.getTime() + 24 * 3_600_000 + 1000);
+  await r.service.round();
+  await r.service.settled();
+  const { h, d } = read(r.sent.at(-1)!.payload);
+  assert.equal(h.tot, 'ERR');
+  assert.equal(h.tcr, makeTcn(2026, 8080));
+  assert.match(d.errorMessage!, /^999: .*WITHIN 24 HOURS/);
+  assert.equal(r.requests.get(m.inboxId)!.status, 'answered');
+});
