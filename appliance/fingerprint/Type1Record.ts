@@ -14,6 +14,7 @@ export const TYPE1_FIELDS = {
 export const INT_I_VERSION = '0300';
 export const INT_I_DOMAIN = ['INT-I', '4.22'] as const;
 export const INT_I_RESOLUTION = '19.68';
+export const DEFAULT_PRIORITY = 4;
 
 export interface Type1 {
   readonly version?: string;
@@ -61,6 +62,7 @@ export interface Type1Spec {
   readonly origin: string;
   readonly tcn: string;
   readonly tcr?: string;
+  /** 1 (highest) … 9; DEFAULT_PRIORITY (4) when not given. */
   readonly priority?: number;
   /** The moment the transaction is made; DAT and GMT are derived from it (UTC). */
   readonly now: Date;
@@ -82,7 +84,8 @@ export function makeType1(spec: Type1Spec): TaggedRecord {
     field(4, spec.tot),
     field(5, date),
   ];
-  if (spec.priority !== undefined) fields.push(field(6, String(spec.priority)));
+  // PRY is mandatory (Appendix 4); without one given we write 4, the value of Appendix 5's example.
+  fields.push(field(6, String(spec.priority ?? DEFAULT_PRIORITY)));
   fields.push(field(7, spec.destination), field(8, spec.origin), field(9, spec.tcn));
   if (spec.tcr !== undefined) fields.push(field(10, spec.tcr));
   fields.push(field(11, INT_I_RESOLUTION), field(12, INT_I_RESOLUTION), field(13, joinSubfields([[...INT_I_DOMAIN]])), field(14, gmt));

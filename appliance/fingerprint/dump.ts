@@ -6,8 +6,8 @@
  * repeated field keeps its first value and the repetition is listed under `"T.FFF#2"`.
  */
 import { fieldId } from './errors.js';
-import { FGP_UNUSED } from './Type4Record.js';
-import { recordIdc, writeRecord, type NistRecord, type Transaction } from './transaction.js';
+import { FGP_UNUSED, TYPE4_HEADER_BYTES } from './Type4Record.js';
+import { recordIdc, type NistRecord, type Transaction } from './transaction.js';
 
 export type DumpValue = string | number | { readonly binary: true; readonly bytes: number } | (string | string[])[] | number[];
 export interface DumpedRecord { readonly type: number; readonly idc: number; readonly fields: Record<string, DumpValue> }
@@ -28,7 +28,7 @@ export function dumpRecord(r: NistRecord): DumpedRecord {
     }
   } else if (r.kind === 'image') {
     const f = (n: number) => fieldId(r.type, n);
-    fields[f(1)] = writeRecord(r).length;
+    fields[f(1)] = TYPE4_HEADER_BYTES + r.image.length;
     fields[f(2)] = r.idc;
     fields[f(3)] = r.imp;
     fields[f(4)] = r.fgp.filter((p) => p !== FGP_UNUSED);

@@ -57,3 +57,15 @@ export function formatNistError(e: NistError): string {
 export function formatNistErrors(errors: readonly NistError[]): string {
   return errors.map(formatNistError).join('\n');
 }
+
+/** ERM (2.074) bounds we write and accept: Table 3 gives messages of 5–128 characters; at most 100 lines. */
+export const ERM_MAX_LINE = 128;
+export const ERM_MAX_LINES = 100;
+
+/**
+ * The ERM text of an ERR answer: the first ERM_MAX_LINES errors, one line each, cut to ERM_MAX_LINE
+ * characters (a hostile file can produce thousands of errors; the first ones are enough to act on).
+ */
+export function ermText(errors: readonly NistError[]): string {
+  return errors.slice(0, ERM_MAX_LINES).map((e) => formatNistError(e).slice(0, ERM_MAX_LINE)).join('\n');
+}

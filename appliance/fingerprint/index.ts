@@ -21,11 +21,13 @@
  *
  * Validation:  validateIntI(t: Transaction): NistError[]   (validate.ts; all errors, file order)
  * Errors:      NistError { code, idc, field, text }; formatNistError(e) → `<code>: IDC <idc> FIELD <t.fff> <text>`;
+ *              ermText(errors) → the ERM (2.074) of an ERR: ≤ 100 lines of ≤ 128 characters;
  *              formatNistErrors(list) → the ERM text (LF-separated); NIST_ERROR_CODES (Table 3)
  * TCN:         makeTcn(year, serial), checkTcn(s) (tcn.ts)
  * Limits:      TOTS, isTot, isRequestTot, TOT_RULES (Table 2), CANDIDATE_LIMITS (Table 11),
  *              searchType(tot, palm), candidateLimit(tot, palm), searchTypeOf(t) (tot.ts / validate.ts)
  * Builder:     buildTransaction(spec, { baseDir }) from a JSON description (build.ts; `pruem nist build`)
+ * Images:      wsqFrame(data), jpeg2000Frame(data) → { width, height } from the image header (nothing decoded)
  * Dump:        dumpTransaction(t) → { records: [{ type, idc, fields: { 'T.FFF': value } }] } (dump.ts)
  * CLI:         `pruem nist check|dump|build` (cli.ts)
  */
@@ -44,3 +46,5 @@ export * from './tot.js';
 export * from './validate.js';
 export * from './build.js';
 export * from './dump.js';
+export * from './wsq.js';
+export * from './jpeg2000.js';

@@ -20,13 +20,14 @@
  *   201 TCN/TCR format or check character     501 image compressed beyond 15:1, latent without minutiae
  *   502 request without its finger/latent images   503 the same finger position twice
  */
-import { fieldId, nistError, type NistError } from './errors.js';
+import { ERM_MAX_LINE, ERM_MAX_LINES, fieldId, nistError, type NistError } from './errors.js';
 import { checkTcn } from './tcn.js';
 import { CANDIDATE_LIMITS, isPalmPosition, isRequestTot, isTot, searchType, TOT_RULES, type SearchType, type Tot } from './tot.js';
 import { subfields, taggedIdc, type TaggedField, type TaggedRecord } from './TaggedRecord.js';
 import { FGP_UNUSED, type Type4Record } from './Type4Record.js';
 import { readMinutiae } from './Type9Record.js';
 import { contents, recordIdc, type NistRecord, type Transaction } from './transaction.js';
+import { jpeg2000Frame } from './jpeg2000.js';
 import { wsqFrame } from './wsq.js';
 
 export interface ValidateOptions {
@@ -99,8 +100,8 @@ const TYPE2: Record<number, FieldSpec> = {
   63: { name: 'INF', chars: 'INF', size: [1, 32] },
   64: { name: 'RLS', chars: 'AN', size: [1, 7], occ: [2, 4] },
   // CHOICE: Table 3 gives ERM messages of 5–128 characters each; the field holds several LF-separated
-  // lines, so only the character set is checked, with a bound of 100 lines of 128.
-  74: { name: 'ERM', chars: 'TEXT', size: [5, 12_900] },
+  // lines: at most ERM_MAX_LINES (100) lines of 5–128 characters (checked in validateType2).
+  74: { name: 'ERM', chars: 'TEXT', size: [5, ERM_MAX_LINES * (ERM_MAX_LINE + 1)] },
   320: { name: 'ENC', chars: 'N', size: [1, 2], range: [1, 99] },
 };
 
@@ -406,6 +407,13 @@ function validateType2(c: Collector, r: TaggedRecord, ctx: Context): void {
   if (mid !== undefined && !/^[A-Z]{1,2}$/.test(mid)) c.add('115', idc, '2.009', 'MID IS NOT A..ZZ');
   const mn4 = v.get(15);
   if (mn4 !== undefined && !/^[A-Z]{1,2}$/.test(mn4)) c.add('115', idc, '2.015', 'MN4 IS NOT A..ZZ');
+  const erm = v.get(74);
+  if (erm !== undefined) {
+    const ermLines = erm.split('\n');
+    if (ermLines.length > ERM_MAX_LINES) c.add('104', idc, '2.074', `ERM HAS ${ermLines.length} LINES, AT MOST ${ERM_MAX_LINES}`);
+    else if (ermLines.some((l) => l.length > ERM_MAX_LINE)) c.add('107', idc, '2.074', `ERM LINE LONGER THAN ${ERM_MAX_LINE} CHARACTERS`);
+    else if (ermLines.some((l) => l.length < 5)) c.add('106', idc, '2.074', 'ERM LINE SHORTER THAN 5 CHARACTERS');
+  }
   const rls = v.get(64);
   if (rls !== undefined) {
     const parts = subfields(rls).map((s) => s.join('\x1f'));
@@ -451,17 +459,18 @@ function validateType4(c: Collector, r: Type4Record, ctx: Context): void {
 }
 
 /**
- * WSQ data must carry a frame header whose size is the record's HLL×VLL (117 otherwise), compressed
- * at most 15:1 (§1.3). CHOICE: a higher ratio is reported as 501 (insufficient quality), the closest
+ * WSQ and JPEG 2000 data must carry a frame header (WSQ SOF, J2K SIZ, JP2 ihdr) whose size is the
+ * record's HLL×VLL (117 otherwise); WSQ must be compressed at most 15:1 (§1.3). CHOICE: a higher ratio is reported as 501 (insufficient quality), the closest
  * Table 3 code for an image degraded beyond the Annex's limit. Table 5's box sizes are not checked:
  * NIST's own 500 ppi rolled impressions (804×752) exceed the 40 mm boxes, so they describe the card.
  */
-function checkImageData(c: Collector, idc: number, field: string, codec: 'WSQ' | undefined, image: Buffer, hll: number, vll: number): void {
-  if (codec !== 'WSQ') return;
-  const frame = wsqFrame(image);
-  if (!frame) { c.add('117', idc, field, 'IMAGE IS NOT WSQ DATA'); return; }
-  if (frame.width !== hll || frame.height !== vll) c.add('117', idc, field, `WSQ IMAGE IS ${frame.width}X${frame.height}, RECORD SAYS ${hll}X${vll}`);
-  if (hll * vll > MAX_COMPRESSION_RATIO * image.length) c.add('501', idc, field, `COMPRESSION RATIO ${(hll * vll / image.length).toFixed(1)}:1 ABOVE 15:1`);
+function checkImageData(c: Collector, idc: number, field: string, codec: 'WSQ' | 'JPEG 2000' | undefined, image: Buffer, hll: number, vll: number): void {
+  if (codec === undefined) return;
+  const frame = codec === 'WSQ' ? wsqFrame(image) : jpeg2000Frame(image);
+  if (!frame) { c.add('117', idc, field, `IMAGE IS NOT ${codec} DATA`); return; }
+  if (frame.width !== hll || frame.height !== vll) c.add('117', idc, field, `${codec} IMAGE IS ${frame.width}X${frame.height}, RECORD SAYS ${hll}X${vll}`);
+  // The 15:1 limit is WSQ's (§1.3); JPEG 2000 is lossy or lossless "by agreement" with no ratio given.
+  if (codec === 'WSQ' && hll * vll > MAX_COMPRESSION_RATIO * image.length) c.add('501', idc, field, `COMPRESSION RATIO ${(hll * vll / image.length).toFixed(1)}:1 ABOVE 15:1`);
 }
 
 function validateType9(c: Collector, r: TaggedRecord, ctx: Context): void {
@@ -545,8 +554,8 @@ function validateImageRecord(c: Collector, r: TaggedRecord, ctx: Context): void 
   }
   if (data && Buffer.isBuffer(data.value)) {
     if (data.value.length === 0) c.add('117', idc, fieldId(type, 999), 'NO IMAGE DATA');
-    else if (cga !== undefined && cga.startsWith('WSQ') && v.has(6) && v.has(7)) {
-      checkImageData(c, idc, fieldId(type, 999), 'WSQ', data.value, Number(v.get(6)), Number(v.get(7)));
+    else if (cga !== undefined && COMPRESSION_CODES.includes(cga) && v.has(6) && v.has(7)) {
+      checkImageData(c, idc, fieldId(type, 999), cga.startsWith('WSQ') ? 'WSQ' : 'JPEG 2000', data.value, Number(v.get(6)), Number(v.get(7)));
     }
   }
   void ctx;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import {
   FS, GS, RS, US, fieldText, getField, parseTransaction, readMinutiae, readType1, readType2, readLatentImage, readPalmImage,
-  writeTransaction, withContents, withField, makeType9, subfields, type TaggedRecord, type Transaction, type Type4Record,
+  writeTransaction, withContents, withField, makeType1, makeType9, subfields, type TaggedRecord, type Transaction, type Type4Record,
 } from '../../appliance/fingerprint/index.js';
 import { NIST_DIR, NIST_FILES, VALID, cps, latent, minutiae, pmsPalms, wsqImages, header } from './samples.js';
 
@@ -193,4 +193,10 @@ test('the writer refuses what could not be read back as written', () => {
   assert.throws(() => writeTransaction({ records: [{ ...h, fields: [...h.fields, { tag: '1.x', number: 1, value: 'y' }] }] }), /not T\.NNN/);
   const r4 = t.records[2] as Type4Record;
   assert.throws(() => writeTransaction({ records: [{ ...r4, hll: 70_000 }] }), RangeError);
+});
+
+test('makeType1 always writes the mandatory PRY (4 unless given)', () => {
+  const h = makeType1({ tot: 'ERR', destination: 'DE/NCP', origin: 'RO/IGPR', tcn: '2600000001A', now: new Date('2026-01-01T00:00:00Z') });
+  assert.equal(fieldText(h, 6), '4');
+  assert.equal(readType1(makeType1({ tot: 'ERR', destination: 'DE/NCP', origin: 'RO/IGPR', tcn: '2600000001A', priority: 1, now: new Date() })).priority, 1);
 });

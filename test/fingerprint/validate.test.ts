@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import {
-  formatNistError, makeTcn, makeType9, parseTransaction, searchTypeOf, validateIntI, withContents, withField, withoutField, writeTransaction,
+  ermText, formatNistError, makeTcn, makeType9, nistError, parseTransaction, searchTypeOf, validateIntI, withContents, withField, withoutField, writeTransaction,
   type NistRecord, type TaggedRecord, type Transaction, type Type4Record, type ValidateOptions,
 } from '../../appliance/fingerprint/index.js';
 import { NIST_DIR, NIST_FILES, VALID, cps, err, latent, pms, pmsPalms, sreHit, sreNoHit, tenPrint, wsqImages } from './samples.js';
@@ -213,4 +213,24 @@ test('CHOICE: an SRE for a latent hit may carry its Type 9 beside its Type 13 (T
   const withRls = set(1, 64, 'MMS\x1eI\x1e001/001\x1e999999')(hit);
   assert.deepEqual(lines(withRls), []);
   assert.deepEqual(lines(withContents({ records: withRls.records.slice(0, 3) })), ['117: IDC 1 FIELD 9.002 NO TYPE 13 RECORD WITH IDC 1 FOR THESE MINUTIAE']);
+});
+
+test('CHOICE: ERM holds at most 100 lines of 5–128 characters; ermText writes within those bounds', () => {
+  const many = Array.from({ length: 250 }, (_, i) => nistError('115', i, '4.004', `FINGER POSITION ${i} ${'X'.repeat(200)}`));
+  const text = ermText(many);
+  assert.equal(text.split('\n').length, 100);
+  assert.ok(text.split('\n').every((l) => l.length <= 128));
+  assert.deepEqual(lines(err(text)), []);
+  assert.deepEqual(lines(err(Array<string>(150).fill('201: IDC -1 FIELD 1.009 X').join('\n'))), ['104: IDC 0 FIELD 2.074 ERM HAS 150 LINES, AT MOST 100']);
+  assert.deepEqual(lines(err(`${text}\n${text}`)), ['107: IDC 0 FIELD 2.074 ERM LONGER THAN 12900 CHARACTERS']);
+  assert.deepEqual(lines(err(`201: IDC -1 FIELD 1.009 ${'X'.repeat(120)}`)), ['107: IDC 0 FIELD 2.074 ERM LINE LONGER THAN 128 CHARACTERS']);
+  assert.deepEqual(lines(err('201: IDC -1 FIELD 1.009 X\n1')), ['106: IDC 0 FIELD 2.074 ERM LINE SHORTER THAN 5 CHARACTERS']);
+});
+
+test('CHOICE: an MPS/MMS carries one latent: a second Type 9 + Type 13 pair is 104', () => {
+  const m = latent('MMS');
+  const second = latent('MMS', 12, 99);
+  const renumber = (r: NistRecord) => withField(r as TaggedRecord, 2, '02');
+  const two = withContents({ records: [...m.records, renumber(second.records[2]!), renumber(second.records[3]!)] });
+  assert.deepEqual(lines(two), ['104: IDC -1 FIELD 1.003 2 TYPE 9 RECORDS, AT MOST 1 IN MMS', '104: IDC -1 FIELD 1.003 2 TYPE 13 RECORDS, AT MOST 1 IN MMS']);
 });
