@@ -110,9 +110,12 @@ export class IncomingRequests {
     statement(this.db, 'UPDATE fp_requests SET answers_sent = answers_sent + 1 WHERE id = ?').run(id);
   }
 
-  /** Every answer is queued: the supplied file is dropped. */
+  /**
+   * Every answer is queued: the supplied file and what was read from it (the requester's CRN or case
+   * number) are dropped (2008/615 Art. 26); the Art. 30 record keeps the exchange by reference.
+   */
   answered(id: string, outcome: string, now: Date): void {
-    statement(this.db, `UPDATE fp_requests SET status = 'answered', payload = NULL, answered_at = ?, outcome = ? WHERE id = ?`).run(now.getTime(), outcome, id);
+    statement(this.db, `UPDATE fp_requests SET status = 'answered', payload = NULL, facts = '{"palm":false}', answered_at = ?, outcome = ? WHERE id = ?`).run(now.getTime(), outcome, id);
   }
 
   /** Depth and the nearest deadline of what the AFIS still owes, for the operator. */
