@@ -189,3 +189,21 @@ test('daily capacity, both sides: DE refuses the MMS beyond its figure with an E
   // AT saw exactly one CPS from RO today.
   assert.deepEqual(net.query<{ n: number }>('AT', `SELECT COUNT(*) AS n FROM fp_requests WHERE peer = 'RO' AND tot = 'CPS'`), [{ n: 1 }]);
 });
+
+test('the officers\' API checks before anything leaves: bearer key, authorised officer, a configured target; unknown searches are 404', async () => {
+  const node = net.node('RO');
+  const base = `http://127.0.0.1:${node.spec.officersPort}/api`;
+  const noKey = await fetch(`${base}/fp/searches`, { method: 'POST', body: '{}' });
+  assert.equal(noKey.status, 401);
+  const api = officersApi('RO');
+  const notAuthorised = await api.post('/fp/searches', { ...officers, officerId: 'RO-NOBODY', targets: ['DE'], transaction: file('MPS') });
+  assert.equal(notAuthorised.status, 403);
+  assert.equal(notAuthorised.body.code, 'OFFICER_NOT_AUTHORISED');
+  const noReason = await api.post('/fp/searches', { officerId: officers.officerId, orderingOfficerId: officers.orderingOfficerId, targets: ['DE'], transaction: file('MPS') });
+  assert.equal(noReason.status, 400);
+  const notAPeer = await api.post('/fp/searches', { ...officers, targets: ['FR'], transaction: file('MPS') });
+  assert.equal(notAPeer.status, 422);
+  assert.equal(notAPeer.body.code, 'NO_TARGET');
+  const missing = await fetch(`${base}/fp/searches/00000000-0000-0000-0000-000000000000`, { headers: { authorization: `Bearer ${readFileSync(join(node.dataDir, 'officers-api.key'), 'utf8').trim()}` } });
+  assert.equal(missing.status, 404);
+});
