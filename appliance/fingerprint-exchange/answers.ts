@@ -1,5 +1,5 @@
 import type { MemberStateCode } from '../peers/member-states.js';
-import { formatNistErrors, type NistError } from '../fingerprint/errors.js';
+import { ermText, type NistError } from '../fingerprint/errors.js';
 import { makeType1, readType1 } from '../fingerprint/Type1Record.js';
 import { makeType2, readType2 } from '../fingerprint/Type2Record.js';
 import { checkTcn } from '../fingerprint/tcn.js';
@@ -95,7 +95,7 @@ export function errTransaction(c: AnswerContext, errors: readonly NistError[]): 
     mn2: latent ? withoutCountry(f.caseNumber) : undefined,
     mn3: latent ? f.sequenceNumber : undefined,
     mn4: latent ? f.latentId : undefined,
-    errorMessage: formatNistErrors(errors),
+    errorMessage: ermText(errors),
   });
   return writeTransaction(withContents({ records: [header('ERR', c), t2] }));
 }
