@@ -80,7 +80,8 @@ export function fingerprintChannelHandler(deps: FpChannelDeps): ChannelHandler {
           deps,
           message,
           facts,
-          [nistError('999', -1, '1.004', `DAILY CAPACITY REACHED: ${place.limit} ${tot} SEARCHES PER DAY FOR ${message.sender} (2008/616 ART. 13), ${place.used} ALREADY TODAY; SEND AGAIN AFTER ${again}`)],
+          // One ERM line is at most 128 characters: this one stays under it.
+          [nistError('999', -1, '1.004', `DAILY CAPACITY REACHED: ${place.limit} ${tot} PER DAY FOR ${message.sender} (ART. 13); SEND AGAIN AFTER ${again}`)],
           now,
           'over capacity',
         );

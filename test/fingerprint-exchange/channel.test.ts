@@ -260,7 +260,7 @@ test('beyond our declared daily capacity for a peer and type: a clear ERR, never
   const { h, d } = read(third.replies[0]!.payload);
   assert.equal(h.tot, 'ERR');
   assert.equal(h.tcr, makeTcn(2026, 4242));
-  assert.match(d.errorMessage!, /^999: IDC -1 FIELD 1\.004 DAILY CAPACITY REACHED: 2 MPS SEARCHES PER DAY FOR RO .* SEND AGAIN AFTER 2026-12-07T00:00:00Z$/);
+  assert.match(d.errorMessage!, /^999: IDC -1 FIELD 1\.004 DAILY CAPACITY REACHED: 2 MPS PER DAY FOR RO \(ART\. 13\); SEND AGAIN AFTER 2026-12-07T00:00:00Z$/);
   // Another peer, another type: their own counters.
   assert.equal((await deliver(r, message(search('MPS', { probe: 'stranger', from: 'AT' }), 'AT'))).replies.length, 0);
   assert.equal((await deliver(r, message(search('CPS', { probe: 'stranger' })))).replies.length, 0);

@@ -172,7 +172,7 @@ test('daily capacity, both sides: DE refuses the MMS beyond its figure with an E
   assert.deepEqual(first.results.map((r) => r.result), ['no-hit']);
   const second = await complete((await submit('MMS', ['DE'], 'stranger')).id);
   assert.deepEqual(second.results.map((r) => r.result), ['error']);
-  assert.match(second.results[0]!.errors[0]!, /^999: IDC -1 FIELD 1\.004 DAILY CAPACITY REACHED: 1 MMS SEARCHES PER DAY FOR RO/);
+  assert.match(second.results[0]!.errors[0]!, /^999: IDC -1 FIELD 1\.004 DAILY CAPACITY REACHED: 1 MMS PER DAY FOR RO/);
 
   const sentToAt = await submit('CPS', ['AT'], 'stranger');
   assert.deepEqual(sentToAt.targets.map((t) => t.status), ['sent']);
