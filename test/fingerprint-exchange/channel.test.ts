@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { openDatabase, type Db } from '../../appliance/db/database.js';
 import { Statistics } from '../../appliance/exchange/statistics.js';
-import type { ChannelHandler, ExchangeRecord, InboundMessage } from '../../appliance/exchange/handler.js';
+import type { ChannelHandler, ExchangeRecord, HandlerOutcome, InboundMessage } from '../../appliance/exchange/handler.js';
 import { ExchangePipeline } from '../../appliance/exchange/pipeline.js';
 import { LinkTracker } from '../../appliance/exchange/links.js';
 import { MessageQueue } from '../../appliance/queue/queue.js';
@@ -128,9 +128,16 @@ function message(payload: Buffer, sender: MemberStateCode = 'RO'): InboundMessag
   return { inboxId: randomUUID(), messageId: `${randomUUID()}@fp.pruem.ro.eu-admin.net`, channel: 'fp', sender, payload, payloadContentType: 'application/octet-stream', subject: `${sender}/MPS`, receivedAt: now, sentAt: now };
 }
 
+/** The handler's answer (it never defers or rejects: every request gets one). */
+function answered(x: unknown): HandlerOutcome {
+  const kind = (x as { kind?: string }).kind;
+  assert.ok(kind === undefined || kind === 'answer', `the handler returned ${kind}`);
+  return x as HandlerOutcome;
+}
+
 /** Runs the handler and commits what it asked to persist, as the pipeline would. */
-async function deliver(r: Rig, m: InboundMessage) {
-  const outcome = await r.handler.handle(m);
+async function deliver(r: Rig, m: InboundMessage): Promise<HandlerOutcome> {
+  const outcome = answered(await r.handler.handle(m));
   db.transaction(() => outcome.persist?.(db))();
   return outcome;
 }
@@ -270,7 +277,7 @@ test('beyond our declared daily capacity for a peer and type: a clear ERR, never
 
 test('two lanes handling at once cannot both take the last place', async () => {
   const r = rig({ limit: 1 });
-  const [x, y] = await Promise.all([r.handler.handle(message(search('MPS', { probe: 'stranger' }))), r.handler.handle(message(search('MPS', { probe: 'stranger' })))]);
+  const [x, y] = (await Promise.all([r.handler.handle(message(search('MPS', { probe: 'stranger' }))), r.handler.handle(message(search('MPS', { probe: 'stranger' })))])).map(answered) as [HandlerOutcome, HandlerOutcome];
   assert.deepEqual([x.replies.length, y.replies.length].sort(), [0, 1]);
 });
 
