@@ -157,6 +157,8 @@ const IMAGE_FIELDS: Record<number, FieldSpec> = {
   8: { name: 'SLC', chars: 'N', size: [1, 1], range: [0, 2] },
   9: { name: 'HPS', chars: 'N', size: [1, 4] },
   10: { name: 'VPS', chars: 'N', size: [1, 4] },
+  // CHOICE: Table 7 sizes CGA 4–6 characters, which would refuse the JPEG 2000 codes JP2 and J2K
+  // that Appendix 7 allows; 3–6 admits them.
   11: { name: 'CGA', chars: 'AN', size: [3, 6] },
   // CHOICE: BPX "8" normal, more than 8 for extra precision: 8–16 accepted.
   12: { name: 'BPX', chars: 'N', size: [1, 2], range: [8, 16] },
