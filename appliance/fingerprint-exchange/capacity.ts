@@ -1,4 +1,5 @@
 import { statement, type Db } from '../db/database.js';
+import { migrateSchema } from '../db/schema.js';
 import type { MemberStateCode } from '../peers/member-states.js';
 import type { RequestTot } from '../fingerprint/tot.js';
 
@@ -27,10 +28,7 @@ export class CapacityLedger {
   private readonly reserved = new Map<string, { peer: MemberStateCode; tot: RequestTot; day: string }>();
 
   constructor(private readonly db: Db) {
-    db.exec(`CREATE TABLE IF NOT EXISTS fp_capacity_use (
-      direction TEXT NOT NULL, ref TEXT NOT NULL, day TEXT NOT NULL, peer TEXT NOT NULL, tot TEXT NOT NULL, at INTEGER NOT NULL,
-      PRIMARY KEY (direction, ref));
-      CREATE INDEX IF NOT EXISTS fp_capacity_use_day ON fp_capacity_use(direction, day, peer, tot);`);
+    migrateSchema(db);
   }
 
   used(direction: CapacityDirection, peer: MemberStateCode, tot: RequestTot, day: string): number {
@@ -86,7 +84,7 @@ export class TcnIssuer {
     private readonly db: Db,
     private readonly make: (year: number, serial: number) => string,
   ) {
-    db.exec('CREATE TABLE IF NOT EXISTS fp_tcn_serial (year INTEGER PRIMARY KEY, last INTEGER NOT NULL)');
+    migrateSchema(db);
   }
 
   next(now: Date): string {

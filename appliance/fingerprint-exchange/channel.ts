@@ -103,6 +103,8 @@ export function fingerprintChannelHandler(deps: FpChannelDeps): ChannelHandler {
         replies: [],
         summary: `fp ${tot} ${tcn} from ${message.sender}: queued for the AFIS (priority ${facts.priority ?? 9}, at most ${maxCandidates} candidate(s))`,
         records: [received],
+        // The same search (by its TCN) accepted twice is a replay; one we refused may be sent again.
+        requestKey: `search:${tcn}`,
         persist: () => {
           deps.requests.add({
             id: message.inboxId,
@@ -165,6 +167,7 @@ function answerFromPeer(deps: FpChannelDeps, t: Transaction, facts: RequestFacts
   return {
     replies: [],
     summary: `fp ${facts.tot} ${header.tcn ?? ''} from ${message.sender} for our ${tcr}: ${result}${rls?.candidate ? ` ${rls.candidate}` : ''}`,
+    ...(header.tcn ? { requestKey: `answer:${header.tcn}` } : {}),
     records: [
       {
         direction: 'received',

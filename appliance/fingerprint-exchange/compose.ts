@@ -6,6 +6,8 @@ import type { ChannelHandler } from '../exchange/handler.js';
 import type { ExchangePipeline } from '../exchange/pipeline.js';
 import type { Statistics } from '../exchange/statistics.js';
 import type { OfficerRegistry } from '../audit/officers.js';
+import type { AuditLog } from '../audit/log.js';
+import type { ApiLog } from '../api/errors.js';
 import type { PeerDirectory } from '../peers/directory.js';
 import type { MemberStateCode } from '../peers/member-states.js';
 import type { LinkState } from '../status/types.js';
@@ -33,6 +35,8 @@ export interface FingerprintChannelParts {
   readonly db: Db;
   readonly statistics: Statistics;
   readonly officers: OfficerRegistry;
+  /** The Art. 30 log (reads of search results are recorded in it). */
+  readonly audit: Pick<AuditLog, 'append'>;
   readonly directory: PeerDirectory;
   readonly pipeline: () => ExchangePipeline;
   /** The status API's service board (names 'afis', 'fp-capacity'). */
@@ -52,7 +56,7 @@ export interface FingerprintChannel {
   readonly afis: AfisAdapter | null;
   submit(body: unknown): ReturnType<typeof submitFpSearch>;
   /** Adds POST/GET /api/fp/searches to the officers' API app. */
-  mountOfficersRoutes(app: Koa): void;
+  mountOfficersRoutes<S extends { client: { readonly name: string } }>(app: Koa<S>, extra?: { log?: ApiLog }): void;
   start(): void;
   stop(): Promise<void>;
 }
@@ -126,7 +130,7 @@ export function composeFingerprintChannel(p: FingerprintChannelParts): Fingerpri
     capacity,
     afis,
     submit,
-    mountOfficersRoutes: (app) => mountFingerprintRoutes(app, { searches, submit, statistics: p.statistics }),
+    mountOfficersRoutes: (app, extra) => mountFingerprintRoutes(app, { searches, submit, statistics: p.statistics, officers: p.officers, audit: p.audit, ...extra }),
     start: () => service.start(),
     async stop() {
       if (stopped) return;

@@ -1,4 +1,5 @@
 import { statement, type Db } from '../db/database.js';
+import { migrateSchema } from '../db/schema.js';
 import type { MemberStateCode } from '../peers/member-states.js';
 import type { RequestTot } from '../fingerprint/tot.js';
 import type { RequestFacts } from './answers.js';
@@ -59,12 +60,7 @@ const toRequest = (r: Row): IncomingRequest => ({
 
 export class IncomingRequests {
   constructor(private readonly db: Db) {
-    db.exec(`CREATE TABLE IF NOT EXISTS fp_requests (
-      id TEXT PRIMARY KEY, peer TEXT NOT NULL, tot TEXT NOT NULL, tcn TEXT NOT NULL, priority INTEGER NOT NULL,
-      received_at INTEGER NOT NULL, deadline INTEGER NOT NULL, max_candidates INTEGER NOT NULL, facts TEXT NOT NULL,
-      payload BLOB, status TEXT NOT NULL DEFAULT 'queued', answers_sent INTEGER NOT NULL DEFAULT 0,
-      submitted_at INTEGER, answered_at INTEGER, outcome TEXT);
-      CREATE INDEX IF NOT EXISTS fp_requests_order ON fp_requests(status, priority, received_at);`);
+    migrateSchema(db);
   }
 
   /** In the pipeline's transaction. */

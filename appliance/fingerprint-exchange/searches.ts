@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { statement, type Db } from '../db/database.js';
+import { migrateSchema } from '../db/schema.js';
 import type { MemberStateCode } from '../peers/member-states.js';
 import type { RequestTot } from '../fingerprint/tot.js';
 import { ANSWER_DEADLINE_MS } from '../queue/deadlines.js';
@@ -60,20 +61,7 @@ export class FpSearches {
     private readonly db: Db,
     private readonly clock: () => Date = () => new Date(),
   ) {
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS fp_searches (
-        id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, tot TEXT NOT NULL, officer_id TEXT NOT NULL,
-        ordering_officer_id TEXT NOT NULL, reason TEXT NOT NULL, payload BLOB);
-      CREATE TABLE IF NOT EXISTS fp_search_targets (
-        tcn TEXT PRIMARY KEY, search_id TEXT NOT NULL REFERENCES fp_searches(id), state TEXT NOT NULL,
-        status TEXT NOT NULL, created_at INTEGER NOT NULL, message_id TEXT, sent_at INTEGER, deadline INTEGER,
-        answered_at INTEGER, expected INTEGER, waiting_for TEXT);
-      CREATE INDEX IF NOT EXISTS fp_search_targets_waiting ON fp_search_targets(status, created_at);
-      CREATE TABLE IF NOT EXISTS fp_search_results (
-        search_id TEXT NOT NULL, tcn TEXT NOT NULL, state TEXT NOT NULL, result TEXT NOT NULL, candidate TEXT,
-        reference TEXT, score TEXT, info TEXT, errors TEXT NOT NULL, received_at INTEGER NOT NULL);
-      CREATE INDEX IF NOT EXISTS fp_search_results_search ON fp_search_results(search_id);
-    `);
+    migrateSchema(db);
   }
 
   /**

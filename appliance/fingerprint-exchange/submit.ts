@@ -58,8 +58,11 @@ export async function submitFpSearch(deps: FpSubmitDeps, raw: unknown): Promise<
   }
   const input = parsed.data;
   const now = (deps.clock ?? (() => new Date()))();
-  const denied = deps.officers.assertAuthorised(input.officerId, 'fp', now);
-  if (denied) return { ok: false, error: { code: 'OFFICER_NOT_AUTHORISED', message: denied.message } };
+  // Both the officer who runs the search and the one who ordered it must be on the list (Art. 30(2)(a)).
+  for (const officer of [input.officerId, input.orderingOfficerId]) {
+    const denied = deps.officers.assertAuthorised(officer, 'fp', now);
+    if (denied) return { ok: false, error: { code: 'OFFICER_NOT_AUTHORISED', message: denied.message } };
+  }
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(input.transaction.replace(/\s+/g, ''))) {
     return { ok: false, error: { code: 'INVALID_REQUEST', message: 'transaction: not base64' } };
   }

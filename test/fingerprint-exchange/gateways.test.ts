@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { startGateways, eventually, type Gateways } from '../support/gateways.js';
-import { demoOfficer } from '../../appliance/demo/network.js';
+import { demoClientKeyPath, demoOfficer } from '../../appliance/demo/network.js';
 import { composeGateway } from '../../appliance/main.js';
 import { loadConfig } from '../../appliance/config/config.js';
 import type { MemberStateCode } from '../../appliance/peers/member-states.js';
@@ -45,7 +45,7 @@ after(async () => {
 
 function officersApi(state: MemberStateCode) {
   const node = net.node(state);
-  const key = readFileSync(join(node.dataDir, 'officers-api.key'), 'utf8').trim();
+  const key = readFileSync(demoClientKeyPath(node), 'utf8').trim();
   const base = `http://127.0.0.1:${node.spec.officersPort}/api`;
   return {
     async post(path: string, body: unknown) {
@@ -139,7 +139,9 @@ test('ERR answers: the AFIS cannot encode real WSQ images (501); an invalid file
   const broken = writeTransaction(withContents({ records: [type1(parsed.value), { ...makeType2({ idc: 0, expectedCandidates: 1 }), fields: makeType2({ idc: 0, expectedCandidates: 1 }).fields.map((f) => (f.number === 3 ? { ...f, value: '0421' } : f)) } as TaggedRecord, ...parsed.value.records.slice(2)] }));
   const refused = await officersApi('RO').post('/fp/searches', { ...officers, targets: ['DE'], transaction: broken.toString('base64') });
   assert.equal(refused.status, 422);
-  assert.ok((refused.body.details as string[]).some((l) => /FIELD 2\.010/.test(l)), JSON.stringify(refused.body));
+  const problem = refused.body.error as { code: string; issues: string[] };
+  assert.equal(problem.code, 'NIST_TRANSACTION_INVALID');
+  assert.ok(problem.issues.some((l) => /FIELD 2\.010/.test(l)), JSON.stringify(refused.body));
   // …so it is sent as a foreign State's faulty AFIS would, from a process next to RO's daemon.
   const core = await composeGateway(loadConfig(net.node('RO').configPath), { log: pino({ level: 'warn' }) });
   let searchId = '';
@@ -198,12 +200,15 @@ test('the officers\' API checks before anything leaves: bearer key, authorised o
   const api = officersApi('RO');
   const notAuthorised = await api.post('/fp/searches', { ...officers, officerId: 'RO-NOBODY', targets: ['DE'], transaction: file('MPS') });
   assert.equal(notAuthorised.status, 403);
-  assert.equal(notAuthorised.body.code, 'OFFICER_NOT_AUTHORISED');
+  assert.equal((notAuthorised.body.error as { code: string }).code, 'OFFICER_NOT_AUTHORISED');
   const noReason = await api.post('/fp/searches', { officerId: officers.officerId, orderingOfficerId: officers.orderingOfficerId, targets: ['DE'], transaction: file('MPS') });
   assert.equal(noReason.status, 400);
   const notAPeer = await api.post('/fp/searches', { ...officers, targets: ['FR'], transaction: file('MPS') });
   assert.equal(notAPeer.status, 422);
-  assert.equal(notAPeer.body.code, 'NO_TARGET');
-  const missing = await fetch(`${base}/fp/searches/00000000-0000-0000-0000-000000000000`, { headers: { authorization: `Bearer ${readFileSync(join(node.dataDir, 'officers-api.key'), 'utf8').trim()}` } });
+  assert.equal((notAPeer.body.error as { code: string }).code, 'NO_TARGET');
+  // The ordering officer must be on the list too.
+  const orderedByNobody = await api.post('/fp/searches', { ...officers, orderingOfficerId: 'RO-NOBODY', targets: ['DE'], transaction: file('MPS') });
+  assert.equal(orderedByNobody.status, 403);
+  const missing = await fetch(`${base}/fp/searches/00000000-0000-0000-0000-000000000000`, { headers: { authorization: `Bearer ${readFileSync(demoClientKeyPath(node), 'utf8').trim()}` } });
   assert.equal(missing.status, 404);
 });
