@@ -211,7 +211,7 @@ const STEPS: readonly Step[] = [
           id TEXT PRIMARY KEY, peer TEXT NOT NULL, tot TEXT NOT NULL, tcn TEXT NOT NULL, priority INTEGER NOT NULL,
           received_at INTEGER NOT NULL, deadline INTEGER NOT NULL, max_candidates INTEGER NOT NULL, facts TEXT NOT NULL,
           payload BLOB, status TEXT NOT NULL DEFAULT 'queued', answers_sent INTEGER NOT NULL DEFAULT 0,
-          submitted_at INTEGER, answered_at INTEGER, outcome TEXT);
+          submitted_at INTEGER, answered_at INTEGER, outcome TEXT, afis_tcn TEXT NOT NULL UNIQUE);
         CREATE INDEX IF NOT EXISTS fp_requests_order ON fp_requests(status, priority, received_at);
         CREATE TABLE IF NOT EXISTS fp_searches (
           id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, tot TEXT NOT NULL, officer_id TEXT NOT NULL,

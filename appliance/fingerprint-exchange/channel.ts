@@ -87,6 +87,8 @@ export function fingerprintChannelHandler(deps: FpChannelDeps): ChannelHandler {
         );
       }
       const tcn = facts.tcn ?? '';
+      // Our own TCN for the AFIS: the requests of two States may carry the same TCN.
+      const afisTcn = deps.tcns.next(now);
       // ENC asks for at most this many; Table 11 caps it for the type of search.
       const maxCandidates = Math.min(candidateLimit(tot, facts.palm), facts.expectedCandidates ?? Number.MAX_SAFE_INTEGER);
       const received: ExchangeRecord = {
@@ -108,6 +110,7 @@ export function fingerprintChannelHandler(deps: FpChannelDeps): ChannelHandler {
         persist: () => {
           deps.requests.add({
             id: message.inboxId,
+            afisTcn,
             peer: message.sender,
             tot,
             tcn,

@@ -13,7 +13,10 @@ import type { RequestFacts } from './answers.js';
 export type RequestStatus = 'queued' | 'submitted' | 'answered';
 
 export interface IncomingRequest {
+  /** The inbox id of the request's mail. */
   readonly id: string;
+  /** Our own TCN for this search at the AFIS: the AFIS reports its result under it (TCNs of different States may collide). */
+  readonly afisTcn: string;
   readonly peer: MemberStateCode;
   readonly tot: RequestTot;
   readonly tcn: string;
@@ -30,6 +33,7 @@ export interface IncomingRequest {
 
 interface Row {
   id: string;
+  afis_tcn: string;
   peer: MemberStateCode;
   tot: RequestTot;
   tcn: string;
@@ -45,6 +49,7 @@ interface Row {
 
 const toRequest = (r: Row): IncomingRequest => ({
   id: r.id,
+  afisTcn: r.afis_tcn,
   peer: r.peer,
   tot: r.tot,
   tcn: r.tcn,
@@ -67,9 +72,9 @@ export class IncomingRequests {
   add(r: Omit<IncomingRequest, 'status' | 'answersSent' | 'transaction'> & { transaction: Buffer }): void {
     statement(
       this.db,
-      `INSERT OR IGNORE INTO fp_requests (id, peer, tot, tcn, priority, received_at, deadline, max_candidates, facts, payload)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(r.id, r.peer, r.tot, r.tcn, r.priority, r.receivedAt.getTime(), r.deadline.getTime(), r.maxCandidates, JSON.stringify(r.facts), r.transaction);
+      `INSERT OR IGNORE INTO fp_requests (id, afis_tcn, peer, tot, tcn, priority, received_at, deadline, max_candidates, facts, payload)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(r.id, r.afisTcn, r.peer, r.tot, r.tcn, r.priority, r.receivedAt.getTime(), r.deadline.getTime(), r.maxCandidates, JSON.stringify(r.facts), r.transaction);
   }
 
   /** The next requests for the AFIS: priority 1 first, then in order of arrival. */
@@ -84,6 +89,12 @@ export class IncomingRequests {
 
   get(id: string): IncomingRequest | null {
     const row = statement(this.db, 'SELECT * FROM fp_requests WHERE id = ?').get(id) as Row | undefined;
+    return row ? toRequest(row) : null;
+  }
+
+  /** The request the AFIS reports on, by the TCN we gave it. */
+  byAfisTcn(afisTcn: string): IncomingRequest | null {
+    const row = statement(this.db, 'SELECT * FROM fp_requests WHERE afis_tcn = ?').get(afisTcn) as Row | undefined;
     return row ? toRequest(row) : null;
   }
 

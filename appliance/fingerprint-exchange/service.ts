@@ -96,7 +96,7 @@ export class FingerprintService {
     // FP-TIME: 24 h from arrival. An AFIS that has not answered by then gets no more time: the
     // requesting State is told so with an ERR rather than left waiting.
     for (const r of this.d.requests.overdue(this.clock())) {
-      this.enqueueResult({ id: r.id, outcome: 'error', code: '999', text: 'THE AFIS DID NOT ANSWER WITHIN 24 HOURS OF ARRIVAL' });
+      this.enqueueResult({ id: r.afisTcn, outcome: 'error', code: '999', text: 'THE AFIS DID NOT ANSWER WITHIN 24 HOURS OF ARRIVAL' });
     }
     if (this.d.afis) {
       for (const r of this.d.requests.queued(BATCH)) {
@@ -117,7 +117,7 @@ export class FingerprintService {
     const afis = this.d.afis;
     if (!afis || !r.transaction) return false;
     try {
-      await afis.submit({ id: r.id, tcn: r.tcn, tot: r.tot, priority: r.priority, transaction: r.transaction, maxCandidates: r.maxCandidates });
+      await afis.submit({ id: r.afisTcn, tcn: r.tcn, tot: r.tot, priority: r.priority, transaction: r.transaction, maxCandidates: r.maxCandidates });
       this.d.requests.markSubmitted(r.id, this.clock());
       this.d.report?.('afis', 'up', afis.name);
       return true;
@@ -135,7 +135,8 @@ export class FingerprintService {
       .catch((e: unknown) => {
         // Sealing or the database failed: the request goes back to the queue and the AFIS is asked again.
         this.log('fp-answer-failed', { id: result.id, reason: e instanceof Error ? e.message : String(e) });
-        this.d.requests.requeue(result.id);
+        const request = this.d.requests.byAfisTcn(result.id);
+        if (request) this.d.requests.requeue(request.id);
       });
   }
 
@@ -146,7 +147,7 @@ export class FingerprintService {
 
   /** The AFIS's result as SRE transactions (or an ERR), queued through the pipeline one by one. */
   async answer(result: AfisResult): Promise<void> {
-    const request = this.d.requests.get(result.id);
+    const request = this.d.requests.byAfisTcn(result.id);
     if (!request || request.status === 'answered') return;
     const now = this.clock();
     const facts = request.facts;

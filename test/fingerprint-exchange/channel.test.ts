@@ -351,7 +351,7 @@ test('an AFIS result reported twice (a restart hands the search over again) is a
   const r = rig();
   const m = message(search('PMS'));
   await deliver(r, m);
-  const result = r.afis.searchTransaction({ id: m.inboxId, tcn: 'x', tot: 'PMS', priority: 4, transaction: r.requests.get(m.inboxId)!.transaction!, maxCandidates: 5 });
+  const result = r.afis.searchTransaction({ id: r.requests.get(m.inboxId)!.afisTcn, tcn: 'x', tot: 'PMS', priority: 4, transaction: r.requests.get(m.inboxId)!.transaction!, maxCandidates: 5 });
   await r.service.answer(result);
   await r.service.answer(result);
   assert.equal(r.sent.length, 1);
@@ -389,4 +389,22 @@ test('a search the AFIS has not answered 24 h after arrival gets an ERR, not sil
   assert.equal(h.tcr, makeTcn(2026, 8080));
   assert.match(d.errorMessage!, /^999: .*WITHIN 24 HOURS/);
   assert.equal(r.requests.get(m.inboxId)!.status, 'answered');
+});
+
+test('two States using the same TCN: each gets its own answer (the AFIS sees our own TCN per search)', async () => {
+  const r = rig();
+  const same = makeTcn(2026, 31337);
+  const fromRo = message(search('MPS', { tcn: same }), 'RO');
+  const fromAt = message(search('MPS', { tcn: same, probe: 'stranger', from: 'AT' }), 'AT');
+  await deliver(r, fromRo);
+  await deliver(r, fromAt);
+  const [a, b] = [r.requests.get(fromRo.inboxId)!, r.requests.get(fromAt.inboxId)!];
+  assert.notEqual(a.afisTcn, b.afisTcn);
+  await r.service.round();
+  await answers(r, 2);
+  const byPeer = Object.fromEntries(r.sent.map((s) => [s.peer, read(s.payload)]));
+  assert.equal(byPeer.RO!.h.tcr, same);
+  assert.equal(byPeer.AT!.h.tcr, same);
+  assert.equal(byPeer.RO!.d.respondents?.result, 'I');
+  assert.equal(byPeer.AT!.d.respondents?.result, 'N');
 });

@@ -4,14 +4,18 @@ import type { RequestTot } from '../tot.js';
 /**
  * The national AFIS behind the appliance, as a vendor integration implements it. The appliance
  * never matches fingerprints itself in production: it hands a validated search to the AFIS and
- * gets the result back later (minutes to hours; the Annex allows 24 h), correlated by the id it
- * gave. A vendor that pushes results calls the listener; one that must be polled implements `poll`,
+ * gets the result back later (minutes to hours; the Annex allows 24 h), correlated by the TCN it
+ * gave the search. A vendor that pushes results calls the listener; one that must be polled implements `poll`,
  * which the appliance calls every few seconds.
  */
 export interface AfisSearch {
-  /** Our key for this search; the result must come back with it. Unique; submitting it again is harmless. */
+  /**
+   * Our TCN for this search (`YYSSSSSSSSA`, unique on this appliance): the result comes back under it.
+   * Submitting the same one again (after a restart) is harmless. Not the requester's TCN: two States
+   * may use the same numbers.
+   */
   readonly id: string;
-  /** The requesting State's TCN (1.009), for the vendor's own records. */
+  /** The requesting State's TCN (1.009 of the file), for the vendor's own records. */
   readonly tcn: string;
   readonly tot: RequestTot;
   /** 1 (urgent) … 9; the AFIS should take priority 1 first. */
