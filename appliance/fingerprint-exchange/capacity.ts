@@ -21,11 +21,18 @@ export function nextUtcDay(d: Date): Date {
   return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() + 1));
 }
 
+/** Handling one request takes milliseconds; a reservation this old was never committed. */
+const RESERVATION_MS = 10 * 60_000;
+
 export type CapacityCheck = { readonly ok: true } | { readonly ok: false; readonly used: number; readonly limit: number; readonly day: string };
 
 export class CapacityLedger {
-  /** Places taken by requests being handled but not yet committed (two inbound lanes run at once). */
-  private readonly reserved = new Map<string, { peer: MemberStateCode; tot: RequestTot; day: string }>();
+  /**
+   * Places taken by requests being handled but not yet committed (two inbound lanes run at once). A
+   * reservation whose commit never came (the pipeline refused the message as a replay, or failed) lapses
+   * after RESERVATION_MS.
+   */
+  private readonly reserved = new Map<string, { peer: MemberStateCode; tot: RequestTot; day: string; at: number }>();
 
   constructor(private readonly db: Db) {
     migrateSchema(db);
@@ -41,16 +48,17 @@ export class CapacityLedger {
    */
   reserveIncoming(ref: string, peer: MemberStateCode, tot: RequestTot, limit: number | null, now: Date): CapacityCheck {
     const day = utcDay(now);
+    for (const [key, r] of this.reserved) if (r.at < now.getTime() - RESERVATION_MS) this.reserved.delete(key);
     const mine = this.reserved.get(ref);
     if (mine && mine.day === day) return { ok: true };
     if (limit === null) {
-      this.reserved.set(ref, { peer, tot, day });
+      this.reserved.set(ref, { peer, tot, day, at: now.getTime() });
       return { ok: true };
     }
     const pending = [...this.reserved.values()].filter((r) => r.peer === peer && r.tot === tot && r.day === day).length;
     const used = this.used('in', peer, tot, day) + pending;
     if (used >= limit) return { ok: false, used, limit, day };
-    this.reserved.set(ref, { peer, tot, day });
+    this.reserved.set(ref, { peer, tot, day, at: now.getTime() });
     return { ok: true };
   }
 

@@ -408,3 +408,12 @@ test('two States using the same TCN: each gets its own answer (the AFIS sees our
   assert.equal(byPeer.RO!.d.respondents?.result, 'I');
   assert.equal(byPeer.AT!.d.respondents?.result, 'N');
 });
+
+test('a place reserved by a request that never committed (refused as a replay by the pipeline) lapses', async () => {
+  const r = rig({ limit: 1 });
+  const never = answered(await r.handler.handle(message(search('MPS', { probe: 'stranger' }))));
+  assert.equal(never.replies.length, 0, 'took the only place, but its outcome is never committed');
+  assert.equal((await deliver(r, message(search('MPS', { probe: 'stranger' })))).replies.length, 1, 'the place is taken meanwhile');
+  now = new Date(now.getTime() + 11 * 60_000);
+  assert.equal((await deliver(r, message(search('MPS', { probe: 'stranger' })))).replies.length, 0, 'the lapsed place is free again');
+});
