@@ -62,6 +62,8 @@ const roErrors: Partial<Record<ApiErrorCode | 'NETWORK', string>> = {
   CLIENT_NAME_TAKEN: 'Există deja un client cu acest nume.',
   CLIENT_NOT_FOUND: 'Clientul API-ului ofițerilor nu există.',
   CLIENT_ALREADY_REVOKED: 'Cheia acestui client este deja revocată.',
+  HIT_ALREADY_DECIDED: 'Această potrivire a fost deja confirmată sau exclusă.',
+  HIT_NOT_CONFIRMED: 'Doar o potrivire confirmată poate sta la baza unei cereri de continuare.',
   INTERNAL: 'Eroare internă.',
   NETWORK: 'Poarta nu răspunde.',
 };
