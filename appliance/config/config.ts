@@ -83,7 +83,7 @@ const fingerprint = z
         ours: fpSearchCounts.default({ CPS: 1000, PMS: 1000, MPS: 1000, MMS: 1000 }),
         /** Other figures for some peers (bilateral arrangements), per type; the rest falls back to `ours`. */
         oursPerPeer: z.partialRecord(memberState, fpSearchCounts).default({}),
-        /** What each peer declared, per type; a type not given falls back to the peer's `dailyCapacity`. */
+        /** What each peer declared, per type; for a type not given, the peer's `dailyCapacity` counts all types together. */
         peers: z.partialRecord(memberState, fpSearchCounts).default({}),
       })
       .strict()

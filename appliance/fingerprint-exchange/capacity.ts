@@ -24,6 +24,12 @@ export function nextUtcDay(d: Date): Date {
 /** Handling one request takes milliseconds; a reservation this old was never committed. */
 const RESERVATION_MS = 10 * 60_000;
 
+/** A peer's declared figure: per type of search, or one figure for all fingerprint searches. */
+export interface PeerLimit {
+  readonly limit: number;
+  readonly scope: 'type' | 'all';
+}
+
 export type CapacityCheck = { readonly ok: true } | { readonly ok: false; readonly used: number; readonly limit: number; readonly day: string };
 
 export class CapacityLedger {
@@ -75,9 +81,18 @@ export class CapacityLedger {
     this.reserved.delete(ref);
   }
 
-  /** Whether one more search to `peer` fits its declared figure today. */
-  allowsOutgoing(peer: MemberStateCode, tot: RequestTot, limit: number | null, now: Date): boolean {
-    return limit === null || this.used('out', peer, tot, utcDay(now)) < limit;
+  /**
+   * Whether one more search to `peer` fits its declared figure today: a figure for this type of search
+   * counts that type; a single figure for the peer (`peers[].dailyCapacity`) counts every type.
+   */
+  allowsOutgoing(peer: MemberStateCode, tot: RequestTot, limit: PeerLimit | null, now: Date): boolean {
+    if (limit === null) return true;
+    const day = utcDay(now);
+    const used =
+      limit.scope === 'type'
+        ? this.used('out', peer, tot, day)
+        : (statement(this.db, 'SELECT COUNT(*) AS n FROM fp_capacity_use WHERE direction = ? AND day = ? AND peer = ?').get('out', day, peer) as { n: number }).n;
+    return used < limit.limit;
   }
 
   /** Call in the transaction that queues the message to the peer. */

@@ -16,7 +16,7 @@ import type { RequestTot } from '../fingerprint/tot.js';
 import type { AfisAdapter } from '../fingerprint/afis/adapter.js';
 import { DemoAfis } from '../fingerprint/afis/demo.js';
 import { seedDemoAfis } from '../fingerprint/afis/demo-seed.js';
-import { CapacityLedger, TcnIssuer } from './capacity.js';
+import { CapacityLedger, TcnIssuer, type PeerLimit } from './capacity.js';
 import { fingerprintChannelHandler } from './channel.js';
 import { mountFingerprintRoutes } from './officers-api.js';
 import { IncomingRequests } from './requests.js';
@@ -88,7 +88,12 @@ export function composeFingerprintChannel(p: FingerprintChannelParts): Fingerpri
   }
 
   const ourLimit = (peer: MemberStateCode, tot: RequestTot): number | null => fp.capacity.oursPerPeer[peer]?.[tot] ?? fp.capacity.ours[tot] ?? null;
-  const peerLimit = (peer: MemberStateCode, tot: RequestTot): number | null => fp.capacity.peers[peer]?.[tot] ?? p.directory.get(peer)?.dailyCapacity ?? null;
+  const peerLimit = (peer: MemberStateCode, tot: RequestTot): PeerLimit | null => {
+    const perType = fp.capacity.peers[peer]?.[tot];
+    if (perType !== undefined) return { limit: perType, scope: 'type' };
+    const all = p.directory.get(peer)?.dailyCapacity;
+    return all === null || all === undefined ? null : { limit: all, scope: 'all' };
+  };
 
   const service = new FingerprintService({
     ourState,

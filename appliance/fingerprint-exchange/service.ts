@@ -8,7 +8,7 @@ import type { RequestTot } from '../fingerprint/tot.js';
 import { parseTransaction } from '../fingerprint/transaction.js';
 import { nistError } from '../fingerprint/errors.js';
 import { errTransaction, sreTransaction } from './answers.js';
-import { nextUtcDay, type CapacityLedger, type TcnIssuer } from './capacity.js';
+import { nextUtcDay, type CapacityLedger, type PeerLimit, type TcnIssuer } from './capacity.js';
 import { FP_CONTENT_TYPE } from './channel.js';
 import { routeSearch } from './outgoing.js';
 import { fingerprintData } from './records.js';
@@ -28,7 +28,7 @@ export interface FingerprintServiceDeps {
   readonly statistics: Statistics;
   readonly pipeline: () => ExchangePipeline;
   /** What the peer declared it answers per day of this type (null: no figure, no limit). */
-  readonly peerLimit: (peer: MemberStateCode, tot: RequestTot) => number | null;
+  readonly peerLimit: (peer: MemberStateCode, tot: RequestTot) => PeerLimit | null;
   /** Operator-visible state (the status API's services). */
   readonly report?: (service: 'afis' | 'fp-capacity', state: 'up' | 'degraded' | 'down', detail: string) => void;
   readonly log?: (event: string, fields: Record<string, unknown>) => void;
@@ -224,7 +224,8 @@ export class FingerprintService {
       const now = this.clock();
       const limit = this.d.peerLimit(t.state, t.tot);
       if (!this.d.capacity.allowsOutgoing(t.state, t.tot, limit, now)) {
-        this.d.searches.waitingFor(t.tcn, `${t.state} declared ${limit} ${t.tot} searches per day (2008/616 Art. 13); sent after ${nextUtcDay(now).toISOString()}`);
+        const what = limit?.scope === 'type' ? `${t.tot} searches` : 'fingerprint searches';
+        this.d.searches.waitingFor(t.tcn, `${t.state} declared ${limit?.limit} ${what} per day (2008/616 Art. 13); sent after ${nextUtcDay(now).toISOString()}`);
         return false;
       }
       const file = this.d.searches.payload(t.searchId);

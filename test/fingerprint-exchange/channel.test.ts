@@ -55,7 +55,7 @@ interface Rig {
   pipeline: ExchangePipeline;
 }
 
-function rig(opts: { limit?: number; afis?: boolean; peerLimit?: number } = {}): Rig {
+function rig(opts: { limit?: number; afis?: boolean; peerLimit?: { limit: number; scope: 'type' | 'all' } } = {}): Rig {
   const statistics = new Statistics(db);
   const capacity = new CapacityLedger(db);
   const tcns = new TcnIssuer(db, makeTcn);
@@ -320,7 +320,7 @@ test('an SRE or ERR from a peer is filed against our search by its TCR; one for 
 });
 
 test('our searches never exceed a peer\'s declared daily capacity: the rest waits and leaves after UTC midnight, oldest first', async () => {
-  const r = rig({ peerLimit: 1 });
+  const r = rig({ peerLimit: { limit: 1, scope: 'type' } });
   const targets: Array<{ searchId: string; tcn: string }> = [];
   for (let i = 0; i < 3; i++) {
     const searchId = r.searches.create({ tot: 'MPS', officerId: 'DE-OFF-1', orderingOfficerId: 'DE-PROS-1', reason: 'capacity test', payload: search('MPS', { probe: 'stranger' }) });
@@ -416,4 +416,19 @@ test('a place reserved by a request that never committed (refused as a replay by
   assert.equal((await deliver(r, message(search('MPS', { probe: 'stranger' })))).replies.length, 1, 'the place is taken meanwhile');
   now = new Date(now.getTime() + 11 * 60_000);
   assert.equal((await deliver(r, message(search('MPS', { probe: 'stranger' })))).replies.length, 0, 'the lapsed place is free again');
+});
+
+test('a peer\'s single declared figure (peers[].dailyCapacity) counts every type of search together', async () => {
+  const r = rig({ peerLimit: { limit: 2, scope: 'all' } });
+  const statuses: string[] = [];
+  for (const [i, tot] of (['MPS', 'CPS', 'MMS'] as const).entries()) {
+    const searchId = r.searches.create({ tot, officerId: 'DE-OFF-1', orderingOfficerId: 'DE-PROS-1', reason: 'one figure', payload: search(tot, { probe: 'stranger' }) });
+    const tcn = makeTcn(2026, 7000 + i);
+    r.searches.addTarget(searchId, 'RO', tcn, 'being sent');
+    await r.service.sendTarget({ searchId, tcn, state: 'RO', tot });
+    const target = r.searches.get(searchId)!.targets[0]!;
+    statuses.push(`${tot}:${target.status}`);
+    if (target.status === 'waiting') assert.match(target.waitingFor!, /^RO declared 2 fingerprint searches per day/);
+  }
+  assert.deepEqual(statuses, ['MPS:sent', 'CPS:sent', 'MMS:waiting']);
 });
