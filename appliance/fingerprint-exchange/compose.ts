@@ -126,7 +126,9 @@ export function composeFingerprintChannel(p: FingerprintChannelParts): Fingerpri
     ...(p.clock ? { clock: p.clock } : {}),
   });
   let stopped = false;
-  const submit = (body: unknown) => submitFpSearch({ searches, service, officers: p.officers, directory: p.directory, tcns, ourState, ...(p.clock ? { clock: p.clock } : {}) }, body);
+  // CMS and base64 add about 40 % (RFC 5751 mail, signed-of-enveloped); the mail must stay under the limit.
+  const maxFileBytes = Math.floor(config.limits.maxMessageBytes / 1.45);
+  const submit = (body: unknown) => submitFpSearch({ searches, service, officers: p.officers, directory: p.directory, tcns, ourState, maxFileBytes, ...(p.clock ? { clock: p.clock } : {}) }, body);
   return {
     handler,
     service,

@@ -41,6 +41,8 @@ export interface FpSubmitDeps {
   readonly directory: PeerDirectory;
   readonly tcns: TcnIssuer;
   readonly ourState: MemberStateCode;
+  /** The largest file that still fits one mail once encrypted, signed and base64-encoded (limits.maxMessageBytes). */
+  readonly maxFileBytes?: number;
   readonly clock?: () => Date;
 }
 
@@ -67,6 +69,9 @@ export async function submitFpSearch(deps: FpSubmitDeps, raw: unknown): Promise<
     return { ok: false, error: { code: 'INVALID_REQUEST', message: 'transaction: not base64' } };
   }
   const file = Buffer.from(input.transaction, 'base64');
+  if (deps.maxFileBytes !== undefined && file.length > deps.maxFileBytes) {
+    return { ok: false, error: { code: 'INVALID_REQUEST', message: `transaction: ${file.length} bytes do not fit one mail (at most ${deps.maxFileBytes} bytes before S/MIME and base64)` } };
+  }
   const t = parseTransaction(file);
   if (!t.ok) return { ok: false, error: { code: 'TRANSACTION_INVALID', message: 'the ANSI/NIST file cannot be read', details: t.errors.map(formatNistError) } };
   // DAI, ORI and TCN are set per peer below; the rest must already be INT-I.
