@@ -126,8 +126,9 @@ export function composeFingerprintChannel(p: FingerprintChannelParts): Fingerpri
     ...(p.clock ? { clock: p.clock } : {}),
   });
   let stopped = false;
-  // CMS and base64 add about 40 % (RFC 5751 mail, signed-of-enveloped); the mail must stay under the limit.
-  const maxFileBytes = Math.floor(config.limits.maxMessageBytes / 1.45);
+  // The file is base64 inside the encrypted MIME entity, and the signed CMS is base64 again in the mail (RFC 5751):
+  // about 1.78 times the file. The mail must stay under the limit.
+  const maxFileBytes = Math.floor(config.limits.maxMessageBytes / 1.8);
   const submit = (body: unknown) => submitFpSearch({ searches, service, officers: p.officers, directory: p.directory, tcns, ourState, maxFileBytes, ...(p.clock ? { clock: p.clock } : {}) }, body);
   return {
     handler,
