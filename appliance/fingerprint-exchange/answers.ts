@@ -65,7 +65,23 @@ function withoutCountry(ref: string | undefined): string | undefined {
 
 /** 1.007 DAI of an answer: the requester's ORI when it names the requester, else its NCP. */
 function destinationFor(facts: RequestFacts, requester: MemberStateCode): string {
-  return facts.origin && facts.origin.startsWith(`${requester}/`) ? facts.origin : `${requester}/NCP`;
+  // Only a well-formed ORI naming the requester is echoed: whatever else an invalid file holds stays out of our answer.
+  return facts.origin && facts.origin.startsWith(`${requester}/`) && AGENCY.test(facts.origin) ? facts.origin : `${requester}/NCP`;
+}
+
+/** `CC/agency` (Appendix 5 characters). */
+const AGENCY = /^[A-Z]{2}\/[0-9A-Za-z_. -]{1,32}$/;
+
+/** What of the request's 2.008 SQN and 2.009 MID may be echoed (their INT-I forms only). */
+function sequenceNumber(f: RequestFacts): string | undefined {
+  return f.sequenceNumber !== undefined && /^\d{1,4}$/.test(f.sequenceNumber) ? f.sequenceNumber : undefined;
+}
+function latentId(f: RequestFacts): string | undefined {
+  return f.latentId !== undefined && /^[A-Z]{1,2}$/.test(f.latentId) ? f.latentId : undefined;
+}
+function caseNumber(f: RequestFacts): string | undefined {
+  const n = withoutCountry(f.caseNumber);
+  return n === undefined ? undefined : sanitise(n);
 }
 
 export interface AnswerContext {
@@ -92,9 +108,9 @@ export function errTransaction(c: AnswerContext, errors: readonly NistError[]): 
   const t2 = makeType2({
     idc: 0,
     mn1: sanitise(mn1),
-    mn2: latent ? withoutCountry(f.caseNumber) : undefined,
-    mn3: latent ? f.sequenceNumber : undefined,
-    mn4: latent ? f.latentId : undefined,
+    mn2: latent ? caseNumber(f) : undefined,
+    mn3: latent ? sequenceNumber(f) : undefined,
+    mn4: latent ? latentId(f) : undefined,
     errorMessage: ermText(errors),
   });
   return writeTransaction(withContents({ records: [header('ERR', c), t2] }));
@@ -119,10 +135,10 @@ export function sreTransaction(c: AnswerContext, searchTot: string, candidate: S
   const t2 = makeType2({
     idc: 0,
     criminalReference: candidate?.reference,
-    mn1: latent ? undefined : withoutCountry(f.criminalReference),
-    mn2: latent ? withoutCountry(f.caseNumber) : undefined,
-    mn3: latent ? f.sequenceNumber : undefined,
-    mn4: latent ? f.latentId : undefined,
+    mn1: latent ? undefined : (() => { const n = withoutCountry(f.criminalReference); return n === undefined ? undefined : sanitise(n); })(),
+    mn2: latent ? caseNumber(f) : undefined,
+    mn3: latent ? sequenceNumber(f) : undefined,
+    mn4: latent ? latentId(f) : undefined,
     // PMS: the finger of the ten-print that hit the latent (2.063, Table 5 code in two digits).
     info: candidate && searchTot === 'PMS' && candidate.fingerPosition ? String(candidate.fingerPosition).padStart(2, '0') : undefined,
     respondents: candidate
@@ -139,7 +155,7 @@ export function sreTransaction(c: AnswerContext, searchTot: string, candidate: S
 
 /** INT-I AN fields: keep what the character set allows. */
 function sanitise(s: string): string {
-  return s.replace(/[^0-9A-Za-z_.\-/ ]/g, '').slice(0, 40) || '0';
+  return s.replace(/[^0-9A-Za-z_.\-/ ]/g, '').slice(0, 32) || '0';
 }
 
 /** Whether a TCR names a TCN we could have issued. */

@@ -432,3 +432,38 @@ test('a peer\'s single declared figure (peers[].dailyCapacity) counts every type
   }
   assert.deepEqual(statuses, ['MPS:sent', 'CPS:sent', 'MMS:waiting']);
 });
+
+test('mutated requests (bytes flipped, cut, repeated): every one is answered, and every ERR we write is itself INT-I', async () => {
+  const r = rig();
+  const random = seededRandom(4242);
+  const originals = [search('CPS'), search('MPS'), search('PMS', { probe: 'stranger' }), search('MMS', { probe: 'stranger' })];
+  let errs = 0;
+  for (let i = 0; i < 300; i++) {
+    const base = originals[i % originals.length]!;
+    // Mutate the tagged part (Type 1 and 2, where routing and references live) more than the images.
+    const bytes = Buffer.from(base);
+    const head = Math.min(bytes.length, 600);
+    const kind = Math.floor(random() * 4);
+    let mutated: Buffer;
+    if (kind === 0) {
+      for (let k = 0; k < 1 + Math.floor(random() * 4); k++) bytes[Math.floor(random() * head)] = Math.floor(random() * 256);
+      mutated = bytes;
+    } else if (kind === 1) mutated = bytes.subarray(0, Math.floor(random() * bytes.length));
+    else if (kind === 2) {
+      const at = Math.floor(random() * head);
+      mutated = Buffer.concat([bytes.subarray(0, at), Buffer.from([[0x1c, 0x1d, 0x1e, 0x1f, 0x3a, 0x2e][Math.floor(random() * 6)]!]), bytes.subarray(at)]);
+    } else {
+      const at = Math.floor(random() * head);
+      mutated = Buffer.concat([bytes.subarray(0, at), bytes.subarray(at + 1 + Math.floor(random() * 8))]);
+    }
+    const outcome = answered(await r.handler.handle(message(mutated)));
+    if (outcome.replies.length === 0) continue; // still valid: queued for the AFIS
+    errs++;
+    const reply = parseTransaction(outcome.replies[0]!.payload);
+    assert.ok(reply.ok, `mutation ${i}: our ERR parses`);
+    // CHOICE (answers.ts): a TCN of the right shape is echoed as TCR even with a wrong check character.
+    const problems = validateIntI(reply.value, { self: 'RO', peer: 'DE' }).filter((e) => !(e.code === '201' && e.field === '1.010'));
+    assert.deepEqual(problems, [], `mutation ${i} (kind ${kind}): our ERR is INT-I`);
+  }
+  assert.ok(errs > 150, `${errs} of 300 mutations refused`);
+});
