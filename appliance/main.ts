@@ -367,6 +367,7 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
         audit: core.audit,
         auditSigner: core.auditSigner,
         officers: core.officers,
+        statistics: core.statistics,
         ping: (peer, channel) =>
           core.pipeline.originate({
             peer,
@@ -376,11 +377,6 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
             records: [],
           }),
       }, {
-        // The annual counters outlive the audit log's two-year retention (Annex ch.4 asks for them yearly).
-        statistics: {
-          annual: async (year) =>
-            core.statistics.annual(year).map(({ state, channel, direction, requests, hits, noHits, errors }) => ({ state, channel, direction, requests, hits, noHits, errors })),
-        },
         log: apiLogTo(log),
         onSetupCode: (code) => log.warn({ setupCode: code }, 'no console account yet: open the console and enter this set-up code'),
         extraRoutes: [dnaValidationRoutes(core.dna.validations), dnaComparisonRoutes(core.dna.comparisons)],

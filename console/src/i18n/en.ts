@@ -290,6 +290,7 @@ export const en = {
   'stats.col.errors': 'Errors',
   'stats.total': 'Total',
   'stats.csv': 'Download CSV',
+  'stats.print': 'Printable report',
   'stats.chart': 'Hits and no-hits per State',
   'stats.empty': 'No exchange in {year}.',
 

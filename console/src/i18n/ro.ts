@@ -292,6 +292,7 @@ export const ro: Record<MessageKey, string> = {
   'stats.col.errors': 'Erori',
   'stats.total': 'Total',
   'stats.csv': 'Descarcă CSV',
+  'stats.print': 'Raport pentru tipărire',
   'stats.chart': 'Potriviri și nepotriviri pe stat',
   'stats.empty': 'Niciun schimb în {year}.',
 
