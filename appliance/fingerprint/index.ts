@@ -11,7 +11,7 @@
  *   Transaction { records: NistRecord[] } NistRecord = TaggedRecord | Type4Record | OpaqueRecord
  * TaggedRecord.ts   tagged grammar: getField, fieldText, withField, withoutField, subfields, joinSubfields,
  *                   taggedIdc, FS/GS/RS/US; TaggedField { tag (as written), number, value: string | Buffer }
- * Type1Record.ts    readType1(r) → Type1 (tot, tcn, tcr, dai, ori, priority, …); makeType1(spec)
+ * Type1Record.ts    readType1(r) → Type1 (tot, tcn, tcr, destination, origin, priority, …); makeType1(spec)
  * Type2Record.ts    readType2(r) → Type2 (respondents = RLS 2.064, errorMessage = ERM, expectedCandidates = ENC …);
  *                   makeType2(spec)
  * Type4Record.ts    Type4Record { idc, imp, fgp[6], isr, hll, vll, gca, image }; fingerPositions(r)
@@ -19,10 +19,11 @@
  *                   positions, width, height, cores, deltas, … }, problems }; makeType9(spec)
  * Type13Record.ts   readLatentImage(r) / makeType13(spec);  Type15Record.ts readPalmImage(r) / makeType15(spec)
  *
- * Validation:  validateIntI(t: Transaction): NistError[]   (validate.ts; all errors, file order)
+ * Validation:  validateIntI(t, { self?, peer? }): NistError[]   (validate.ts; all errors, file order;
+ *              self/peer: DAI must name us, ORI the sending State, else 003)
  * Errors:      NistError { code, idc, field, text }; formatNistError(e) → `<code>: IDC <idc> FIELD <t.fff> <text>`;
  *              ermText(errors) → the ERM (2.074) of an ERR: ≤ 100 lines of ≤ 128 characters;
- *              formatNistErrors(list) → the ERM text (LF-separated); NIST_ERROR_CODES (Table 3)
+ *              formatNistErrors(list) → all lines, LF-separated (CLI); NIST_ERROR_CODES (Table 3)
  * TCN:         makeTcn(year, serial), checkTcn(s) (tcn.ts)
  * Limits:      TOTS, isTot, isRequestTot, TOT_RULES (Table 2), CANDIDATE_LIMITS (Table 11),
  *              searchType(tot, palm), candidateLimit(tot, palm), searchTypeOf(t) (tot.ts / validate.ts)

@@ -23,7 +23,7 @@
 import { ERM_MAX_LINE, ERM_MAX_LINES, fieldId, nistError, type NistError } from './errors.js';
 import { checkTcn } from './tcn.js';
 import { CANDIDATE_LIMITS, isPalmPosition, isRequestTot, isTot, searchType, TOT_RULES, type SearchType, type Tot } from './tot.js';
-import { subfields, taggedIdc, type TaggedField, type TaggedRecord } from './TaggedRecord.js';
+import { fieldText, subfields, taggedIdc, type TaggedField, type TaggedRecord } from './TaggedRecord.js';
 import { FGP_UNUSED, type Type4Record } from './Type4Record.js';
 import { readMinutiae } from './Type9Record.js';
 import { contents, recordIdc, type NistRecord, type Transaction } from './transaction.js';
@@ -379,10 +379,21 @@ function validateIdcs(c: Collector, t: Transaction): void {
   });
   {
     // Minutiae describe the latent image of the same IDC (MPS/MMS, and a latent hit in an SRE).
-    const latents = new Set(t.records.filter((r) => r.type === 13).map(recordIdc));
+    const latents = new Map<number, TaggedRecord>();
+    for (const r of t.records) if (r.kind === 'tagged' && r.type === 13) latents.set(recordIdc(r), r);
     for (const r of t.records) {
-      if (r.type === 9 && !latents.has(recordIdc(r))) {
+      if (r.kind !== 'tagged' || r.type !== 9) continue;
+      const image = latents.get(recordIdc(r));
+      if (!image) {
         c.add('117', recordIdc(r), '9.002', `NO TYPE 13 RECORD WITH IDC ${recordIdc(r)} FOR THESE MINUTIAE`);
+        continue;
+      }
+      // The minutiae were found on that image: same size in pixels (as in NIST's own type-9-13 file).
+      const size = (x: TaggedRecord, h: number, v: number) => [fieldText(x, h), fieldText(x, v)].map((n) => (n !== undefined && /^\d{1,5}$/.test(n) ? Number(n) : undefined));
+      const [w9, h9] = size(r, 128, 129);
+      const [w13, h13] = size(image, 6, 7);
+      if (w9 !== undefined && h9 !== undefined && w13 !== undefined && h13 !== undefined && (w9 !== w13 || h9 !== h13)) {
+        c.add('117', recordIdc(r), '9.128', `MINUTIAE OF A ${w9}X${h9} IMAGE, THE TYPE 13 IMAGE IS ${w13}X${h13}`);
       }
     }
   }

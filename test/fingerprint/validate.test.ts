@@ -88,6 +88,7 @@ test('MPS/MMS: Type 9 minutiae, latent impression and IDC cross-reference', () =
   assert.deepEqual(lines(drop(2, 137)(m)), ['101: IDC 1 FIELD 9.137 MRC MISSING']);
   const moved = edit(m, 2, (r) => withField(r as TaggedRecord, 2, '05'), true);
   assert.deepEqual(lines(moved), ['117: IDC 5 FIELD 9.002 NO TYPE 13 RECORD WITH IDC 5 FOR THESE MINUTIAE']);
+  assert.deepEqual(lines(set(2, 129, '768')(m)), ['117: IDC 1 FIELD 9.128 MINUTIAE OF A 804X768 IMAGE, THE TYPE 13 IMAGE IS 804X752']);
   assert.deepEqual(lines(withContents({ records: m.records.slice(0, 3) })), ['502: IDC -1 FIELD 1.003 MPS NEEDS 1 TYPE 13 RECORD, 0 GIVEN', '117: IDC 1 FIELD 9.002 NO TYPE 13 RECORD WITH IDC 1 FOR THESE MINUTIAE']);
   assert.deepEqual(lines(withContents({ records: [...m.records.slice(0, 2), m.records[3]!] })), ['101: IDC -1 FIELD 1.003 MPS NEEDS 1 TYPE 9 RECORD, 0 GIVEN']);
   assert.deepEqual(lines(set(3, 11, 'PNG')(m)), ['115: IDC 1 FIELD 13.011 COMPRESSION PNG IS NOT WSQ OR JPEG 2000']);
@@ -203,7 +204,7 @@ test('a Type 9 built with makeType9 needs no other fields; a wrong image size is
   const m = latent('MPS');
   const nine = makeType9({ idc: 1, impression: 4, width: 804, height: 752, position: 2, minutiae: [{ x: 1, y: 2, theta: 3, type: 1, quality: 0 }] });
   assert.deepEqual(lines(edit(m, 2, () => nine)), []);
-  assert.deepEqual(lines(set(3, 6, '800')(m)), ['117: IDC 1 FIELD 13.999 WSQ IMAGE IS 804X752, RECORD SAYS 800X752']);
+  assert.deepEqual(lines(set(3, 6, '800')(m)), ['117: IDC 1 FIELD 9.128 MINUTIAE OF A 804X752 IMAGE, THE TYPE 13 IMAGE IS 800X752', '117: IDC 1 FIELD 13.999 WSQ IMAGE IS 804X752, RECORD SAYS 800X752']);
   assert.equal(wsqImages().length, 5);
 });
 
