@@ -33,6 +33,8 @@ export interface FpChannelDeps {
   readonly ourLimit: (peer: MemberStateCode, tot: RequestTot) => number | null;
   /** Whether a national AFIS is connected at all. */
   readonly afisConnected: () => boolean;
+  /** Whether fingerprint exchange with this peer is enabled in our peer directory (absent: every signed peer). */
+  readonly peerEnabled?: (peer: MemberStateCode) => boolean;
   readonly requests: IncomingRequests;
   readonly searches: FpSearches;
   readonly statistics: Statistics;
@@ -69,6 +71,9 @@ export function fingerprintChannelHandler(deps: FpChannelDeps): ChannelHandler {
       if (!errors.length && !isRequestTot(facts.tot ?? '')) errors.push(nistError('116', -1, '1.004', `${facts.tot ?? ''} IS NOT A SEARCH`));
       if (errors.length) return refuse(deps, message, facts, errors, now, 'invalid');
       const tot = facts.tot as RequestTot;
+      if (deps.peerEnabled && !deps.peerEnabled(message.sender)) {
+        return refuse(deps, message, facts, [nistError('003', -1, '1.008', `FINGERPRINT EXCHANGE WITH ${message.sender} IS NOT ENABLED AT THE REQUESTED NCP`)], now, 'peer not enabled');
+      }
       if (!deps.afisConnected()) {
         return refuse(deps, message, facts, [nistError('999', -1, '1.004', 'NO AFIS IS CONNECTED TO THE REQUESTED NCP; SEARCH NOT RUN')], now, 'no AFIS');
       }

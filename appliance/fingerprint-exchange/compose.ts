@@ -119,6 +119,7 @@ export function composeFingerprintChannel(p: FingerprintChannelParts): Fingerpri
     capacity,
     ourLimit,
     afisConnected: () => afis !== null,
+    peerEnabled: (peer) => p.directory.get(peer)?.channels.fp.enabled ?? false,
     requests,
     searches,
     statistics: p.statistics,

@@ -55,7 +55,7 @@ interface Rig {
   pipeline: ExchangePipeline;
 }
 
-function rig(opts: { limit?: number; afis?: boolean; peerLimit?: { limit: number; scope: 'type' | 'all' } } = {}): Rig {
+function rig(opts: { limit?: number; afis?: boolean; peerLimit?: { limit: number; scope: 'type' | 'all' }; enabled?: readonly MemberStateCode[] } = {}): Rig {
   const statistics = new Statistics(db);
   const capacity = new CapacityLedger(db);
   const tcns = new TcnIssuer(db, makeTcn);
@@ -90,6 +90,7 @@ function rig(opts: { limit?: number; afis?: boolean; peerLimit?: { limit: number
     capacity,
     ourLimit: () => opts.limit ?? null,
     afisConnected: () => opts.afis !== false,
+    ...(opts.enabled ? { peerEnabled: (peer: MemberStateCode) => opts.enabled!.includes(peer) } : {}),
     requests,
     searches,
     statistics,
@@ -466,4 +467,11 @@ test('mutated requests (bytes flipped, cut, repeated): every one is answered, an
     assert.deepEqual(problems, [], `mutation ${i} (kind ${kind}): our ERR is INT-I`);
   }
   assert.ok(errs > 150, `${errs} of 300 mutations refused`);
+});
+
+test('a State whose fingerprint exchange we have not enabled gets ERR 003', async () => {
+  const r = rig({ enabled: ['AT'] });
+  const outcome = await deliver(r, message(search('CPS')));
+  assert.match(read(outcome.replies[0]!.payload).d.errorMessage!, /^003: IDC -1 FIELD 1\.008 FINGERPRINT EXCHANGE WITH RO IS NOT ENABLED/);
+  assert.equal((await deliver(r, message(search('CPS', { from: 'AT' }), 'AT'))).replies.length, 0);
 });
