@@ -73,10 +73,12 @@ const fpSearchCounts = z
 const fingerprint = z
   .object({
     /**
-     * The national AFIS: 'demo' (the demo AFIS with a synthetic population — demo network and tests
-     * only) or 'none' (no AFIS connected: searches from peers are answered with an ERR at once).
+     * The national AFIS: 'none' (no AFIS connected: searches from peers are answered with an ERR at
+     * once), 'demo' (the demo AFIS with a synthetic population — demo network and tests only), or
+     * `{ "directory": PATH }` (an AFIS taking NIST files from a folder and leaving results in another;
+     * relative to dataDir; fingerprint/afis/directory.ts).
      */
-    afis: z.enum(['demo', 'none']).default('none'),
+    afis: z.union([z.enum(['demo', 'none']), z.object({ directory: z.string().min(1) }).strict()]).default('none'),
     capacity: z
       .object({
         /** What we declared: searches per UTC day and type we answer for each peer. */

@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import type Koa from 'koa';
 import type { GatewayConfig } from '../config/config.js';
 import { openDatabase, type Db } from '../db/database.js';
@@ -16,6 +16,7 @@ import type { RequestTot } from '../fingerprint/tot.js';
 import type { AfisAdapter } from '../fingerprint/afis/adapter.js';
 import { DemoAfis } from '../fingerprint/afis/demo.js';
 import { seedDemoAfis } from '../fingerprint/afis/demo-seed.js';
+import { DirectoryAfis } from '../fingerprint/afis/directory.js';
 import { CapacityLedger, TcnIssuer, type PeerLimit } from './capacity.js';
 import { fingerprintChannelHandler } from './channel.js';
 import { mountFingerprintRoutes } from './officers-api.js';
@@ -85,6 +86,9 @@ export function composeFingerprintChannel(p: FingerprintChannelParts): Fingerpri
     const demo = new DemoAfis(demoDb);
     if (demo.count('tenprint') === 0) seedDemoAfis(demo, ourState, fp.demoPopulation);
     afis = demo;
+  } else if (!afis && typeof fp.afis === 'object') {
+    const folder = isAbsolute(fp.afis.directory) ? fp.afis.directory : join(config.dataDir, fp.afis.directory);
+    afis = new DirectoryAfis(folder, (problem) => p.log?.('afis-result-rejected', { problem }));
   }
 
   const ourLimit = (peer: MemberStateCode, tot: RequestTot): number | null => fp.capacity.oursPerPeer[peer]?.[tot] ?? fp.capacity.ours[tot] ?? null;

@@ -14,6 +14,8 @@ import type { MemberStateCode } from '../../appliance/peers/member-states.js';
 import { makeTcn, parseTransaction, readType1, readType2, type1, validateIntI, withField, writeTransaction, type TaggedRecord } from '../../appliance/fingerprint/index.js';
 import type { RequestTot } from '../../appliance/fingerprint/tot.js';
 import { DemoAfis } from '../../appliance/fingerprint/afis/demo.js';
+import { DirectoryAfis } from '../../appliance/fingerprint/afis/directory.js';
+import type { AfisAdapter } from '../../appliance/fingerprint/afis/adapter.js';
 import { DEMO_SUBJECT_REFERENCE, demoSearchTransaction, demoSubjectProbe, seedDemoAfis } from '../../appliance/fingerprint/afis/demo-seed.js';
 import { randomTenPrint, seededRandom } from '../../appliance/fingerprint/afis/synthetic.js';
 import { CapacityLedger, TcnIssuer } from '../../appliance/fingerprint-exchange/capacity.js';
@@ -55,7 +57,7 @@ interface Rig {
   pipeline: ExchangePipeline;
 }
 
-function rig(opts: { limit?: number; afis?: boolean; peerLimit?: { limit: number; scope: 'type' | 'all' }; enabled?: readonly MemberStateCode[] } = {}): Rig {
+function rig(opts: { limit?: number; afis?: boolean; peerLimit?: { limit: number; scope: 'type' | 'all' }; enabled?: readonly MemberStateCode[]; adapter?: AfisAdapter } = {}): Rig {
   const statistics = new Statistics(db);
   const capacity = new CapacityLedger(db);
   const tcns = new TcnIssuer(db, makeTcn);
@@ -72,7 +74,7 @@ function rig(opts: { limit?: number; afis?: boolean; peerLimit?: { limit: number
     ourState: 'DE',
     agency: 'BKA',
     origin: 'DE/BKA',
-    afis: opts.afis === false ? null : afis,
+    afis: opts.afis === false ? null : (opts.adapter ?? afis),
     requests,
     searches,
     capacity,
@@ -474,4 +476,32 @@ test('a State whose fingerprint exchange we have not enabled gets ERR 003', asyn
   const outcome = await deliver(r, message(search('CPS')));
   assert.match(read(outcome.replies[0]!.payload).d.errorMessage!, /^003: IDC -1 FIELD 1\.008 FINGERPRINT EXCHANGE WITH RO IS NOT ENABLED/);
   assert.equal((await deliver(r, message(search('CPS', { from: 'AT' }), 'AT'))).replies.length, 0);
+});
+
+test('an AFIS by folder exchange: the search as <TCN>.an2, the result read back from results/<TCN>.json; a bad result file is set aside', async () => {
+  const { existsSync, readFileSync, writeFileSync, readdirSync } = await import('node:fs');
+  const folder = join(dir, 'afis-exchange');
+  const problems: string[] = [];
+  const r = rig({ adapter: new DirectoryAfis(folder, (p) => problems.push(p)) });
+  const m = message(search('PMS', { tcn: makeTcn(2026, 5150) }));
+  await deliver(r, m);
+  await r.service.round();
+  const afisTcn = r.requests.get(m.inboxId)!.afisTcn;
+  assert.deepEqual(readFileSync(join(folder, 'requests', `${afisTcn}.an2`)), m.payload, 'the file as received');
+  assert.equal((JSON.parse(readFileSync(join(folder, 'requests', `${afisTcn}.json`), 'utf8')) as { requestTcn: string }).requestTcn, makeTcn(2026, 5150));
+  writeFileSync(join(folder, 'results', 'garbage.json'), '{');
+  writeFileSync(join(folder, 'results', `${makeTcn(2026, 99_999_999)}.json`), '{"candidates": "many"}');
+  writeFileSync(join(folder, 'results', `${afisTcn}.json`), JSON.stringify({ candidates: [{ reference: 'DE/L-000777', score: 5120, fingerPosition: 7 }, { reference: 'DE/L-000778', score: 300 }] }));
+  await r.service.round();
+  await answers(r, 2);
+  const sres = r.sent.map((x) => read(x.payload));
+  assert.deepEqual(sres.map((x) => [x.h.tcr, x.d.criminalReference, x.d.respondents?.candidate, x.d.respondents?.score]), [
+    [makeTcn(2026, 5150), 'DE/L-000777', '001/002', '5120'],
+    [makeTcn(2026, 5150), 'DE/L-000778', '002/002', '300'],
+  ]);
+  assert.equal(sres[0]!.d.info, '07', 'PMS: the finger that hit');
+  assert.ok(!existsSync(join(folder, 'requests', `${afisTcn}.an2`)), 'the search file is removed once answered');
+  assert.deepEqual(readdirSync(join(folder, 'rejected')), [`${makeTcn(2026, 99_999_999)}.json`]);
+  assert.equal(problems.length, 1);
+  assert.ok(existsSync(join(folder, 'results', 'garbage.json')), 'files not named by a TCN are not ours');
 });
