@@ -341,6 +341,8 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
       try {
         const pruned = pruneExchange(core.db, queue, exchangeRetention(config), new Date());
         if (pruned.inbox + pruned.outbox + pruned.rejections + pruned.seen > 0) log.info(pruned, 'working storage pruned');
+        const fpRows = core.fingerprint.prune(new Date(Date.now() - exchangeRetention(config).queueMs));
+        if (fpRows > 0) log.info({ rows: fpRows }, 'fingerprint working storage pruned');
         const hits = core.dna.validations.prune(new Date(Date.now() - VALIDATION_RETENTION_MS));
         if (hits > 0) log.info({ hits }, 'DNA hit validations past the two-year retention deleted');
       } catch (e) {

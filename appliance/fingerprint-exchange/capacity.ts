@@ -95,6 +95,11 @@ export class CapacityLedger {
     return used < limit.limit;
   }
 
+  /** Counts of days before `before` (only today's count matters; a day's margin for clocks). */
+  prune(before: Date): number {
+    return statement(this.db, 'DELETE FROM fp_capacity_use WHERE day < ?').run(utcDay(before)).changes;
+  }
+
   /** Call in the transaction that queues the message to the peer. */
   recordOutgoing(ref: string, peer: MemberStateCode, tot: RequestTot, now: Date): void {
     statement(this.db, 'INSERT OR IGNORE INTO fp_capacity_use VALUES (?, ?, ?, ?, ?, ?)').run('out', ref, utcDay(now), peer, tot, now.getTime());

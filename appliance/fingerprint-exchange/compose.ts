@@ -56,6 +56,11 @@ export interface FingerprintChannel {
   readonly capacity: CapacityLedger;
   readonly afis: AfisAdapter | null;
   submit(body: unknown): ReturnType<typeof submitFpSearch>;
+  /**
+   * Working-storage retention (run with the daemon's daily pruning): answered requests finished before
+   * `before`, and daily capacity counts older than yesterday. Returns the rows deleted.
+   */
+  prune(before: Date, now?: Date): number;
   /** Adds POST/GET /api/fp/searches to the officers' API app. */
   mountOfficersRoutes<S extends { client: { readonly name: string } }>(app: Koa<S>, extra?: { log?: ApiLog }): void;
   start(): void;
@@ -143,6 +148,7 @@ export function composeFingerprintChannel(p: FingerprintChannelParts): Fingerpri
     capacity,
     afis,
     submit,
+    prune: (before, now = new Date()) => db.transaction(() => requests.prune(before) + capacity.prune(new Date(now.getTime() - 86_400_000)))(),
     mountOfficersRoutes: (app, extra) => mountFingerprintRoutes(app, { searches, submit, statistics: p.statistics, officers: p.officers, audit: p.audit, ...extra }),
     start: () => service.start(),
     async stop() {

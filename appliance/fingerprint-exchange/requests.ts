@@ -125,6 +125,11 @@ export class IncomingRequests {
     statement(this.db, `UPDATE fp_requests SET status = 'answered', payload = NULL, facts = '{"palm":false}', answered_at = ?, outcome = ? WHERE id = ?`).run(now.getTime(), outcome, id);
   }
 
+  /** Answered requests finished before `before` (their file went when answered; the Art. 30 log keeps the exchange). */
+  prune(before: Date): number {
+    return statement(this.db, `DELETE FROM fp_requests WHERE status = 'answered' AND answered_at < ?`).run(before.getTime()).changes;
+  }
+
   /** Depth and the nearest deadline of what the AFIS still owes, for the operator. */
   pending(): { count: number; nearestDeadline: Date | null } {
     const row = statement(this.db, `SELECT COUNT(*) AS n, MIN(deadline) AS d FROM fp_requests WHERE status != 'answered'`).get() as { n: number; d: number | null };

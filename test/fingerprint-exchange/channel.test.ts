@@ -505,3 +505,18 @@ test('an AFIS by folder exchange: the search as <TCN>.an2, the result read back 
   assert.equal(problems.length, 1);
   assert.ok(existsSync(join(folder, 'results', 'garbage.json')), 'files not named by a TCN are not ours');
 });
+
+test('retention: answered requests and old daily counts are pruned, pending ones and today\'s count stay', async () => {
+  const r = rig({ limit: 5 });
+  const done = message(search('MPS', { probe: 'stranger' }));
+  const pending = message(search('MPS', { probe: 'stranger' }));
+  await deliver(r, done);
+  await deliver(r, pending);
+  r.requests.answered(done.inboxId, 'no hit', now);
+  const capacity = new CapacityLedger(db);
+  now = new Date(now.getTime() + 40 * 86_400_000);
+  assert.equal(r.requests.prune(new Date(now.getTime() - 30 * 86_400_000)), 1);
+  assert.equal(r.requests.get(done.inboxId), null);
+  assert.notEqual(r.requests.get(pending.inboxId), null);
+  assert.equal(capacity.prune(new Date(now.getTime() - 86_400_000)), 2);
+});
