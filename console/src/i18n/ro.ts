@@ -99,6 +99,8 @@ export const ro: Record<MessageKey, string> = {
   'service.smtp-receiver': 'Receptor SMTP',
   'service.token': 'Token',
   'service.dna-index': 'Index ADN național',
+  'service.afis': 'AFIS național',
+  'service.fp-capacity': 'Căutări dactiloscopice care așteaptă capacitatea zilnică a partenerilor',
 
   'signin.title': 'Autentificare',
   'signin.help': 'Autentificați-vă cu contul local. După 5 parole greșite contul se blochează 15 minute. Sesiunea se închide după {n} minute de inactivitate.',
