@@ -54,8 +54,8 @@ lines.push('table inet pruem', 'delete table inet pruem', 'table inet pruem {',
   '    iif lo accept',
   '    ct state invalid drop',
   '    ct state established,related accept',
-  '    meta l4proto icmp icmp type { echo-request, destination-unreachable, time-exceeded, parameter-problem } limit rate 10/second accept',
-  '    meta l4proto ipv6-icmp icmpv6 type { echo-request, destination-unreachable, packet-too-big, time-exceeded, parameter-problem, nd-neighbor-solicit, nd-neighbor-advert, nd-router-advert } accept',
+  '    meta l4proto 1 icmp type { echo-request, destination-unreachable, time-exceeded, parameter-problem } limit rate 10/second accept',
+  '    meta l4proto 58 icmpv6 type { echo-request, destination-unreachable, packet-too-big, time-exceeded, parameter-problem, nd-neighbor-solicit, nd-neighbor-advert, nd-router-advert } accept',
   '    udp sport 67 udp dport 68 accept',
   '  }',
   '  chain forward { type filter hook forward priority 0; policy drop; }',
@@ -63,8 +63,8 @@ lines.push('table inet pruem', 'delete table inet pruem', 'table inet pruem {',
   '    oif lo accept',
   '    ct state invalid drop',
   '    ct state established,related accept',
-  '    meta l4proto icmp accept',
-  '    meta l4proto ipv6-icmp accept',
+  '    meta l4proto 1 accept',
+  '    meta l4proto 58 accept',
   '    udp sport 68 udp dport 67 accept',
   '  }',
   '}');
@@ -77,7 +77,7 @@ if (officersPort !== null) rule('input', national, `tcp dport ${officersPort} ac
 rule('output', national, 'tcp dport 1-65535 accept');
 if (cfg.relay) rule('output', relay, `tcp dport ${port(cfg.relay.port, 25)} accept`);
 if (cfg.pop3) rule('output', pop3, `tcp dport ${port(cfg.pop3.port, 110)} accept`);
-rule('output', dns, 'meta l4proto { tcp, udp } th dport 53 accept');
+rule('output', dns, 'meta l4proto { 6, 17 } th dport 53 accept');
 rule('output', ntp, 'udp dport 123 accept');
 lines.push('add rule inet pruem input counter name dropped_in drop');
 process.stdout.write(lines.join('\n') + '\n');

@@ -6,9 +6,13 @@ import https from 'node:https';
 import http from 'node:http';
 let port = 8080;
 try {
-  const cfg = JSON.parse(readFileSync(process.argv[2] ?? '/var/lib/pruem/gateway/config.json', 'utf8'));
+  const cfg = JSON.parse(readFileSync('/var/lib/pruem/gateway/config.json', 'utf8'));
   port = cfg?.listen?.api?.port ?? 8080;
 } catch {}
+if (process.argv.includes('--port')) {
+  process.stdout.write(`${port}\n`);
+  process.exit(0);
+}
 const get = (mod) =>
   new Promise((res) => {
     const req = mod.get({ host: '127.0.0.1', port, path: '/api/health', rejectUnauthorized: false, timeout: 5000 }, (r) => {
