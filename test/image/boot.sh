@@ -6,7 +6,8 @@
 #   2. the image boots, the gateway answers /api/health, root is read-only and verity-protected, the
 #      gateway runs unprivileged, nftables drops the TESTA and officers' ports, systemd-analyze security;
 #   3. a signed update bundle whose gateway fails to start is installed into slot b from an update
-#      drive, its trial boot fails, and GRUB rolls back to slot a, which is healthy again.
+#      drive, its trial boot fails, and GRUB rolls back to slot a, which is healthy again;
+#   4. a good signed bundle is installed into slot b, its trial boot is healthy and it is committed.
 # The image is never modified: every run boots a qcow2 overlay. One qemu at a time.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -33,9 +34,9 @@ ACCEL=${IMAGE_TEST_ACCEL:-}
 if [[ -z $ACCEL ]]; then
   ACCEL="tcg -cpu max"
   if [[ -w /dev/kvm ]]; then
-    timeout 30 qemu-system-x86_64 -accel kvm -cpu host -m 256 -display none -no-reboot -monitor none \
+    ( timeout 30 qemu-system-x86_64 -accel kvm -cpu host -m 256 -display none -no-reboot -monitor none \
       -kernel "$OUT/slot/vmlinuz" -append "console=ttyS0 panic=-1 root=/dev/null" -serial file:"$T/kvm-probe.log" \
-      >/dev/null 2>&1 || true
+      >/dev/null 2>&1; true ) 2>/dev/null
     grep -q "Linux version" "$T/kvm-probe.log" 2>/dev/null && ACCEL="kvm -cpu host"
   fi
 fi
@@ -79,21 +80,26 @@ else bad "corrupted root image was not refused (see $T/corrupt.serial)"; fi
 
 # ---------------------------------------------------------------------------------------------
 log "2. boot, health, sandbox, firewall; 3. failing update and rollback"
-# The update: this build's root file system with a gateway that cannot start, signed with the
-# (development) update key the image trusts.
-BAD=$T/bad-rootfs
-rm -rf "$BAD"; cp -al "$OUT/work/rootfs" "$BAD"
-rm -f "$BAD/usr/lib/pruem/gateway/bin/pruem.js" "$BAD/usr/share/pruem/version"
-printf '#!/usr/bin/env node\nconsole.error("pruem: this build is broken on purpose (image test)");\nprocess.exit(1);\n' > "$BAD/usr/lib/pruem/gateway/bin/pruem.js"
+# make_test_bundle VERSION good|broken: this build's root file system (broken: with a gateway that
+# cannot start), signed with the (development) update key the image trusts, on an update drive.
+make_test_bundle() {
+  local version=$1 kind=$2 dir=$T/$2-rootfs hash off
+  rm -rf "$dir"; cp -al "$OUT/work/rootfs" "$dir"
+  rm -f "$dir/usr/share/pruem/version"; echo "$version" > "$dir/usr/share/pruem/version"
+  if [[ $kind == broken ]]; then
+    rm -f "$dir/usr/lib/pruem/gateway/bin/pruem.js"
+    printf '#!/usr/bin/env node\nconsole.error("pruem: this build is broken on purpose (image test)");\nprocess.exit(1);\n' > "$dir/usr/lib/pruem/gateway/bin/pruem.js"
+  fi
+  read -r hash off < <(make_root_image "$dir" "$T/$kind-root.img" 2>/dev/null)
+  rm -rf "$dir"
+  make_bundle "$T/$kind-root.img" "$hash" "$off" "$OUT/slot/vmlinuz" "$OUT/slot/initrd.img" "$version" \
+    "$OUT/keys/update-signing.key" "$T/bundle"
+  rm -f "$T/$kind-root.img"
+  make_update_drive "$T/bundle" "$T/update-drive.img" 2>/dev/null
+  log "update bundle $version (root hash ${hash:0:16}…) on an update drive"
+}
 BAD_VERSION="$(cat "$OUT/work/rootfs/usr/share/pruem/version")-broken"
-echo "$BAD_VERSION" > "$BAD/usr/share/pruem/version"
-read -r bhash boff < <(make_root_image "$BAD" "$T/bad-root.img" 2>/dev/null)
-rm -rf "$BAD"
-make_bundle "$T/bad-root.img" "$bhash" "$boff" "$OUT/slot/vmlinuz" "$OUT/slot/initrd.img" "$BAD_VERSION" \
-  "$OUT/keys/update-signing.key" "$T/bundle"
-rm -f "$T/bad-root.img"
-make_update_drive "$T/bundle" "$T/update-drive.img" 2>/dev/null
-log "update bundle $BAD_VERSION (root hash ${bhash:0:16}…) on an update drive"
+make_test_bundle "$BAD_VERSION" broken
 
 overlay main
 API=$(free_port); SMTP=$(free_port); OFFICERS=$(free_port)
@@ -158,8 +164,21 @@ for p in "2525:$SMTP" "8090:$OFFICERS"; do
   else bad "port $guest: guest ${listening:-?}, from outside: $res"; fi
 done
 stop_qemu
+echo "--- serial console, boots and updates ---"
+grep -a 'PRUEM-REPORT \(boot\|update\|rollback\)' "$S" | tr -d '\r' | sed 's/^/  /'
 
-echo "--- serial console excerpts: $T/*.serial ---"
+# ---------------------------------------------------------------------------------------------
+log "4. a good update on the same disk: installed into slot b, trial boot healthy, committed"
+GOOD_VERSION="$(cat "$OUT/work/rootfs/usr/share/pruem/version")-next"
+make_test_bundle "$GOOD_VERSION" good
+qemu_start next "$T/main.qcow2" -drive file="$T/update-drive.img",if=virtio,format=raw,readonly=on -nic user
+S=$T/next.serial
+if wait_serial next 'PRUEM-REPORT update committed slot=b' 1800; then
+  ok "good update committed: $(grep -a 'PRUEM-REPORT boot slot=b' "$S" | tail -1 | tr -d '\r' | sed 's/PRUEM-REPORT //')"
+  wait_serial next 'PRUEM-REPORT version' 300 && v=$(grep -a 'PRUEM-REPORT version' "$S" | tail -1 | tr -d '\r' | sed 's/.*PRUEM-REPORT version //')
+  [[ ${v:-} == "$GOOD_VERSION" ]] && ok "slot b runs $v" || bad "slot b runs ${v:-?}, expected $GOOD_VERSION"
+else bad "good update not committed: $(grep -a 'PRUEM-REPORT \(update\|boot\)' "$S" | tr -d '\r' | tail -3)"; fi
+stop_qemu
 grep -a 'PRUEM-REPORT \(boot\|update\|rollback\)' "$S" | tr -d '\r' | sed 's/^/  /'
 log "done: $fails failure(s)"
 (( fails == 0 ))
