@@ -12,28 +12,20 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import pino from 'pino';
 import { loadConfig } from '../../appliance/config/config.js';
 import { startGateway } from '../../appliance/main.js';
+import { OfficersClients, LEGACY_CLIENT_NAME } from '../../appliance/dna-exchange/officers-clients.js';
 import { fetchStatus, statusTarget } from '../../appliance/cli/status.js';
 import { provisioningPort } from '../../appliance/api/wiring/provisioning.js';
 import { run, runOk } from '../../appliance/util/exec.js';
 import { freePort } from '../support/ports.js';
+import { captureLog } from '../support/log-capture.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pruem-tls-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function capture(): { logger: pino.Logger; lines: () => Array<Record<string, unknown>> } {
-  const out: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      out.push(chunk.toString());
-      done();
-    },
-  });
-  return { logger: pino({ level: 'info' }, stream), lines: () => out.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
-}
+const capture = () => captureLog();
 
 async function configWith(name: string, api: Record<string, unknown>, officers: Record<string, unknown> | null = null) {
   const path = join(dir, `${name}.json`);
@@ -127,13 +119,27 @@ test("the agency's own certificate is used as configured; a key that is not its 
 
 test("the officers' API over HTTPS with the appliance's certificate, which names its address", async () => {
   const config = await configWith('officers', { tls: 'self-signed' }, { tls: 'self-signed' });
-  const gateway = await startGateway(config, { log: pino({ level: 'silent' }) });
+  // The single shared key of earlier versions, left in the data folder: taken over as a named client at start.
+  (await import('node:fs')).mkdirSync(config.dataDir, { recursive: true });
+  writeFileSync(join(config.dataDir, 'officers-api.key'), `${'L'.repeat(43)}\n`, { mode: 0o600 });
+  const { logger, lines } = capture();
+  const gateway = await startGateway(config, { log: logger });
   try {
+    assert.equal((await import('node:fs')).existsSync(join(config.dataDir, 'officers-api.key')), false, 'the clear key file is gone');
+    assert.ok(new OfficersClients(gateway.db, gateway.audit).list().some((c) => c.name === LEGACY_CLIENT_NAME));
+    assert.equal(statSync(config.dataDir).mode & 0o777, 0o700, 'the data folder is private');
+    assert.equal(statSync(join(config.dataDir, 'gateway.sqlite')).mode & 0o777, 0o600);
     const cert = readFileSync(join(config.dataDir, 'tls', 'management-cert.pem'));
-    const key = readFileSync(join(config.dataDir, 'officers-api.key'), 'utf8').trim();
+    const made = new OfficersClients(gateway.db, gateway.audit).add('tls-test', 'test');
+    assert.ok(made.ok);
+    const key = made.value.credential;
     const url = `https://127.0.0.1:${gateway.officersPort}/api/statistics/2026`;
     assert.equal((await get(url, { ca: cert, headers: { authorization: `Bearer ${key}` } })).status, 200);
-    assert.equal((await get(url, { ca: cert })).status, 401, 'still needs its bearer key');
+    assert.equal((await get(url, { ca: cert })).status, 401, 'still needs a client credential');
+    assert.equal((await get(url, { ca: cert, headers: { authorization: `Bearer ${'L'.repeat(43)}` } })).status, 200, 'the old shared key still works until revoked');
+    // The officers' API logs through the daemon's logger (issue 12 item 3).
+    const refused = lines().find((l) => l['event'] === 'officers.auth.refused');
+    assert.equal(refused?.['level'], 40, JSON.stringify(lines().slice(-5)));
     await assert.rejects(get(`http://127.0.0.1:${gateway.officersPort}/api/statistics/2026`), 'no plain HTTP');
   } finally {
     await gateway.stop();

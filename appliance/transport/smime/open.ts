@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto';
 import type { Token } from '../../token/token.js';
 import type { PeerDirectory } from '../../peers/directory.js';
 import { mailbox } from '../../peers/directory.js';
 import type { MemberStateCode } from '../../peers/member-states.js';
 import { SmimeError, type OpenErrorCode } from './errors.js';
+import { fail, type Failure } from '../../util/result.js';
 import {
   decodeBody,
   decodeHeaderValue,
@@ -38,6 +40,13 @@ export interface OpenedMessage {
   readonly from: string;
   readonly to: readonly string[];
   readonly signerFingerprint: string;
+  /** The CMS signing time (signed attribute); null when the signature has no signed attributes (openssl -noattr). */
+  readonly signingTime: Date | null;
+  /**
+   * SHA-256 (hex) of the signed content exactly as the signature covers it: what the sender signed, the
+   * basis of replay detection (the Message-ID and Date headers are not signed).
+   */
+  readonly signedDigest: string;
   /** What the peer used, for the audit log and the console. */
   readonly algorithms: {
     readonly digest: VerifiedSignature['digest'];
@@ -49,10 +58,8 @@ export interface OpenedMessage {
   };
 }
 
-export interface OpenFailure {
-  readonly ok: false;
-  readonly error: { readonly code: OpenErrorCode; readonly message: string };
-}
+/** A refusal with its code (util/result.ts convention). */
+export type OpenFailure = Failure<OpenErrorCode>;
 
 export type OpenResult = OpenedMessage | OpenFailure;
 
@@ -60,7 +67,7 @@ const PKCS7_MIME = new Set(['application/pkcs7-mime', 'application/x-pkcs7-mime'
 const PKCS7_SIGNATURE = new Set(['application/pkcs7-signature', 'application/x-pkcs7-signature']);
 
 function failure(code: OpenErrorCode, message: string): OpenFailure {
-  return { ok: false, error: { code, message } };
+  return fail(code, message);
 }
 
 /** The EnvelopedData carried by an `application/pkcs7-mime; smime-type=enveloped-data` entity. */
@@ -178,6 +185,8 @@ async function open(rawMail: Buffer, opts: OpenOptions): Promise<OpenResult> {
     from,
     to,
     signerFingerprint: verified.certificate.fingerprintSha256,
+    signingTime: verified.signingTime,
+    signedDigest: createHash('sha256').update(verified.content).digest('hex'),
     algorithms: {
       digest: verified.digest,
       cipher: decrypted.cipher,
@@ -187,4 +196,49 @@ async function open(rawMail: Buffer, opts: OpenOptions): Promise<OpenResult> {
       legacy: verified.legacy || !decrypted.modernCipher,
     },
   };
+}
+
+/** DER of the signingTime attribute's type and the start of its value set: OID 1.2.840.113549.1.9.5, then SET. */
+const SIGNING_TIME_PREFIX = Buffer.from([0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x05, 0x31]);
+
+/** UTCTime (tag 0x17, YYMMDDHHMMSSZ) or GeneralizedTime (0x18, YYYYMMDDHHMMSS[.f]Z), as RFC 5280 §4.1.2.5 restricts them. */
+function derTime(tag: number, text: string): Date | null {
+  const m = tag === 0x17 ? /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})Z$/.exec(text) : /^(\d{4})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(?:\.\d{1,9})?Z$/.exec(text);
+  if (!m) return null;
+  const y = Number(m[1]);
+  const year = tag === 0x17 ? (y < 50 ? 2000 + y : 1900 + y) : y;
+  const d = new Date(Date.UTC(year, Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])));
+  return Number.isNaN(d.getTime()) ? null : d;
+}
+
+/**
+ * The signing time a mail's signature claims, found without parsing or verifying the CMS (the SMTP receiver
+ * calls this before its 250; a full parse costs milliseconds): only for ordering the inbox by DNA-TIME. The
+ * signed attributes are DER whatever the rest is, so the attribute is found by its encoding; more than one
+ * candidate, or none, gives null. The pipeline compares it with the verified signing time and refuses a
+ * message where they differ, so a planted copy cannot buy a place in the order. Never throws.
+ */
+export function signingTimeOf(rawMail: Buffer, maxBytes = 64 * 1024 * 1024): Date | null {
+  try {
+    if (rawMail.length > maxBytes) return null;
+    const mail = parseMimeEntity(rawMail);
+    const type = mail.contentType.mediaType;
+    let der: Buffer;
+    if (PKCS7_MIME.has(type)) der = decodeBody(mail);
+    else if (type === 'multipart/signed') {
+      const parts = splitMultipart(mail);
+      if (parts.length !== 2) return null;
+      der = decodeBody(parseMimeEntity(parts[1]!));
+    } else return null;
+    const at = der.indexOf(SIGNING_TIME_PREFIX);
+    if (at < 0 || der.indexOf(SIGNING_TIME_PREFIX, at + 1) >= 0) return null;
+    let i = at + SIGNING_TIME_PREFIX.length;
+    const setLength = der[i++];
+    const tag = der[i++];
+    const length = der[i++];
+    if (setLength === undefined || tag === undefined || length === undefined || (tag !== 0x17 && tag !== 0x18) || setLength !== length + 2 || length > 32) return null;
+    return derTime(tag, der.subarray(i, i + length).toString('latin1'));
+  } catch {
+    return null;
+  }
 }
