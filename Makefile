@@ -62,4 +62,4 @@ image: build
 	bash image/build.sh
 
 image-test: image
-	bash test/image/boot.sh
+	set -o pipefail; bash test/image/boot.sh 2>&1 | tee var/image/last-test.log
