@@ -127,13 +127,13 @@ type Step =
   | { readonly kind: 'defer'; readonly code: string; readonly reason: string; readonly counted: boolean; readonly sender: MemberStateCode | null };
 
 type Deferral = Extract<Step, { kind: 'defer' }>;
+const defer = (code: string, reason: string, counted: boolean, sender: MemberStateCode | null = null): Deferral => ({ kind: 'defer', code, reason, counted, sender });
 
 /** A place in a class's commit order: `wait` resolves once every message of the class taken before has committed or given up; `done` lets the next go. */
 interface CommitTurn {
   readonly wait: () => Promise<void>;
   readonly done: () => void;
 }
-const defer = (code: string, reason: string, counted: boolean, sender: MemberStateCode | null = null): Deferral => ({ kind: 'defer', code, reason, counted, sender });
 
 /** A code an exception carries (SmimeError, TokenError, …), else the given one. */
 function codeOf(error: unknown, fallback: string): string {
