@@ -171,45 +171,45 @@ export class FingerprintService {
       });
     }
     const outcome = result.outcome === 'error' ? `ERR ${result.code}` : answers[0]?.result === 'no-hit' ? 'no hit' : `${answers.length} candidate(s)`;
-    // Answers queued before a restart are not sent again.
-    for (let i = request.answersSent; i < answers.length; i++) {
-      const a = answers[i]!;
-      const last = i === answers.length - 1;
-      const parsed = parseTransaction(a.payload);
-      await this.d.pipeline().originate({
-        peer: request.peer,
-        channel: 'fp',
-        reply: { payload: a.payload, payloadContentType: FP_CONTENT_TYPE, subject: `${this.d.ourState}/${a.tot}` },
-        correlation: request.id,
-        records: [
-          {
-            direction: 'sent',
-            role: 'response',
-            messageType: a.tot,
-            result: a.result,
-            referenceNumbers: [request.tcn, parsed.ok ? (fingerprintData(parsed.value).recordIds[0] ?? '') : ''].filter((s) => s !== ''),
-            // An SRE names the matched record by reference only; no images are sent back.
-            data: { categories: ['none'], recordIds: a.reference ? [a.reference] : [], count: a.reference ? 1 : 0 },
-            searchingBody,
-            fileManagingBody,
-          },
-        ],
-        persist: () => {
-          this.d.requests.answerQueued(request.id);
-          if (!last) return;
-          this.d.requests.answered(request.id, outcome, now);
-          const hits = answers.filter((x) => x.result === 'hit').length;
-          this.d.statistics.add({
-            year: now.getUTCFullYear(),
-            state: request.peer,
-            channel: 'fp',
-            direction: 'in',
-            ...(hits ? { hits: { 1: hits } } : a.result === 'no-hit' ? { noHits: 1 } : { errors: 1 }),
-            messageType: request.tot,
-          });
-        },
-      });
-    }
+    // All the answers of one search are queued as one unit (originateAll): every SRE or none, and the
+    // request marked answered in the same transaction — a restart never sends half of them, or twice.
+    const hits = answers.filter((x) => x.result === 'hit').length;
+    await this.d.pipeline().originateAll(
+      answers.map((a) => {
+        const parsed = parseTransaction(a.payload);
+        return {
+          peer: request.peer,
+          channel: 'fp' as const,
+          reply: { payload: a.payload, payloadContentType: FP_CONTENT_TYPE, subject: `${this.d.ourState}/${a.tot}` },
+          correlation: request.id,
+          records: [
+            {
+              direction: 'sent' as const,
+              role: 'response' as const,
+              messageType: a.tot,
+              result: a.result,
+              referenceNumbers: [request.tcn, parsed.ok ? (fingerprintData(parsed.value).recordIds[0] ?? '') : ''].filter((x) => x !== ''),
+              // An SRE names the matched record by reference only; no images are sent back.
+              data: { categories: ['none' as const], recordIds: a.reference ? [a.reference] : [], count: a.reference ? 1 : 0 },
+              searchingBody,
+              fileManagingBody,
+            },
+          ],
+          persist: () => this.d.requests.answerQueued(request.id),
+        };
+      }),
+      () => {
+        this.d.requests.answered(request.id, outcome, now);
+        this.d.statistics.add({
+          year: now.getUTCFullYear(),
+          state: request.peer,
+          channel: 'fp',
+          direction: 'in',
+          ...(hits ? { hits: { 1: hits } } : answers[0]?.result === 'no-hit' ? { noHits: 1 } : { errors: 1 }),
+          messageType: request.tot,
+        });
+      },
+    );
     this.log('fp-answered', { id: request.id, peer: request.peer, tot: request.tot, outcome });
   }
 
