@@ -25,7 +25,7 @@ export interface QueueStatus {
 }
 
 export interface ServiceStatus {
-  readonly name: 'relay' | 'pop3' | 'smtp-receiver' | 'token' | 'dna-index';
+  readonly name: 'relay' | 'pop3' | 'smtp-receiver' | 'token' | 'dna-index' | 'vehicle-service' | 'vehicle-queue';
   readonly state: LinkState;
   readonly detail: string;
   readonly lastChecked: string | null;

@@ -48,6 +48,8 @@ export const en = {
   'service.smtp-receiver': 'SMTP receiver',
   'service.token': 'Token',
   'service.dna-index': 'National DNA index',
+  'service.vehicle-service': 'Vehicle registration service',
+  'service.vehicle-queue': 'Queued vehicle searches',
 
   'signin.title': 'Sign in',
   'signin.help': 'Sign in with your local account. After 5 wrong passwords the account is locked for 15 minutes. Sessions end after {n} minutes without activity.',

@@ -50,6 +50,8 @@ export const ro: Record<MessageKey, string> = {
   'service.smtp-receiver': 'Receptor SMTP',
   'service.token': 'Token',
   'service.dna-index': 'Index ADN național',
+  'service.vehicle-service': 'Serviciu date de înmatriculare',
+  'service.vehicle-queue': 'Căutări de vehicule în așteptare',
 
   'signin.title': 'Autentificare',
   'signin.help': 'Autentificați-vă cu contul local. După 5 parole greșite contul se blochează 15 minute. Sesiunea se închide după {n} minute de inactivitate.',
