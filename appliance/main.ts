@@ -42,6 +42,7 @@ import { AuditLog, periodOf } from './audit/log.js';
 import type { AuditSigner } from './audit/signer.js';
 import type { AuditEvent } from './audit/events.js';
 import { createSignedData } from './transport/smime/SignedData.js';
+import { composeVehicleChannel } from './vehicle/channel.js';
 
 export const VERSION = '0.1.0';
 /** The `generator` we write in PRUEMDNA headers. */
@@ -376,6 +377,9 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
     }
     pipeline.start();
     running.push(() => pipeline.stop());
+    const vehicle = await composeVehicleChannel(core);
+    running.push(() => vehicle.stop());
+    await vehicle.start();
 
     let officersPort: number | null = null;
     if (config.listen.officers) {
@@ -399,6 +403,7 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
             body,
           ),
       });
+      vehicle.mountOfficersApi(app);
       const officersTls = await loadListenerTls(config, new Date(), config.listen.officers);
       if (!officersTls.ok) throw new Error(`officers' API: ${officersTls.error}`);
       const officersApi = await listenOfficersApi(app, config.listen.officers.host, config.listen.officers.port, officersTls.tls ?? undefined);

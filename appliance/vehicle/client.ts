@@ -4,7 +4,7 @@
  * verify the signed answer against the partner's pinned certificate, and read it. Everything bounded by
  * the deadline; an unreachable partner is told apart from a slow one, so the first can be queued.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import type { MemberStateCode } from '../peers/member-states.js';
@@ -35,16 +35,17 @@ export interface ClientDeps {
   readonly clock?: () => Date;
 }
 
-/** CA files are read once per path (a peer's self-signed listener certificate, or its CA). */
-const caCache = new Map<string, Buffer>();
+/** CA files (a peer's self-signed listener certificate, or its CA), read again when they change (renewal). */
+const caCache = new Map<string, { mtimeMs: number; ca: Buffer }>();
 function caFor(path: string | null): Buffer | undefined {
   if (!path) return undefined;
-  let ca = caCache.get(path);
-  if (!ca) {
-    ca = readFileSync(path);
-    caCache.set(path, ca);
+  const mtimeMs = statSync(path).mtimeMs;
+  let entry = caCache.get(path);
+  if (!entry || entry.mtimeMs !== mtimeMs) {
+    entry = { mtimeMs, ca: readFileSync(path) };
+    caCache.set(path, entry);
   }
-  return ca;
+  return entry.ca;
 }
 
 function post(url: URL, body: string, ca: Buffer | undefined, signal: AbortSignal): Promise<{ status: number; text: string }> {
@@ -76,11 +77,17 @@ function post(url: URL, body: string, ca: Buffer | undefined, signal: AbortSigna
 export async function askPartner(deps: ClientDeps, partner: VehiclePartner, request: VehicleSearchRequest, deadlineMs: number): Promise<PartnerOutcome> {
   const clock = deps.clock ?? (() => new Date());
   if (!partner.url || !partner.certificate) return { kind: 'unreachable', detail: `${partner.state} has no vehicle service URL or certificate configured` };
+  let ca: Buffer | undefined;
+  try {
+    ca = caFor(partner.tlsCertificatePath);
+  } catch (e) {
+    return { kind: 'unreachable', detail: `${partner.state}'s listener certificate ${partner.tlsCertificatePath} cannot be read: ${(e as Error).message}`.slice(0, 300) };
+  }
   const requestXml = await signEnvelope({ body: writeRequest(request), signer: deps.signer, now: clock() });
   const signal = AbortSignal.timeout(Math.max(1, deadlineMs));
   let answer: { status: number; text: string };
   try {
-    answer = await post(new URL(partner.url), requestXml, caFor(partner.tlsCertificatePath), signal);
+    answer = await post(new URL(partner.url), requestXml, ca, signal);
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (signal.aborted) return { kind: 'timed-out', requestXml };
