@@ -5,12 +5,13 @@ import type { CommandIo } from '../cli/io.js';
 import { provisionNode, demoOfficer, spawnGateway, waitForHealth, writeNetworkConfigs, type NodeSpec } from './network.js';
 import { startDemoRelay } from './relay.js';
 import { DEMO_PROFILE } from './seed.js';
+import { vehicleExample } from './vehicle-example.js';
 
 /** Our gateway and two simulated peer States, with fixed ports so a newcomer can find them. */
 export const DEMO_NODES: readonly NodeSpec[] = [
-  { state: 'RO', apiPort: 8080, smtpPort: 2525, officersPort: 8090, syntheticProfiles: 2000 },
-  { state: 'DE', apiPort: 8081, smtpPort: 2526, officersPort: 8091, syntheticProfiles: 2000 },
-  { state: 'AT', apiPort: 8082, smtpPort: 2527, officersPort: 8092, syntheticProfiles: 2000 },
+  { state: 'RO', apiPort: 8080, smtpPort: 2525, officersPort: 8090, vehiclePort: 8443, syntheticProfiles: 2000 },
+  { state: 'DE', apiPort: 8081, smtpPort: 2526, officersPort: 8091, vehiclePort: 8444, syntheticProfiles: 2000 },
+  { state: 'AT', apiPort: 8082, smtpPort: 2527, officersPort: 8092, vehiclePort: 8445, syntheticProfiles: 2000 },
 ];
 export const DEMO_RELAY_PORT = 2500;
 
@@ -64,6 +65,7 @@ export async function runDemo(opts: { dir: string; fresh: boolean }, io: Command
       `    -d '${JSON.stringify({ officerId: demoOfficer('RO'), orderingOfficerId: 'RO-PROSECUTOR-7', reason: 'demo: burglary case 123/2026', targets: 'all', profiles: [{ id: 'RO-CASE-123-S1', type: 'S', loci: DEMO_PROFILE }] })}' \\`,
       '    http://127.0.0.1:8090/api/dna/searches',
       '  then GET http://127.0.0.1:8090/api/dna/searches/<id> with the same header to see the hits.',
+      ...(await vehicleExample(nodes[0]!.dataDir)),
       'Stop: Ctrl-C',
       '',
     ].join('\n'),

@@ -92,6 +92,17 @@ export class DemoVehicleRegister implements VehicleRegister {
     this.db.exec(SCHEMA);
   }
 
+  private readonly statements = new Map<string, unknown>();
+  /** Prepared once per SQL text: compiling costs about as much as running these lookups. */
+  private prepare<P extends unknown[], R>(sql: string): Database.Statement<P, R> {
+    let s = this.statements.get(sql) as Database.Statement<P, R> | undefined;
+    if (!s) {
+      s = this.db.prepare<P, R>(sql);
+      this.statements.set(sql, s);
+    }
+    return s;
+  }
+
   static exists(path: string): boolean {
     return existsSync(path);
   }
@@ -121,17 +132,16 @@ export class DemoVehicleRegister implements VehicleRegister {
     const past = query.referenceDateTime !== undefined;
     let candidates: RegistrationRow[];
     if (query.kind === 'vin') {
-      candidates = this.db
-        .prepare<[string], RegistrationRow>('SELECT r.* FROM registrations r JOIN vehicles v ON v.id = r.vehicle_id WHERE v.vin = ? ORDER BY r.start')
+      candidates = this.prepare<[string], RegistrationRow>('SELECT r.* FROM registrations r JOIN vehicles v ON v.id = r.vehicle_id WHERE v.vin = ? ORDER BY r.start')
         .all(normaliseVin(query.vin));
     } else {
-      candidates = this.db.prepare<[string], RegistrationRow>('SELECT * FROM registrations WHERE plate = ? ORDER BY start').all(normalisePlate(query.licenceNumber));
+      candidates = this.prepare<[string], RegistrationRow>('SELECT * FROM registrations WHERE plate = ? ORDER BY start').all(normalisePlate(query.licenceNumber));
     }
     const out: FullDataSet[] = [];
     const seen = new Set<number>();
     for (const r of candidates) {
       if (seen.has(r.vehicle_id)) continue;
-      const v = this.db.prepare<[number], VehicleRow>('SELECT * FROM vehicles WHERE id = ?').get(r.vehicle_id);
+      const v = this.prepare<[number], VehicleRow>('SELECT * FROM vehicles WHERE id = ?').get(r.vehicle_id);
       if (!v) continue;
       if (query.kind === 'plate' && query.vin !== undefined && v.vin !== normaliseVin(query.vin)) continue;
       // Without history only the current registration is known: a past reference date-time gets it, flagged.
@@ -145,7 +155,7 @@ export class DemoVehicleRegister implements VehicleRegister {
   }
 
   private dataSet(v: VehicleRow, r: RegistrationRow, at: string, dataIsCurrent: boolean): FullDataSet {
-    const parties = this.db.prepare<[number], PartyRow>(
+    const parties = this.prepare<[number], PartyRow>(
       'SELECT p.*, h.role, h.start, h.end, h.holder_type FROM holderships h JOIN parties p ON p.id = h.party_id WHERE h.registration_id = ? ORDER BY h.rowid',
     ).all(r.id).filter((p) => validAt(p.start, p.end, at));
     const holders: Holder[] = [];
@@ -168,7 +178,7 @@ export class DemoVehicleRegister implements VehicleRegister {
       if (p.role === 'holder') holders.push(clean({ ...party, holderType: u(p.holder_type) as HolderType | undefined }));
       else owners.push(party);
     }
-    const insurances: Insurance[] = this.db
+    const insurances: Insurance[] = this
       .prepare<[number], InsuranceRow>('SELECT * FROM insurances WHERE vehicle_id = ? ORDER BY rowid')
       .all(v.id)
       .filter((i) => validAt(i.begin_date, i.end_date, at))

@@ -71,6 +71,10 @@ export interface VehicleExchange {
   readonly sides: readonly ExchangeSide[];
   /** Statistics: the request's direction ('in': a partner asked us) and its outcome. */
   readonly statistics?: { readonly direction: 'in' | 'out'; readonly outcome: 'hit' | 'no-hit' | 'error' };
+  /** Other messages of the exchange to keep at their logging level (to and from the register). */
+  readonly alsoKeep?: ReadonlyArray<{ readonly type: VehicleMessageType; readonly messageId: string; readonly xml: string }>;
+  /** The partner's message id, remembered against replays in the same transaction. */
+  readonly replay?: { readonly memory: ReplayMemory; readonly state: MemberStateCode; readonly messageId: string; readonly forgetAfter: Date };
 }
 
 const MESSAGE_TYPE: Record<VehicleService, string> = { 'vin-search': 'VRD vehicle search by VIN', 'plate-search': 'VRD vehicle search by licence number' };
@@ -90,10 +94,55 @@ export class VehicleJournal {
       at INTEGER NOT NULL, channel TEXT NOT NULL, message_id TEXT NOT NULL, mail_from TEXT NOT NULL, code TEXT NOT NULL, reason TEXT NOT NULL)`);
   }
 
-  /** Records one exchange (request and/or answer) atomically. Throws what the audit log throws (an unauthorised officer). */
-  record(x: VehicleExchange): void {
+  private pending: Array<{ x: VehicleExchange; resolve: () => void; reject: (e: unknown) => void }> = [];
+  private flushScheduled = false;
+
+  /**
+   * Records one exchange and resolves once it is committed — the answer leaves only after its record is
+   * on disk. Exchanges recorded in the same turn of the event loop share one transaction (group commit):
+   * with synchronous=FULL every commit is an fsync (~5 ms here), and one per request would cap the
+   * service far below 200 requests/s. Each exchange is its own savepoint, so one failing does not
+   * undo the others.
+   */
+  record(x: VehicleExchange): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ x, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        // A millisecond's wait gathers the records of answers finishing together into one commit.
+        setTimeout(() => this.flush(), 1);
+      }
+    });
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const batch = this.pending.splice(0);
+    const errors: unknown[] = [];
+    try {
+      this.db.transaction(() => {
+        for (const b of batch) {
+          try {
+            this.recordNow(b.x);
+            errors.push(null);
+          } catch (e) {
+            errors.push(e);
+          }
+        }
+      })();
+    } catch (e) {
+      for (const b of batch) b.reject(e);
+      return;
+    }
+    batch.forEach((b, i) => (errors[i] ? b.reject(errors[i]) : b.resolve()));
+  }
+
+  /** Records one exchange atomically, inside the caller's transaction if there is one. Throws what the audit log throws (an unauthorised officer). */
+  recordNow(x: VehicleExchange): void {
     const now = this.clock();
     this.db.transaction(() => {
+      if (x.replay) x.replay.memory.remember(x.replay.state, x.replay.messageId, x.replay.forgetAfter);
+      for (const k of x.alsoKeep ?? []) this.keep(x.service, k.type, x.peer, k.messageId, k.xml, now);
       for (const side of x.sides) {
         const common = {
           kind: 'exchange' as const,
@@ -163,20 +212,35 @@ export class VehicleJournal {
   }
 }
 
-/** Remembers the message ids a partner used until their timestamp has expired: a second use is a replay. */
+/**
+ * Remembers the message ids a partner used until their timestamp has expired: a second use is a replay.
+ * claim() answers at once (ids in flight are held in memory, so two copies arriving together cannot both
+ * pass); the id is written with the exchange's record (VehicleExchange.replay), in its transaction.
+ */
 export class ReplayMemory {
   private inserts = 0;
+  private readonly inFlight = new Set<string>();
   constructor(private readonly db: Db) {
     db.exec(`CREATE TABLE IF NOT EXISTS vehicle_replay (state TEXT NOT NULL, message_id TEXT NOT NULL, forget_after INTEGER NOT NULL, PRIMARY KEY (state, message_id)) WITHOUT ROWID`);
   }
 
-  /** True the first time (state, messageId) is seen; false for a replay. Kept until `forgetAfter`. */
-  firstUse(state: MemberStateCode, messageId: string, forgetAfter: Date, now: Date): boolean {
-    if (++this.inserts % 500 === 0) statement(this.db, 'DELETE FROM vehicle_replay WHERE forget_after < ?').run(now.getTime());
-    const r = statement(this.db, 'INSERT INTO vehicle_replay (state, message_id, forget_after) VALUES (?, ?, ?) ON CONFLICT DO NOTHING').run(state, messageId, forgetAfter.getTime());
-    if (r.changes === 1) return true;
-    // A remembered id whose window has passed is a new message only if its own timestamp is valid, which the caller checked.
-    const expired = statement(this.db, 'UPDATE vehicle_replay SET forget_after = ? WHERE state = ? AND message_id = ? AND forget_after < ?').run(forgetAfter.getTime(), state, messageId, now.getTime());
-    return expired.changes === 1;
+  /** True the first time (state, messageId) is seen; false for a replay. Call release() once its record is written (or not). */
+  claim(state: MemberStateCode, messageId: string, now: Date): boolean {
+    const key = `${state}\u0000${messageId}`;
+    if (this.inFlight.has(key)) return false;
+    const known = statement(this.db, 'SELECT 1 FROM vehicle_replay WHERE state = ? AND message_id = ? AND forget_after >= ?').get(state, messageId, now.getTime());
+    if (known) return false;
+    this.inFlight.add(key);
+    return true;
+  }
+
+  release(state: MemberStateCode, messageId: string): void {
+    this.inFlight.delete(`${state}\u0000${messageId}`);
+  }
+
+  /** Inside the exchange's transaction. */
+  remember(state: MemberStateCode, messageId: string, forgetAfter: Date): void {
+    if (++this.inserts % 500 === 0) statement(this.db, 'DELETE FROM vehicle_replay WHERE forget_after < ?').run(Date.now());
+    statement(this.db, 'INSERT INTO vehicle_replay (state, message_id, forget_after) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET forget_after = excluded.forget_after').run(state, messageId, forgetAfter.getTime());
   }
 }

@@ -236,7 +236,7 @@ export class VehicleSearches {
             },
           ]
         : [];
-    this.deps.journal.record({
+    this.deps.journal.recordNow({
       peer: t.state,
       service: serviceOf(q),
       searchingBody: { state: this.deps.ourState, agency: this.deps.agency },

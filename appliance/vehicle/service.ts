@@ -13,7 +13,7 @@ import { fault, type VehicleFault, type VehicleFaultCode } from './faults.js';
 import { faultBody } from './soap.js';
 import { signEnvelope, verifyEnvelope, type XmlSigner } from './ws-security.js';
 import { searchWithDeadline, resultOf, type VehicleRegister } from './register.js';
-import type { ReplayMemory, VehicleJournal, VehicleService } from './journal.js';
+import type { ReplayMemory, VehicleExchange, VehicleJournal, VehicleService } from './journal.js';
 import type { PartnerSigner, VehiclePartners } from './partners.js';
 
 export interface VehicleServiceDeps {
@@ -97,22 +97,38 @@ export async function handleVehicleRequest(deps: VehicleServiceDeps, text: strin
     return refuse(deps, signer.state, req, text, fault('VRD-WRONG-RECIPIENT', `addressed to ${req.header.requestedState}, we are ${deps.ourState}`), answerFault);
   }
   const forgetAfter = new Date(Math.max(verified.message.expires.getTime(), verified.message.created.getTime() + deps.timestampWindowSeconds * 1000) + deps.clockSkewSeconds * 1000);
-  if (!deps.replay.firstUse(signer.state, req.header.messageId, forgetAfter, now)) {
+  if (!deps.replay.claim(signer.state, req.header.messageId, now)) {
     return refuse(deps, signer.state, req, text, fault('VRD-REPLAY', `message id ${req.header.messageId.slice(0, 80)} was received before`), answerFault);
   }
+  const replay = { memory: deps.replay, state: signer.state, messageId: req.header.messageId, forgetAfter };
+  try {
+    return await answer(deps, signer, req, text, arrived, replay, answerFault);
+  } finally {
+    deps.replay.release(signer.state, req.header.messageId);
+  }
+}
+
+async function answer(
+  deps: VehicleServiceDeps,
+  signer: PartnerSigner,
+  req: VehicleSearchRequest,
+  text: string,
+  arrived: number,
+  replay: NonNullable<VehicleExchange['replay']>,
+  answerFault: (f: VehicleFault) => Promise<ServiceAnswer>,
+): Promise<ServiceAnswer> {
+  const clock = deps.clock ?? (() => new Date());
   const service = serviceOf(req);
   if (!deps.partners.authorised(signer.state, service)) {
-    return refuse(deps, signer.state, req, text, fault('VRD-NOT-AUTHORISED', `${signer.state} is not authorised for ${service}`), answerFault);
+    return refuse(deps, signer.state, req, text, fault('VRD-NOT-AUTHORISED', `${signer.state} is not authorised for ${service}`), answerFault, replay);
   }
-
-  deps.journal.keep(service, 'request-to-register', signer.state, req.header.messageId, JSON.stringify(req.query));
+  const toRegister = { type: 'request-to-register' as const, messageId: req.header.messageId, xml: JSON.stringify(req.query) };
   const left = deps.deadlineMs - (Date.now() - arrived) - ANSWER_MARGIN_MS;
   const found = await searchWithDeadline(deps.register, req.query, left);
   if (!found.ok) {
-    return refuse(deps, signer.state, req, text, fault(found.failure === 'REGISTER-TIMEOUT' ? 'VRD-REGISTER-TIMEOUT' : 'VRD-REGISTER-UNAVAILABLE', found.detail), answerFault);
+    return refuse(deps, signer.state, req, text, fault(found.failure === 'REGISTER-TIMEOUT' ? 'VRD-REGISTER-TIMEOUT' : 'VRD-REGISTER-UNAVAILABLE', found.detail), answerFault, replay, [toRegister]);
   }
   const result = resultOf(found.matches);
-  deps.journal.keep(service, 'response-from-register', signer.state, req.header.messageId, JSON.stringify(result));
   const answerId = `${deps.ourState}-VRD-${randomUUID()}`;
   const body = writeResponse({
     schemaVersion: req.schemaVersion,
@@ -121,9 +137,11 @@ export async function handleVehicleRequest(deps: VehicleServiceDeps, text: strin
   });
   const xml = await signEnvelope({ body, signer: deps.signer, now: clock() });
   const vins = result.kind === 'full' ? [result.dataSet.vehicle.vin] : result.kind === 'refine' ? result.vehicles.map((v) => v.vin) : [];
-  deps.journal.record({
+  await deps.journal.record({
     peer: signer.state,
     service,
+    replay,
+    alsoKeep: [toRegister, { type: 'response-from-register', messageId: req.header.messageId, xml: JSON.stringify(result) }],
     searchingBody: { state: signer.state, agency: req.header.organisation.slice(0, 128) },
     fileManagingBody: { state: deps.ourState, agency: deps.agency },
     referenceNumbers: [req.header.messageId, answerId],
@@ -155,13 +173,17 @@ async function refuse(
   text: string,
   f: VehicleFault,
   answer: (f: VehicleFault) => Promise<ServiceAnswer>,
+  replay?: VehicleExchange['replay'],
+  alsoKeep?: VehicleExchange['alsoKeep'],
 ): Promise<ServiceAnswer> {
   const out = await answer(f);
   const requestId = req?.header.messageId ?? messageIdGuess(text);
   const service = req ? serviceOf(req) : 'vin-search';
-  deps.journal.record({
+  await deps.journal.record({
     peer,
     service,
+    ...(replay ? { replay } : {}),
+    ...(alsoKeep ? { alsoKeep } : {}),
     searchingBody: { state: peer, agency: req?.header.organisation.slice(0, 128) ?? 'unknown' },
     fileManagingBody: { state: deps.ourState, agency: deps.agency },
     referenceNumbers: [requestId, `fault:${f.code}`],
