@@ -29,6 +29,7 @@ import { VehicleSearches } from './searches.js';
 import { tokenXmlSigner, type XmlSigner } from './ws-security.js';
 import { listenVehicleService, type VehicleListener } from './listener.js';
 import { vehicleOfficersRouter } from './officers-api.js';
+import { startJournalCommitter } from './journal-committer.js';
 
 /** How often queued requests for unreachable States are looked at (each has its own back-off). */
 const QUEUE_POLL_MS = 1_000;
@@ -77,6 +78,9 @@ export async function composeVehicleChannel(core: VehicleCoreParts): Promise<Veh
   for (const problem of partners.problems) core.log.warn({ problem }, 'vehicle partners');
   const register = openRegister(config);
   const journal = new VehicleJournal(core.db, core.audit, core.statistics, v.logging);
+  // Answers' records are committed in a thread of their own: waiting for the disk must not stop verification and signing.
+  const committer = startJournalCommitter({ dbPath: core.db.name, origin: `${config.memberState}/pruem-gateway`, logging: v.logging });
+  journal.useCommitter(committer);
   const replay = new ReplayMemory(core.db);
   const deadlineMs = v.deadlineSeconds * 1000;
   const searches = new VehicleSearches({
@@ -140,6 +144,8 @@ export async function composeVehicleChannel(core: VehicleCoreParts): Promise<Veh
     async stop() {
       if (timer) clearInterval(timer);
       await listener?.close();
+      journal.useCommitter(null);
+      await committer.close();
       await register.close();
     },
   };

@@ -83,7 +83,7 @@ export async function askPartner(deps: ClientDeps, partner: VehiclePartner, requ
   } catch (e) {
     return { kind: 'unreachable', detail: `${partner.state}'s listener certificate ${partner.tlsCertificatePath} cannot be read: ${(e as Error).message}`.slice(0, 300) };
   }
-  const requestXml = await signEnvelope({ body: writeRequest(request), signer: deps.signer, now: clock() });
+  const requestXml = await signEnvelope({ body: writeRequest(request), signer: deps.signer, now: clock(), bodyIsCanonical: true });
   const signal = AbortSignal.timeout(Math.max(1, deadlineMs));
   let answer: { status: number; text: string };
   try {

@@ -46,8 +46,15 @@ export type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok
 // Writing
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * Text content, escaped as exclusive c14n writes it (&, <, >, CR), so what we write is already canonical
+ * and can be digested without parsing it again (ws-security.ts). Control characters XML 1.0 forbids are
+ * dropped: a register value holding one must not make the whole answer unreadable.
+ */
 export function escapeXml(s: string): string {
-  return s.replace(/[&<>"\r]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : '&#13;'));
+  return s
+    .replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/g, '')
+    .replace(/[&<>\r]/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : '&#xD;'));
 }
 
 function el(name: string, value: string | number | undefined | null): string {
@@ -126,7 +133,7 @@ function writeFull(d: FullDataSet, version: SchemaVersion): string {
 
 export function writeResult(result: SearchResult, version: SchemaVersion): string {
   const r = forSchemaVersion(result, version);
-  if (r.kind === 'no-match') return '<v:NoMatch/>';
+  if (r.kind === 'no-match') return '<v:NoMatch></v:NoMatch>';
   if (r.kind === 'refine') return wrap('RefineSearch', r.vehicles.map((v) => wrap('Vehicle', writeIdentity(v))).join(''));
   return writeFull(r.dataSet, version);
 }
@@ -136,7 +143,11 @@ function writeQuery(q: VehicleQuery): string {
   return wrap('SearchByLicenceNumber', el('LicenceNumber', q.licenceNumber) + el('Vin', q.vin) + el('ReferenceDateTime', q.referenceDateTime));
 }
 
-/** The request element that goes in the SOAP Body. */
+/**
+ * The request element that goes in the SOAP Body. What the writers here produce is in exclusive-c14n
+ * form already (no whitespace between elements, start and end tags, namespace declaration before the
+ * attributes, text escaped as c14n does) — test/vehicle/codec.test.ts holds them to that.
+ */
 export function writeRequest(r: VehicleSearchRequest): string {
   const h = r.header;
   return wrap(

@@ -74,12 +74,20 @@ export interface VehicleExchange {
   /** Other messages of the exchange to keep at their logging level (to and from the register). */
   readonly alsoKeep?: ReadonlyArray<{ readonly type: VehicleMessageType; readonly messageId: string; readonly xml: string }>;
   /** The partner's message id, remembered against replays in the same transaction. */
-  readonly replay?: { readonly memory: ReplayMemory; readonly state: MemberStateCode; readonly messageId: string; readonly forgetAfter: Date };
+  readonly replay?: { readonly state: MemberStateCode; readonly messageId: string; readonly forgetAfterMs: number };
 }
 
 const MESSAGE_TYPE: Record<VehicleService, string> = { 'vin-search': 'VRD vehicle search by VIN', 'plate-search': 'VRD vehicle search by licence number' };
 
+/** Where record() sends exchanges to be committed, when not in this thread (journal-worker.ts). */
+export interface JournalCommitter {
+  commit(x: VehicleExchange): Promise<void>;
+  close(): Promise<void>;
+}
+
 export class VehicleJournal {
+  private committer: JournalCommitter | null = null;
+
   constructor(
     private readonly db: Db,
     private readonly audit: AuditLog,
@@ -105,6 +113,7 @@ export class VehicleJournal {
    * undo the others.
    */
   record(x: VehicleExchange): Promise<void> {
+    if (this.committer) return this.committer.commit(x);
     return new Promise((resolve, reject) => {
       this.pending.push({ x, resolve, reject });
       if (!this.flushScheduled) {
@@ -113,6 +122,27 @@ export class VehicleJournal {
         setTimeout(() => this.flush(), 1);
       }
     });
+  }
+
+  /** From now on, record() commits through `committer` (a worker thread with its own connection). */
+  useCommitter(committer: JournalCommitter | null): void {
+    this.committer = committer;
+  }
+
+  /** Records several exchanges in one transaction, each in its own savepoint; the error of each, or null. */
+  recordBatch(xs: readonly VehicleExchange[]): unknown[] {
+    const errors: unknown[] = [];
+    this.db.transaction(() => {
+      for (const x of xs) {
+        try {
+          this.recordNow(x);
+          errors.push(null);
+        } catch (e) {
+          errors.push(e);
+        }
+      }
+    })();
+    return errors;
   }
 
   private flush(): void {
@@ -141,7 +171,7 @@ export class VehicleJournal {
   recordNow(x: VehicleExchange): void {
     const now = this.clock();
     this.db.transaction(() => {
-      if (x.replay) x.replay.memory.remember(x.replay.state, x.replay.messageId, x.replay.forgetAfter);
+      if (x.replay) rememberReplay(this.db, x.replay.state, x.replay.messageId, x.replay.forgetAfterMs);
       for (const k of x.alsoKeep ?? []) this.keep(x.service, k.type, x.peer, k.messageId, k.xml, now);
       for (const side of x.sides) {
         const common = {
@@ -218,10 +248,9 @@ export class VehicleJournal {
  * pass); the id is written with the exchange's record (VehicleExchange.replay), in its transaction.
  */
 export class ReplayMemory {
-  private inserts = 0;
   private readonly inFlight = new Set<string>();
   constructor(private readonly db: Db) {
-    db.exec(`CREATE TABLE IF NOT EXISTS vehicle_replay (state TEXT NOT NULL, message_id TEXT NOT NULL, forget_after INTEGER NOT NULL, PRIMARY KEY (state, message_id)) WITHOUT ROWID`);
+    db.exec(REPLAY_TABLE);
   }
 
   /** True the first time (state, messageId) is seen; false for a replay. Call release() once its record is written (or not). */
@@ -238,9 +267,18 @@ export class ReplayMemory {
     this.inFlight.delete(`${state}\u0000${messageId}`);
   }
 
-  /** Inside the exchange's transaction. */
-  remember(state: MemberStateCode, messageId: string, forgetAfter: Date): void {
-    if (++this.inserts % 500 === 0) statement(this.db, 'DELETE FROM vehicle_replay WHERE forget_after < ?').run(Date.now());
-    statement(this.db, 'INSERT INTO vehicle_replay (state, message_id, forget_after) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET forget_after = excluded.forget_after').run(state, messageId, forgetAfter.getTime());
-  }
 }
+
+let replayInserts = 0;
+const replayReady = new WeakSet<Db>();
+/** Inside the exchange's transaction (on whichever connection commits it). */
+export function rememberReplay(db: Db, state: MemberStateCode, messageId: string, forgetAfterMs: number): void {
+  if (!replayReady.has(db)) {
+    db.exec(REPLAY_TABLE);
+    replayReady.add(db);
+  }
+  if (++replayInserts % 500 === 0) statement(db, 'DELETE FROM vehicle_replay WHERE forget_after < ?').run(Date.now());
+  statement(db, 'INSERT INTO vehicle_replay (state, message_id, forget_after) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET forget_after = excluded.forget_after').run(state, messageId, forgetAfterMs);
+}
+
+const REPLAY_TABLE = `CREATE TABLE IF NOT EXISTS vehicle_replay (state TEXT NOT NULL, message_id TEXT NOT NULL, forget_after INTEGER NOT NULL, PRIMARY KEY (state, message_id)) WITHOUT ROWID`;

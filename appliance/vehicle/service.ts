@@ -61,7 +61,7 @@ export async function handleVehicleRequest(deps: VehicleServiceDeps, text: strin
 
   const signedFault = async (f: VehicleFault, version: SchemaVersion, inReplyTo: string | null): Promise<ServiceAnswer> => {
     const detail = writeFaultDetail({ code: f.code, inReplyTo, respondingState: deps.ourState, schemaVersion: version });
-    const xml = await signEnvelope({ body: faultBody(f.code, detail), signer: deps.signer, now: clock() });
+    const xml = await signEnvelope({ body: faultBody(f.code, detail), signer: deps.signer, now: clock(), bodyIsCanonical: true });
     return { status: 500, xml, outcome: `${f.code}: ${f.detail}` };
   };
 
@@ -100,7 +100,7 @@ export async function handleVehicleRequest(deps: VehicleServiceDeps, text: strin
   if (!deps.replay.claim(signer.state, req.header.messageId, now)) {
     return refuse(deps, signer.state, req, text, fault('VRD-REPLAY', `message id ${req.header.messageId.slice(0, 80)} was received before`), answerFault);
   }
-  const replay = { memory: deps.replay, state: signer.state, messageId: req.header.messageId, forgetAfter };
+  const replay = { state: signer.state, messageId: req.header.messageId, forgetAfterMs: forgetAfter.getTime() };
   try {
     return await answer(deps, signer, req, text, arrived, replay, answerFault);
   } finally {
@@ -135,7 +135,7 @@ async function answer(
     header: { messageId: answerId, inReplyTo: req.header.messageId, sent: clock().toISOString(), respondingState: deps.ourState, requestingState: req.header.requestingState },
     result,
   });
-  const xml = await signEnvelope({ body, signer: deps.signer, now: clock() });
+  const xml = await signEnvelope({ body, signer: deps.signer, now: clock(), bodyIsCanonical: true });
   const vins = result.kind === 'full' ? [result.dataSet.vehicle.vin] : result.kind === 'refine' ? result.vehicles.map((v) => v.vin) : [];
   await deps.journal.record({
     peer: signer.state,

@@ -81,7 +81,7 @@ function xmlInstant(d: Date): string {
  * `now` for MESSAGE_TTL_SECONDS, BinarySecurityToken with the signer's certificate, signature appended
  * to wsse:Security.
  */
-export async function signEnvelope(opts: { body: string; signer: XmlSigner; now: Date; ttlSeconds?: number }): Promise<string> {
+export async function signEnvelope(opts: { body: string; signer: XmlSigner; now: Date; ttlSeconds?: number; bodyIsCanonical?: boolean }): Promise<string> {
   const id = randomUUID();
   const bodyId = `Body-${id}`;
   const tsId = `TS-${id}`;
@@ -92,20 +92,32 @@ export async function signEnvelope(opts: { body: string; signer: XmlSigner; now:
     `<wsse:BinarySecurityToken EncodingType="${BASE64}" ValueType="${X509V3}" wsu:Id="${tokenId}">${certB64}</wsse:BinarySecurityToken>` +
     `<wsu:Timestamp wsu:Id="${tsId}"><wsu:Created>${xmlInstant(opts.now)}</wsu:Created><wsu:Expires>${xmlInstant(expires)}</wsu:Expires></wsu:Timestamp>`;
   const unsigned = envelope({ bodyId, body: opts.body, security });
-  const doc = parseXml(unsigned);
-  if (!doc.ok) throw new Error(`cannot sign: ${doc.error.message}`);
-  const env = doc.value.documentElement as Element;
-  const body = childElements(env, SOAP_NS, 'Body')[0];
-  const header = childElements(env, SOAP_NS, 'Header')[0];
-  const sec = header ? childElements(header, WSSE_NS, 'Security')[0] : undefined;
-  const ts = sec ? childElements(sec, WSU_NS, 'Timestamp')[0] : undefined;
-  if (!body || !ts) throw new Error('cannot sign: envelope without Body or Timestamp');
-  const reference = (id: string, el: Element) =>
-    `<ds:Reference URI="#${id}"><ds:Transforms><ds:Transform Algorithm="${EXC_C14N}"/></ds:Transforms><ds:DigestMethod Algorithm="${SHA256}"/><ds:DigestValue>${sha256b64(excC14n(el))}</ds:DigestValue></ds:Reference>`;
-  const signedInfo = `<ds:SignedInfo><ds:CanonicalizationMethod Algorithm="${EXC_C14N}"/><ds:SignatureMethod Algorithm="${RSA_SHA256}"/>${reference(bodyId, body)}${reference(tsId, ts)}</ds:SignedInfo>`;
-  const standalone = parseXml(signedInfo.replace('<ds:SignedInfo>', `<ds:SignedInfo xmlns:ds="${DS_NS}">`));
-  if (!standalone.ok) throw new Error(`cannot sign: ${standalone.error.message}`);
-  const signatureValue = await opts.signer.sign(Buffer.from(excC14n(standalone.value.documentElement as Element), 'utf8'));
+  // Exclusive c14n of the Body and the Timestamp: written out directly when the body is known to be canonical
+  // (our codec's output), otherwise by parsing the envelope and canonicalising.
+  let bodyC14n: string;
+  let tsC14n: string;
+  if (opts.bodyIsCanonical) {
+    bodyC14n = `<soap:Body xmlns:soap="${SOAP_NS}" xmlns:wsu="${WSU_NS}" wsu:Id="${bodyId}">${opts.body}</soap:Body>`;
+    tsC14n = `<wsu:Timestamp xmlns:wsu="${WSU_NS}" wsu:Id="${tsId}"><wsu:Created>${xmlInstant(opts.now)}</wsu:Created><wsu:Expires>${xmlInstant(expires)}</wsu:Expires></wsu:Timestamp>`;
+  } else {
+    const doc = parseXml(unsigned);
+    if (!doc.ok) throw new Error(`cannot sign: ${doc.error.message}`);
+    const env = doc.value.documentElement as Element;
+    const body = childElements(env, SOAP_NS, 'Body')[0];
+    const header = childElements(env, SOAP_NS, 'Header')[0];
+    const sec = header ? childElements(header, WSSE_NS, 'Security')[0] : undefined;
+    const ts = sec ? childElements(sec, WSU_NS, 'Timestamp')[0] : undefined;
+    if (!body || !ts) throw new Error('cannot sign: envelope without Body or Timestamp');
+    bodyC14n = excC14n(body);
+    tsC14n = excC14n(ts);
+  }
+  const reference = (id: string, c14n: string) =>
+    `<ds:Reference URI="#${id}"><ds:Transforms><ds:Transform Algorithm="${EXC_C14N}"></ds:Transform></ds:Transforms><ds:DigestMethod Algorithm="${SHA256}"></ds:DigestMethod><ds:DigestValue>${sha256b64(c14n)}</ds:DigestValue></ds:Reference>`;
+  // SignedInfo in its canonical form: what is signed is exactly what we embed (verifiers canonicalise it to the same bytes).
+  const signedInfo =
+    `<ds:SignedInfo xmlns:ds="${DS_NS}"><ds:CanonicalizationMethod Algorithm="${EXC_C14N}"></ds:CanonicalizationMethod><ds:SignatureMethod Algorithm="${RSA_SHA256}"></ds:SignatureMethod>` +
+    `${reference(bodyId, bodyC14n)}${reference(tsId, tsC14n)}</ds:SignedInfo>`;
+  const signatureValue = await opts.signer.sign(Buffer.from(signedInfo, 'utf8'));
   const signature =
     `<ds:Signature xmlns:ds="${DS_NS}">${signedInfo}<ds:SignatureValue>${signatureValue.toString('base64')}</ds:SignatureValue>` +
     `<ds:KeyInfo><wsse:SecurityTokenReference><wsse:Reference URI="#${tokenId}" ValueType="${X509V3}"/></wsse:SecurityTokenReference></ds:KeyInfo></ds:Signature>`;
@@ -113,6 +125,13 @@ export async function signEnvelope(opts: { body: string; signer: XmlSigner; now:
   const at = unsigned.indexOf('</wsse:Security>');
   return `${unsigned.slice(0, at)}${signature}${unsigned.slice(at)}`;
 }
+
+/** Exposed for the tests: the canonical form our signer assumes for codec output. */
+export function canonicalBody(bodyId: string, body: string): string {
+  return `<soap:Body xmlns:soap="${SOAP_NS}" xmlns:wsu="${WSU_NS}" wsu:Id="${bodyId}">${body}</soap:Body>`;
+}
+
+export { excC14n };
 
 export interface VerifiedMessage {
   /** The certificate the signature verified with (the pinned one). */

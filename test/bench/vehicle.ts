@@ -9,19 +9,19 @@
  * Target (issue 11): p99 added by the gateway ≤ 50 ms at 200 requests/s. The partner signs its requests
  * before the timed run (its own cost, not ours); latency is from sending the request to the last byte of
  * the answer. Open loop: requests leave on schedule whether or not earlier ones were answered.
+ * The register and the gateway run in processes of their own (vehicle-node.ts), as they would in the field.
  */
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { cpus } from 'node:os';
-import { DemoVehicleRegister } from '../../appliance/vehicle/demo-register.js';
-import { seedDemoRegister, demoVin } from '../../appliance/vehicle/demo-seed.js';
-import { serveRegisterOverHttp } from '../../appliance/vehicle/register-http.js';
-import { startAppliance, requestBody, signedAs } from '../vehicle/harness.js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { demoVin } from '../../appliance/vehicle/demo-seed.js';
+import { keyXmlSigner } from '../../appliance/vehicle/ws-security.js';
+import { requestBody, signedAs } from '../vehicle/harness.js';
 import type { TestIdentity } from '../vehicle/support.js';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 
 const args = process.argv.slice(2);
 const arg = (name: string, dflt: number): number => {
@@ -98,17 +98,28 @@ function post(agent: HttpAgent | HttpsAgent, url: string, body: string, type: st
   });
 }
 
-const registerDir = mkdtempSync(join(tmpdir(), 'pruem-vrd-bench-'));
-const register = new DemoVehicleRegister(join(registerDir, 'register.sqlite'), { state: 'RO' });
-seedDemoRegister(register, 'RO', { randomVehicles: VEHICLES });
-const served = await serveRegisterOverHttp(register);
-const ro = await startAppliance({
-  partners: [{ code: 'DE', authorised: ['vin-search', 'plate-search'] }],
-  vehicle: { listen: { host: '127.0.0.1', port: 0 }, register: { kind: 'http', url: served.url } },
-});
-const listening = await ro.channel.start();
-const ca = readFileSync(join(ro.config.dataDir, 'tls', 'management-cert.pem'));
-const de = ro.partners.DE as TestIdentity;
+/** Starts one bench process and reads the JSON line it prints when ready. */
+function startNode(args: string[]): Promise<{ info: Record<string, string>; child: ChildProcess }> {
+  const prof = process.env.VRD_BENCH_PROF && args[0] === 'gateway' ? ['--cpu-prof', '--cpu-prof-dir', process.env.VRD_BENCH_PROF] : [];
+  const child = spawn(process.execPath, [...prof, '--import', 'tsx', fileURLToPath(new URL('./vehicle-node.ts', import.meta.url)), ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const nl = out.indexOf('\n');
+      if (nl >= 0) resolve({ info: JSON.parse(out.slice(0, nl)) as Record<string, string>, child });
+    });
+    child.once('exit', (code) => reject(new Error(`bench node ${args[0]} exited ${code}`)));
+  });
+}
+
+const registerNode = await startNode(['register', String(VEHICLES)]);
+const served = { url: registerNode.info.url as string };
+const gatewayNode = await startNode(['gateway', served.url]);
+const listening = { url: gatewayNode.info.url as string };
+const ca = readFileSync(gatewayNode.info.ca as string);
+const partnerCert = new X509Certificate(readFileSync(gatewayNode.info.partnerCert as string));
+const de = { signer: keyXmlSigner(readFileSync(gatewayNode.info.partnerKey as string, 'utf8'), partnerCert) } as TestIdentity;
 const vinOf = (i: number) => demoVin('RO', 100 + (i % VEHICLES));
 
 console.log(`vehicle bench: ${cpus()[0]?.model ?? 'cpu'} × ${cpus().length}; register ${VEHICLES + 5} vehicles; offered ${RATE} req/s for ${SECONDS} s`);
@@ -150,8 +161,9 @@ console.log(`saturation (${CONCURRENCY} clients, 5 s): baseline ${baseMax.toFixe
 
 httpAgent.destroy();
 httpsAgent.destroy();
-await ro.close();
-await served.close();
-register.close();
-rmSync(registerDir, { recursive: true, force: true });
+for (const n of [gatewayNode, registerNode]) {
+  const exited = new Promise((r) => n.child.once('exit', r));
+  n.child.kill('SIGTERM');
+  await exited;
+}
 if (gw.errors > 0) process.exitCode = 1;

@@ -22,7 +22,7 @@ import { signEnvelope } from '../../appliance/vehicle/ws-security.js';
 import type { SchemaVersion, VehicleQuery } from '../../appliance/vehicle/data-set.js';
 import { makeIdentity, type TestIdentity } from './support.js';
 
-export const silentLog = { info: () => {}, warn: () => {}, error: () => {} };
+export const silentLog: { info(o: object, m: string): void; warn(o: object, m: string): void; error(o: object, m: string): void } = { info: () => {}, warn: () => {}, error: () => {} };
 
 export interface Appliance {
   readonly dir: string;
@@ -50,6 +50,7 @@ export async function startAppliance(opts: {
   state?: MemberStateCode;
   partners: readonly PartnerSpec[];
   vehicle?: Record<string, unknown>;
+  log?: typeof silentLog;
 }): Promise<Appliance> {
   const dir = mkdtempSync(join(tmpdir(), 'pruem-vrd-'));
   const identities: Record<string, TestIdentity> = {};
@@ -75,7 +76,7 @@ export async function startAppliance(opts: {
   audit.useSearchGuard(officers.searchGuard());
   const statistics = new Statistics(db);
   const directory = new PeerDirectory(config);
-  const channel = await composeVehicleChannel({ config, db, token, directory, audit, officers, statistics, services: new ServiceBoard(), log: silentLog });
+  const channel = await composeVehicleChannel({ config, db, token, directory, audit, officers, statistics, services: new ServiceBoard(), log: opts.log ?? silentLog });
   const certificatePath = join(config.dataDir, 'certs', 'ncp-sign.pem');
   return {
     dir,
