@@ -1,19 +1,18 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { demoVin, DEMO_CASES } from '../vehicle/demo-seed.js';
-import { demoOfficer } from './network.js';
+import { demoOfficer, demoOrderingOfficer } from './network.js';
 
 /**
  * The demo's vehicle example: RO's officer asks every State for a VIN registered in DE, through the
  * officers' API, and the lines to print — the command to repeat it and the consolidated answer.
  */
-export async function vehicleExample(roDataDir: string, officersUrl = 'http://127.0.0.1:8090'): Promise<string[]> {
-  const key = readFileSync(join(roDataDir, 'officers-api.key'), 'utf8').trim();
-  const body = { officerId: demoOfficer('RO'), orderingOfficerId: 'RO-PROSECUTOR-7', reason: 'demo: vehicle seen at a burglary', vin: demoVin('DE', DEMO_CASES.history.vin), targets: 'all' };
+export async function vehicleExample(clientKeyPath: string, officersUrl = 'http://127.0.0.1:8090'): Promise<string[]> {
+  const key = readFileSync(clientKeyPath, 'utf8').trim();
+  const body = { officerId: demoOfficer('RO'), orderingOfficerId: demoOrderingOfficer('RO'), reason: 'demo: vehicle seen at a burglary', vin: demoVin('DE', DEMO_CASES.history.vin), targets: 'all' };
   const lines = [
     '',
     'Vehicle search from RO to every State by VIN (the vehicle is registered in DE):',
-    `  curl -s -H "Authorization: Bearer $(cat ${join(roDataDir, 'officers-api.key')})" -H 'Content-Type: application/json' \\`,
+    `  curl -s -H "Authorization: Bearer $(cat ${clientKeyPath})" -H 'Content-Type: application/json' \\`,
     `    -d '${JSON.stringify(body)}' ${officersUrl}/api/vrd/searches`,
   ];
   try {

@@ -126,8 +126,11 @@ export class VehicleSearches {
     }
     const started = Date.now();
     const now = this.now();
-    const denied = this.deps.officers.assertAuthorised(input.officerId, 'vrd', now);
-    if (denied) return { ok: false, error: { code: 'OFFICER_NOT_AUTHORISED', message: denied.message } };
+    // Both the officer who searches and the one who ordered it must be on the list (Art. 30(2)(a)).
+    for (const officer of [input.officerId, input.orderingOfficerId]) {
+      const denied = this.deps.officers.assertAuthorised(officer, 'vrd', now);
+      if (denied) return { ok: false, error: { code: 'OFFICER_NOT_AUTHORISED', message: denied.message } };
+    }
 
     const searchable = new Map(this.deps.partners.searchable().map((p) => [p.state, p]));
     const wanted = input.targets === 'all' ? [...searchable.keys()] : [...new Set(input.targets)];

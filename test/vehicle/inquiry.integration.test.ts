@@ -7,10 +7,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { startGateways, eventually, type Gateways } from '../support/gateways.js';
 import { demoVin, DEMO_CASES } from '../../appliance/vehicle/demo-seed.js';
 import type { VehicleSearchView } from '../../appliance/vehicle/searches.js';
+import { vehicleExample } from '../../appliance/demo/vehicle-example.js';
+import { demoClientKeyPath } from '../../appliance/demo/network.js';
 
 let net: Gateways;
 
@@ -23,7 +24,7 @@ after(async () => {
 
 function officersApi(path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
   const node = net.node('RO');
-  const key = readFileSync(join(node.dataDir, 'officers-api.key'), 'utf8').trim();
+  const key = readFileSync(demoClientKeyPath(node), 'utf8').trim();
   return fetch(`http://127.0.0.1:${node.spec.officersPort}${path}`, {
     method: body === undefined ? 'GET' : 'POST',
     headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
@@ -83,4 +84,9 @@ test('a multiple-country VIN inquiry with one State down: consolidated answer wi
   // Statistics per partner and direction.
   const stats = net.query<{ state: string; direction: string; requests: number }>('RO', `SELECT state, direction, requests FROM exchange_statistics WHERE channel = 'vrd' ORDER BY state`);
   assert.deepEqual(stats.map((s) => [s.state, s.direction, s.requests]), [['AT', 'out', 1], ['DE', 'out', 1], ['FR', 'out', 1]]);
+
+  // What `make run` prints: the demo's example search, run against this network.
+  const lines = await vehicleExample(demoClientKeyPath(net.node('RO')), `http://127.0.0.1:${net.node('RO').spec.officersPort}`);
+  assert.ok(lines.some((l) => /DE: answered \(full\) — M PR 1002, Dacia Duster, holder Παπαδοπούλου/.test(l)), lines.join('\n'));
+  assert.ok(lines.some((l) => /AT: answered \(no-match\)/.test(l)), lines.join('\n'));
 });
