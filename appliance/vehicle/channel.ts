@@ -111,6 +111,8 @@ export async function composeVehicleChannel(core: VehicleCoreParts): Promise<Veh
     signer,
     handle,
     async start() {
+      const interrupted = searches.recoverInterrupted();
+      if (interrupted > 0) core.log.warn({ interrupted }, 'vehicle searches interrupted by the last stop marked failed');
       const queued = searches.queuedCount();
       core.services.set('vehicle-queue', queued === 0 ? 'up' : 'degraded', queued === 0 ? 'no vehicle search waiting' : `${queued} vehicle search(es) queued for unreachable States`);
       timer = setInterval(() => {

@@ -286,6 +286,14 @@ export class VehicleSearches {
     }
   }
 
+  /**
+   * Targets still 'pending' when the daemon starts were being asked when it stopped: whether the request
+   * left is unknown, so they are failed with that reason rather than left pending for ever (or sent twice).
+   */
+  recoverInterrupted(): number {
+    return statement(this.deps.db, "UPDATE vehicle_search_targets SET status = 'failed', detail = 'interrupted: the gateway stopped while this State was being asked', updated_at = ? WHERE status = 'pending'").run(this.now().getTime()).changes;
+  }
+
   queuedCount(): number {
     return (statement(this.deps.db, "SELECT count(*) AS n FROM vehicle_search_targets WHERE status = 'queued'").get() as { n: number }).n;
   }

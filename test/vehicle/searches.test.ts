@@ -90,3 +90,13 @@ test('officers not on the list, plates to several States and unknown States are 
   const none = await ro.channel.searches.submit({ officerId: 'RO-OFFICER-1', orderingOfficerId: 'RO-PROSECUTOR-7', reason: 'test', vin: 'X', targets: ['SE'] });
   assert.equal(none.ok ? null : none.error.code, 'NO_TARGET');
 });
+
+test('a State still being asked when the gateway stopped is failed at the next start, not left pending', () => {
+  ro.db.prepare('INSERT INTO vehicle_searches VALUES (?, ?, ?, ?, ?, ?)').run('s-interrupted', Date.now(), 'RO-OFFICER-1', 'RO-PROSECUTOR-7', 'test', JSON.stringify({ kind: 'vin', vin: 'X' }));
+  ro.db.prepare("INSERT INTO vehicle_search_targets (search_id, state, status, message_id, updated_at, schema_version) VALUES ('s-interrupted', 'DE', 'pending', 'RO-VRD-interrupted', ?, '1.1')").run(Date.now());
+  assert.equal(ro.channel.searches.get('s-interrupted')?.complete, false);
+  assert.equal(ro.channel.searches.recoverInterrupted(), 1);
+  const v = ro.channel.searches.get('s-interrupted');
+  assert.deepEqual(v?.failed, ['DE']);
+  assert.equal(v?.complete, true);
+});
