@@ -140,7 +140,7 @@ export async function composeVehicleChannel(core: VehicleCoreParts): Promise<Veh
       return { url: listener.url };
     },
     mountOfficersApi(app) {
-      const router = vehicleOfficersRouter(searches);
+      const router = vehicleOfficersRouter(searches, { audit: core.audit, officers: core.officers });
       app.use(router.routes()).use(router.allowedMethods());
     },
     async stop() {

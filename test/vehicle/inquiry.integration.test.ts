@@ -85,6 +85,10 @@ test('a multiple-country VIN inquiry with one State down: consolidated answer wi
   const stats = net.query<{ state: string; direction: string; requests: number }>('RO', `SELECT state, direction, requests FROM exchange_statistics WHERE channel = 'vrd' ORDER BY state`);
   assert.deepEqual(stats.map((s) => [s.state, s.direction, s.requests]), [['AT', 'out', 1], ['DE', 'out', 1], ['FR', 'out', 1]]);
 
+  // Reading an answer again is recorded, as for DNA.
+  const reads = net.query<{ n: number }>('RO', `SELECT count(*) AS n FROM audit_entries WHERE kind = 'admin' AND leaf LIKE ?`, `%vehicle search ${view.id}%`);
+  assert.ok((reads[0]?.n ?? 0) >= 1, 'result reads recorded');
+
   // What `make run` prints: the demo's example search, run against this network.
   const lines = await vehicleExample(demoClientKeyPath(net.node('RO')), `http://127.0.0.1:${net.node('RO').spec.officersPort}`);
   assert.ok(lines.some((l) => /DE: answered \(full\) — M PR 1002, Dacia Duster, holder Παπαδοπούλου/.test(l)), lines.join('\n'));
