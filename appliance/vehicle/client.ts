@@ -7,7 +7,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
-import type { MemberStateCode } from '../peers/member-states.js';
 import type { SearchResult, VehicleSearchRequest } from './data-set.js';
 import { parseFaultDetail, parseResponse, writeRequest } from './codec.js';
 import { isFault, readFault, SEARCH_ACTION, SOAP_CONTENT_TYPE } from './soap.js';
@@ -115,8 +114,4 @@ export async function askPartner(deps: ClientDeps, partner: VehiclePartner, requ
     return { kind: 'failed', detail: `answer belongs to ${r.header.inReplyTo} from ${r.header.respondingState}, not to our ${request.header.messageId} to ${partner.state}`.slice(0, 300), requestXml };
   }
   return { kind: 'answered', result: r.result, answerId: r.header.messageId, requestXml, answerXml: answer.text };
-}
-
-export function describePartner(state: MemberStateCode, outcome: PartnerOutcome): string {
-  return `${state}: ${outcome.kind}`;
 }
