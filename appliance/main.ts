@@ -51,6 +51,7 @@ import { AuditLog } from './audit/log.js';
 import type { AuditSigner } from './audit/signer.js';
 import { createExchangeAudit } from './audit/exchange-audit.js';
 import { tokenAuditSigner } from './audit/token-signer.js';
+import { composeVehicleChannel } from './vehicle/channel.js';
 
 export const VERSION = '0.1.0';
 /** The `generator` we write in PRUEMDNA headers. */
@@ -298,6 +299,9 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
     }
     pipeline.start();
     running.push(() => pipeline.stop());
+    const vehicle = await composeVehicleChannel(core);
+    running.push(() => vehicle.stop());
+    await vehicle.start();
     core.fingerprint.start();
 
     let officersPort: number | null = null;
@@ -314,6 +318,7 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
         statistics: core.statistics,
         submit: (body) => core.dna.submit(body),
       });
+      vehicle.mountOfficersApi(app);
       core.fingerprint.mountOfficersRoutes(app, { log: apiLogTo(log) });
       const officersTls = await loadListenerTls(config, new Date(), config.listen.officers);
       if (!officersTls.ok) throw new Error(`officers' API: ${officersTls.error}`);

@@ -40,6 +40,50 @@ const channelSettings = z
   })
   .strict();
 
+/**
+ * The vehicle channel with this peer (appliance/vehicle): its service URL, the certificate its vehicle
+ * messages are signed with (default: the peer's signing certificate), the certificate its HTTPS listener
+ * presents (self-signed or from a CA we do not otherwise trust), and which vehicle services we
+ * authorise it to use on ours (Annex ch.3 §3.2.5 no. 34: none unless listed).
+ */
+const vehiclePeer = z
+  .object({
+    url: z.string().url().optional(),
+    certificate: z.string().optional(),
+    tlsCertificate: z.string().optional(),
+    authorised: z.array(z.enum(['vin-search', 'plate-search'])).default([]),
+    /** The message schema version the peer speaks; default the newest. */
+    schemaVersion: z.enum(['1.0', '1.1']).optional(),
+  })
+  .strict();
+
+const logLevel = z.enum(['full', 'private', 'none']);
+/** Annex ch.3 §2.3.3 message types (as seen from our core), for the logging level of each. */
+const vehicleMessageType = z.enum(['client-request', 'request-to-peer', 'response-from-peer', 'response-to-client', 'request-from-peer', 'request-to-register', 'response-from-register', 'response-to-peer']);
+
+/** The vehicle registration channel (SOAP over HTTPS on its own TESTA-side listener). */
+const vehicleSettings = z
+  .object({
+    /** null: the service is not offered (searches abroad still work). TLS defaults to self-signed, even on loopback. */
+    listen: z.object({ host: host.default('127.0.0.1'), port: port.default(8443), tls: listenerTls }).strict().nullable().default(null),
+    register: z
+      .union([
+        z.object({ kind: z.literal('demo'), path: z.string().default('vehicle-register.sqlite'), simulatedDelayMs: z.number().int().min(0).default(0), seedVehicles: z.number().int().min(0).default(500) }).strict(),
+        z.object({ kind: z.literal('http'), url: z.string().url() }).strict(),
+      ])
+      .default({ kind: 'demo', path: 'vehicle-register.sqlite', simulatedDelayMs: 0, seedVehicles: 500 }),
+    /** End-to-end bound of one request (Annex ch.3 §3.2.4 no. 27: at most 10 seconds). */
+    deadlineSeconds: z.number().positive().max(10).default(10),
+    /** Oldest wsu:Created accepted, and the clock difference tolerated. */
+    timestampWindowSeconds: z.number().int().positive().max(3600).default(300),
+    clockSkewSeconds: z.number().int().min(0).max(600).default(60),
+    /** Logging level per service and message type; unlisted: private. */
+    logging: z.record(z.enum(['vin-search', 'plate-search']), z.partialRecord(vehicleMessageType, logLevel)).optional(),
+    /** How long a search for an unreachable State waits in the queue before it is given up. */
+    queueHours: z.number().positive().max(168).default(24),
+  })
+  .strict();
+
 const peer = z
   .object({
     code: memberState,
@@ -56,6 +100,7 @@ const peer = z
     crypto: cryptoProfile.default({ allowLegacy: false, keyTransport: 'rsa-pkcs1', digest: 'sha256' }),
     /** Fingerprint searches per day this peer declared (2008/616 Art. 13). */
     dailyCapacity: z.number().int().nonnegative().optional(),
+    vehicle: vehiclePeer.optional(),
   })
   .strict();
 
@@ -187,6 +232,7 @@ export const configSchema = z
       .strict()
       .default({ maxFailures: 5, replayWindow: { pastHours: 24, futureMinutes: 5 }, retentionDays: { queue: 30, rejections: 180 } }),
     peers: z.array(peer).default([]),
+    vehicle: vehicleSettings.default({ listen: null, register: { kind: 'demo', path: 'vehicle-register.sqlite', simulatedDelayMs: 0, seedVehicles: 500 }, deadlineSeconds: 10, timestampWindowSeconds: 300, clockSkewSeconds: 60, queueHours: 24 }),
     fingerprint: fingerprint.default({
       afis: 'none',
       capacity: { ours: { CPS: 1000, PMS: 1000, MPS: 1000, MMS: 1000 }, oursPerPeer: {}, peers: {} },
@@ -225,6 +271,8 @@ export type GatewayConfig = z.infer<typeof configSchema>;
 export type PeerConfig = z.infer<typeof peer>;
 export type PinSource = z.infer<typeof pinSource>;
 export type CryptoProfile = z.infer<typeof cryptoProfile>;
+export type VehicleSettings = z.infer<typeof vehicleSettings>;
+export type VehiclePeerConfig = z.infer<typeof vehiclePeer>;
 export type FingerprintConfig = z.infer<typeof fingerprint>;
 
 export class ConfigError extends Error {
@@ -338,7 +386,15 @@ export function resolvePaths(config: GatewayConfig, base: string): GatewayConfig
         ...(p.certificates.signing ? { signing: abs(base, p.certificates.signing) } : {}),
         ...(p.certificates.encryption ? { encryption: abs(base, p.certificates.encryption) } : {}),
       },
+      ...(p.vehicle
+        ? { vehicle: { ...p.vehicle, ...(p.vehicle.certificate ? { certificate: abs(base, p.vehicle.certificate) } : {}), ...(p.vehicle.tlsCertificate ? { tlsCertificate: abs(base, p.vehicle.tlsCertificate) } : {}) } }
+        : {}),
     })),
+    vehicle: {
+      ...config.vehicle,
+      listen: config.vehicle.listen ? resolveTls(base, config.vehicle.listen) : null,
+      register: config.vehicle.register.kind === 'demo' ? { ...config.vehicle.register, path: abs(dataDir, config.vehicle.register.path) } : config.vehicle.register,
+    },
   };
 }
 

@@ -5,12 +5,13 @@ import type { CommandIo } from '../cli/io.js';
 import { provisionNode, demoOfficer, demoOrderingOfficer, demoClientKeyPath, spawnGateway, waitForHealth, watchSetupCodes, writeNetworkConfigs, type NodeFiles, type NodeSpec } from './network.js';
 import { startDemoRelay } from './relay.js';
 import { DEMO_PROFILE } from './seed.js';
+import { vehicleExample } from './vehicle-example.js';
 
 /** Our gateway and two simulated peer States, with fixed ports so a newcomer can find them. */
 export const DEMO_NODES: readonly NodeSpec[] = [
-  { state: 'RO', apiPort: 8080, smtpPort: 2525, officersPort: 8090, syntheticProfiles: 2000 },
-  { state: 'DE', apiPort: 8081, smtpPort: 2526, officersPort: 8091, syntheticProfiles: 2000 },
-  { state: 'AT', apiPort: 8082, smtpPort: 2527, officersPort: 8092, syntheticProfiles: 2000 },
+  { state: 'RO', apiPort: 8080, smtpPort: 2525, officersPort: 8090, vehiclePort: 8443, syntheticProfiles: 2000 },
+  { state: 'DE', apiPort: 8081, smtpPort: 2526, officersPort: 8091, vehiclePort: 8444, syntheticProfiles: 2000 },
+  { state: 'AT', apiPort: 8082, smtpPort: 2527, officersPort: 8092, vehiclePort: 8445, syntheticProfiles: 2000 },
 ];
 export const DEMO_RELAY_PORT = 2500;
 
@@ -61,6 +62,7 @@ export async function runDemo(opts: { dir: string; fresh: boolean }, io: Command
   }
   // RO logs its code before its /api/health answers, and DE and AT start after it: the code is here.
   io.stdout.write(demoBanner(nodes, setupCode));
+  io.stdout.write(`${(await vehicleExample(demoClientKeyPath(nodes[0]!), `http://127.0.0.1:${nodes[0]!.spec.officersPort ?? 8090}`)).join('\n')}\n`);
   up = true;
   await new Promise<void>((resolveStop) => {
     process.once('SIGINT', resolveStop);

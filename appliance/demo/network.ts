@@ -20,6 +20,8 @@ export interface NodeSpec {
   readonly officersPort?: number;
   /** Synthetic national DNA profiles to seed on first provisioning (0: none). */
   readonly syntheticProfiles?: number;
+  /** The vehicle service's HTTPS listener (TESTA side); absent: not served. */
+  readonly vehiclePort?: number;
 }
 
 export interface NodeFiles {
@@ -50,7 +52,8 @@ export function writeNetworkConfigs(root: string, nodes: readonly NodeSpec[], re
       token: { label: `pruem-${spec.state.toLowerCase()}`, pin: { file: 'token.pin' } },
       peers: nodes
         .filter((n) => n.state !== spec.state)
-        .map((n) => ({ code: n.state, certificates: publishedCertificates(join(root, n.state)) })),
+        .map((n) => ({ code: n.state, certificates: publishedCertificates(join(root, n.state)), ...vehiclePeer(root, n) })),
+      ...(spec.vehiclePort === undefined ? {} : { vehicle: { listen: { host: '127.0.0.1', port: spec.vehiclePort } } }),
       // The demo AFIS (synthetic population) answers fingerprint searches on the demo network.
       fingerprint: { afis: 'demo' },
       ...extra,
@@ -59,6 +62,12 @@ export function writeNetworkConfigs(root: string, nodes: readonly NodeSpec[], re
     writeFileSync(configPath, JSON.stringify(config, null, 2));
     return { spec, dataDir, configPath };
   });
+}
+
+/** A demo peer's vehicle service: its URL, its listener's self-signed certificate, both services authorised. */
+function vehiclePeer(root: string, n: NodeSpec): { vehicle?: { url: string; tlsCertificate: string; authorised: Array<'vin-search' | 'plate-search'> } } {
+  if (n.vehiclePort === undefined) return {};
+  return { vehicle: { url: `https://127.0.0.1:${n.vehiclePort}/vehicle`, tlsCertificate: join(root, n.state, 'tls', 'management-cert.pem'), authorised: ['vin-search', 'plate-search'] } };
 }
 
 /**
@@ -75,13 +84,13 @@ export async function provisionNode(node: NodeFiles): Promise<void> {
   }
   const officer = demoOfficer(node.spec.state);
   if (!existsSync(join(node.dataDir, 'officer.granted'))) {
-    await runPruem(['audit', '--config', node.configPath, 'officers', 'add', '--id', officer, '--name', 'Demo Officer', '--channels', 'dna,fp'], join(node.dataDir, 'officer.log'));
+    await runPruem(['audit', '--config', node.configPath, 'officers', 'add', '--id', officer, '--name', 'Demo Officer', '--channels', 'dna,fp,vrd'], join(node.dataDir, 'officer.log'));
     writeFileSync(join(node.dataDir, 'officer.granted'), `${officer}\n`);
   }
   // The ordering officer is checked against the list too (Art. 30(2)(a)).
   const ordering = demoOrderingOfficer(node.spec.state);
   if (!existsSync(join(node.dataDir, 'ordering-officer.granted'))) {
-    await runPruem(['audit', '--config', node.configPath, 'officers', 'add', '--id', ordering, '--name', 'Demo Prosecutor', '--channels', 'dna,fp'], join(node.dataDir, 'officer.log'));
+    await runPruem(['audit', '--config', node.configPath, 'officers', 'add', '--id', ordering, '--name', 'Demo Prosecutor', '--channels', 'dna,fp,vrd'], join(node.dataDir, 'officer.log'));
     writeFileSync(join(node.dataDir, 'ordering-officer.granted'), `${ordering}\n`);
   }
   // The example client system's own credential (each national client system gets one).

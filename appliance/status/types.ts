@@ -43,7 +43,7 @@ export interface DeadLetter {
 }
 
 export interface ServiceStatus {
-  readonly name: 'relay' | 'pop3' | 'smtp-receiver' | 'token' | 'dna-index' | 'afis' | 'fp-capacity';
+  readonly name: 'relay' | 'pop3' | 'smtp-receiver' | 'token' | 'dna-index' | 'afis' | 'fp-capacity' | 'vehicle-service' | 'vehicle-queue';
   readonly state: LinkState;
   readonly detail: string;
   readonly lastChecked: string | null;

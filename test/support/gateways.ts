@@ -85,7 +85,7 @@ export async function startGateways(states: readonly MemberStateCode[], opts: Ga
         state,
         apiPort: await freePort(),
         smtpPort: await freePort(),
-        ...(demo ? { officersPort: await freePort(), syntheticProfiles: opts.syntheticProfiles ?? 200 } : {}),
+        ...(demo ? { officersPort: await freePort(), vehiclePort: await freePort(), syntheticProfiles: opts.syntheticProfiles ?? 200 } : {}),
       });
     }
     const relay = typeof opts.relay === 'object' ? opts.relay : { host: '127.0.0.1', port: await freePort() };

@@ -97,6 +97,8 @@ export const en = {
   'service.smtp-receiver': 'SMTP receiver',
   'service.token': 'Token',
   'service.dna-index': 'National DNA index',
+  'service.vehicle-service': 'Vehicle registration service',
+  'service.vehicle-queue': 'Queued vehicle searches',
   'service.afis': 'National AFIS',
   'service.fp-capacity': 'Fingerprint searches waiting for peers\' daily capacity',
 

@@ -99,6 +99,8 @@ export const ro: Record<MessageKey, string> = {
   'service.smtp-receiver': 'Receptor SMTP',
   'service.token': 'Token',
   'service.dna-index': 'Index ADN național',
+  'service.vehicle-service': 'Serviciu date de înmatriculare',
+  'service.vehicle-queue': 'Căutări de vehicule în așteptare',
   'service.afis': 'AFIS național',
   'service.fp-capacity': 'Căutări dactiloscopice care așteaptă capacitatea zilnică a partenerilor',
 
