@@ -6,6 +6,7 @@ import type { GatewayConfig } from '../appliance/config/config.js';
 import { readSecret } from '../appliance/config/config.js';
 import { Token, TokenError, KEY_LABELS, derToPem, type TokenOpenOptions } from '../appliance/token/token.js';
 import { acquireModule } from '../appliance/token/pkcs11-module.js';
+import { readRecord } from './state.js';
 import { pkcs11Name } from '../appliance/token/pkcs11-errors.js';
 import {
   ProvisioningError,
@@ -51,7 +52,7 @@ export function tokenOptionsFromConfig(config: GatewayConfig, extra: Partial<Tok
 }
 
 export interface DevelopmentTokenResult {
-  readonly status: 'created' | 'existing' | 'not-softhsm';
+  readonly status: 'created' | 'existing' | 'not-softhsm' | 'production';
   /** The SoftHSM2 configuration the daemon must open the token with (null when not SoftHSM2). */
   readonly softhsmConf: string | null;
   /** What this call changed, for the first-start log ("generated key ncp-sign", …). */
@@ -112,6 +113,11 @@ function initialiseToken(module: graphene.Module, label: string, soPin: string, 
   free.lib.C_InitToken(free.handle, soPin, label);
   const slot = findSlotByLabel(module, label);
   if (!slot) throw new ProvisioningError('TOKEN_INIT_FAILED', `token "${label}" not visible after C_InitToken`);
+  initUserPinAsSo(slot, soPin, pin);
+}
+
+/** C_InitPIN: the Security Officer sets the user PIN of a freshly initialised (or reset) token. */
+export function initUserPinAsSo(slot: graphene.Slot, soPin: string, pin: string): void {
   const session = slot.open(graphene.SessionFlag.SERIAL_SESSION | graphene.SessionFlag.RW_SESSION);
   try {
     session.login(soPin, graphene.UserType.SO);
@@ -134,6 +140,9 @@ export async function ensureDevelopmentToken(config: GatewayConfig, opts: { now?
   const now = opts.now ?? new Date();
   const actions: string[] = [];
   if (!isSoftHsmModule(config.token.module)) return { status: 'not-softhsm', softhsmConf: null, actions, certificates: [] };
+  // A box provisioned for production (pruem provision) never gets development keys or certificates,
+  // even on SoftHSM2: what is missing is reported instead.
+  if (readRecord(config.dataDir)?.mode === 'production') return { status: 'production', softhsmConf: config.token.softhsmConf ?? null, actions, certificates: [] };
 
   const conf = config.token.softhsmConf ?? developmentSofthsmConf(config);
   if (!existsSync(conf)) {

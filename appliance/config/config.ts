@@ -130,6 +130,28 @@ export const configSchema = z
       .strict()
       .default({ maxMessageBytes: 20 * 1024 * 1024, maxProfilesPerMessage: 500 }),
     peers: z.array(peer).default([]),
+    /** The management interface's address, set on the serial console or by `pruem provision` (the image's networkd applies it). */
+    network: z
+      .object({
+        interface: z.string().regex(/^[A-Za-z0-9._-]{1,15}$/),
+        address: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'IPv4 address with prefix, e.g. 10.0.0.2/24'),
+        gateway: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}$/).nullable().default(null),
+        dns: z.array(z.string().regex(/^\d{1,3}(\.\d{1,3}){3}$/)).max(3).default([]),
+      })
+      .strict()
+      .nullable()
+      .default(null),
+    /** The technicians' serial console (appliance/serial/), 8N1. */
+    serial: z
+      .object({
+        enabled: z.boolean().default(false),
+        device: z.string().min(1).default('/dev/ttyS0'),
+        baudRate: z.number().int().positive().default(115200),
+        /** Signed-in sessions end after this long without a key press. */
+        idleMinutes: z.number().positive().default(10),
+      })
+      .strict()
+      .default({ enabled: false, device: '/dev/ttyS0', baudRate: 115200, idleMinutes: 10 }),
   })
   .strict();
 
