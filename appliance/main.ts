@@ -22,6 +22,7 @@ import { isMemberStateCode, type MailChannel, type MemberStateCode } from './pee
 import { Token, KEY_LABELS } from './token/token.js';
 import { ensureDevelopmentToken, tokenOptionsFromConfig, certsDir } from '../provisioning/index.js';
 import { loadListenerTls } from '../provisioning/listener-tls.js';
+import { liveAuditSigner, liveCertificate, provisioningGate } from '../provisioning/live.js';
 import { openMessage, sealMessage } from './transport/smime/index.js';
 import { buildMailMessage, createSmtpSender, type SmtpSender } from './transport/mail/sender.js';
 import { startSmtpReceiver, type SmtpReceiver } from './transport/mail/receiver.js';
@@ -123,7 +124,8 @@ export async function composeGateway(config: GatewayConfig, opts: { log?: Logger
 
   const certs = certsDir(config);
   // Parsed once: each answer is signed with it, and parsing a certificate costs a third of a millisecond.
-  const signerCert = new X509Certificate(readFileSync(join(certs, `${KEY_LABELS.sign}.pem`)));
+  // Read when used and re-read when the file changes: absent until provisioned, switched by a renewal.
+  const signerCert = liveCertificate(join(certs, `${KEY_LABELS.sign}.pem`));
 
   const opener: MessageOpener = {
     async open(raw) {
@@ -166,7 +168,7 @@ export async function composeGateway(config: GatewayConfig, opts: { log?: Logger
     },
   };
   const auditLog = new AuditLog(db, { origin: `${config.memberState}/pruem-gateway` });
-  const auditSigner = tokenAuditSigner(token, readFileSync(join(certs, `${KEY_LABELS.audit}.pem`), 'utf8'));
+  const auditSigner = liveAuditSigner(join(certs, `${KEY_LABELS.audit}.pem`), (pem) => tokenAuditSigner(token, pem));
   const audit = createExchangeAudit(db, auditLog);
   const officers = new OfficerRegistry(db, auditLog);
   // An outgoing search by an officer who is not authorised fails inside the pipeline's transaction.
@@ -338,6 +340,8 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
   running.push(() => checkpoint().catch((e: Error) => log.error({ reason: e.message }, 'audit checkpoint failed')));
   try {
     let smtpPort: number | null = null;
+    // The TESTA side opens once the keys and certificates are there (at once on a provisioned box).
+    const openTesta = async (): Promise<void> => {
     if (config.listen.smtp) {
       const receiver: SmtpReceiver = await startSmtpReceiver({
         host: config.listen.smtp.host,
@@ -376,6 +380,19 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
     }
     pipeline.start();
     running.push(() => pipeline.stop());
+    };
+    const gate = await provisioningGate({
+      config,
+      token: core.token,
+      open: openTesta,
+      onWaiting: (s) => {
+        services.set('smtp-receiver', 'down', `closed until provisioned: ${s.missing.join('; ')}`);
+        log.warn({ missing: s.missing }, 'not provisioned: the TESTA side stays closed (pruem provision)');
+      },
+      onOpened: () => log.info('provisioning complete: the TESTA side is open'),
+      onError: (e) => log.error({ reason: e.message }, 'the TESTA side could not open'),
+    });
+    running.push(() => gate.stop());
 
     let officersPort: number | null = null;
     if (config.listen.officers) {
@@ -429,7 +446,7 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
         configPath: opts.configPath ?? null,
         db: core.db,
         version: VERSION,
-        status: () => core.status(),
+        status: () => ({ ...core.status(), provisioning: gate.current() }),
         token: core.token,
         audit: core.audit,
         auditSigner: core.auditSigner,
@@ -462,7 +479,7 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
         ? 'gateway started; the console uses a self-signed certificate: check that the browser shows this SHA-256 fingerprint'
         : 'gateway started',
     );
-    return { ...core, apiPort: listening.port, apiUrl, smtpPort, officersPort, stop: stopAll };
+    return { ...core, status: () => ({ ...core.status(), provisioning: gate.current() }), apiPort: listening.port, apiUrl, smtpPort, officersPort, stop: stopAll };
   } catch (e) {
     log.error({ reason: e instanceof Error ? e.message : String(e) }, 'gateway could not start; stopping what had started');
     await stopAll();

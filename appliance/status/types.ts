@@ -40,6 +40,8 @@ export interface GatewayStatus {
   readonly services: readonly ServiceStatus[];
   readonly peers: readonly PeerLinkStatus[];
   readonly queues: readonly QueueStatus[];
+  /** The daemon's provisioning (startGateway): what is missing before the TESTA side opens, certificates near expiry. */
+  readonly provisioning?: { readonly ready: boolean; readonly mode: 'production' | 'development' | 'none'; readonly missing: readonly string[]; readonly expiring: readonly string[] };
   /** Messages per minute over the last hour (60 buckets, oldest first), per direction. */
   readonly throughput: { readonly in: readonly number[]; readonly out: readonly number[] };
 }
