@@ -38,7 +38,8 @@ import { ProfileNotes } from './dna-exchange/notes.js';
 import { dnaChannelHandler } from './dna-exchange/channel.js';
 import { submitDnaSearch } from './dna-exchange/submit.js';
 import { createOfficersApi, ensureApiKey, listen as listenOfficersApi } from './dna-exchange/officers-api.js';
-import { buildApiDeps } from './api/wiring/index.js';
+import { buildApiDeps, configFilePort, systemdPort } from './api/wiring/index.js';
+import { startGatewaySerial } from './serial/index.js';
 import { AuditLog, periodOf } from './audit/log.js';
 import type { AuditSigner } from './audit/signer.js';
 import type { AuditEvent } from './audit/events.js';
@@ -440,6 +441,9 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
 
     const tls = await loadListenerTls(config);
     if (!tls.ok) throw new Error(tls.error);
+    // One configuration port for the console and the serial console, and the set-up code both show.
+    const configPort = configFilePort(config, opts.configPath ?? null);
+    let setupCode: string | null = null;
     const api = createApiServer(
       buildApiDeps({
         config,
@@ -465,7 +469,11 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
           annual: async (year) =>
             core.statistics.annual(year).map(({ state, channel, direction, requests, hits, noHits, errors }) => ({ state, channel, direction, requests, hits, noHits, errors })),
         },
-        onSetupCode: (code) => log.warn({ setupCode: code }, 'no console account yet: open the console and enter this set-up code'),
+        config: configPort,
+        onSetupCode: (code) => {
+          setupCode = code;
+          log.warn({ setupCode: code }, 'no console account yet: open the console and enter this set-up code');
+        },
         // The Secure flag on the session cookie wherever the request came over TLS.
         security: { secureCookies: tls.tls !== null },
       }),
@@ -473,6 +481,14 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
     const listening = await api.listen(config.listen.api.host, config.listen.api.port, tls.tls ?? undefined);
     running.push(() => listening.close());
     const apiUrl = `${tls.tls ? 'https' : 'http'}://${config.listen.api.host}:${listening.port}`;
+    if (config.serial.enabled) {
+      const serial = startGatewaySerial({
+        db: core.db, token: core.token, audit: core.audit, version: VERSION, configPath: opts.configPath ?? null, config: configPort,
+        status: () => ({ ...core.status(), provisioning: gate.current() }), setupCode: () => setupCode, system: systemdPort,
+        afterProvisioning: () => void gate.check(), log: (event, fields) => log.info(fields ?? {}, event),
+      });
+      running.push(() => serial.close());
+    }
     log.info(
       { api: apiUrl, smtp: smtpPort, ...(tls.tls ? { tls: tls.tls.source, certificateSha256: tls.tls.fingerprint } : {}) },
       tls.tls?.source === 'self-signed'

@@ -41,11 +41,22 @@ export function tokenOptionsFromConfig(config: GatewayConfig, extra: Partial<Tok
   const t = config.token;
   let softhsmConf = t.softhsmConf;
   if (!softhsmConf && isSoftHsmModule(t.module) && existsSync(developmentSofthsmConf(config))) softhsmConf = developmentSofthsmConf(config);
+  let pin: string;
+  let pinUnavailable: string | undefined;
+  try {
+    pin = readSecret(t.pin);
+  } catch (e) {
+    // The daemon starts anyway (allowNotReady) and says why the token is locked; other callers need the PIN.
+    if (!extra.allowNotReady) throw e;
+    pin = '';
+    pinUnavailable = `no PIN: ${(e as Error).message}`;
+  }
   return {
     module: t.module,
     label: t.label,
     ...(t.slot !== undefined ? { slot: t.slot } : {}),
-    pin: readSecret(t.pin),
+    pin,
+    ...(pinUnavailable ? { pinUnavailable } : {}),
     ...(softhsmConf ? { softhsmConf } : {}),
     ...extra,
   };

@@ -8,7 +8,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import type { GatewayConfig } from '../appliance/config/config.js';
+import { readSecret, type GatewayConfig } from '../appliance/config/config.js';
 import type { Token } from '../appliance/token/token.js';
 import type { AuditSigner } from '../appliance/audit/signer.js';
 import { provisioningState, type ProvisioningState } from './production.js';
@@ -106,8 +106,22 @@ export async function provisioningGate(opts: {
     timer = null;
   };
   let ticks = 0;
+  let lastPin: string | null = null;
   const check = async (): Promise<ProvisioningState> => {
-    if (!opened && opts.token.status().state !== 'ready') await opts.token.reconnect().catch(() => undefined);
+    if (!opened && opts.token.status().state !== 'ready') {
+      // The PIN source may have been written meanwhile (pruem provision): a PIN not tried yet is tried once;
+      // a refused one is never retried (the Token keeps it locked), so a card is not walked into PIN lock.
+      let pin: string | null = null;
+      try {
+        pin = readSecret(opts.config.token.pin);
+      } catch {
+        pin = null;
+      }
+      if (pin && pin !== lastPin) {
+        lastPin = pin;
+        await opts.token.setPin(pin).catch(() => undefined);
+      } else await opts.token.reconnect().catch(() => undefined);
+    }
     state = await provisioningState(opts.config, opts.token);
     if (state.ready && !opened) {
       opening ??= opts

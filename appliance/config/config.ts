@@ -4,6 +4,13 @@ import { z } from 'zod';
 import { MEMBER_STATES } from '../peers/member-states.js';
 
 const memberState = z.enum(MEMBER_STATES);
+
+/** Dotted quad with octets 0–255, with a /0–32 prefix when asked for. */
+function ipv4(text: string, withPrefix: boolean): boolean {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\/(\d{1,2}))?$/.exec(text);
+  if (!m || (m[5] === undefined) === withPrefix) return false;
+  return m.slice(1, 5).every((o) => Number(o) <= 255) && (!withPrefix || Number(m[5]) <= 32);
+}
 const host = z.string().min(1);
 const port = z.number().int().min(0).max(65535);
 
@@ -134,9 +141,9 @@ export const configSchema = z
     network: z
       .object({
         interface: z.string().regex(/^[A-Za-z0-9._-]{1,15}$/),
-        address: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, 'IPv4 address with prefix, e.g. 10.0.0.2/24'),
-        gateway: z.string().regex(/^\d{1,3}(\.\d{1,3}){3}$/).nullable().default(null),
-        dns: z.array(z.string().regex(/^\d{1,3}(\.\d{1,3}){3}$/)).max(3).default([]),
+        address: z.string().refine((s) => ipv4(s, true), 'IPv4 address with prefix, e.g. 10.0.0.2/24'),
+        gateway: z.string().refine((s) => ipv4(s, false), 'IPv4 address').nullable().default(null),
+        dns: z.array(z.string().refine((s) => ipv4(s, false), 'IPv4 address')).max(3).default([]),
       })
       .strict()
       .nullable()

@@ -81,6 +81,8 @@ export interface TokenOpenOptions {
   readonly softhsmConf?: string;
   /** Resolve with a Token whose status() says why it is not ready, instead of rejecting (the daemon uses this). */
   readonly allowNotReady?: boolean;
+  /** Why `pin` is empty (the PIN file is not written yet…), reported as the locked state's detail. */
+  readonly pinUnavailable?: string;
   /** Probe the session before use when it was idle this long (default 5 min): some HSMs drop idle sessions. */
   readonly idleCheckMs?: number;
 }
@@ -565,6 +567,11 @@ export class Token {
       this.conn = conn;
       if (this.refusedPin !== null && this.refusedPin === this.pin) {
         this.current = this.makeStatus('locked', 'the configured PIN was refused before; supply another one', ident);
+        return;
+      }
+      if (this.pin === '') {
+        // No PIN yet (an unprovisioned box): never try an empty one, a card would count it as a wrong try.
+        this.current = this.makeStatus('locked', this.opts.pinUnavailable ?? 'no PIN configured', ident);
         return;
       }
       const loginResult = this.tryLogin(conn);
