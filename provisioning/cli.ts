@@ -31,7 +31,7 @@ Every step is idempotent; rerun the same command after an interruption and it co
   Certificates: --ca FILE…  --certificate [LABEL=]FILE…  --peers [CC=]FILE…  [--yes]
   Lifecycle:    status | renew --key LABEL… | peer add CC [--signing F] [--encryption F] | peer remove CC
                 peer disable|enable CC [--channel dna|fp|vrd]… | backup --out FILE | restore FILE (--ca F | --signer SHA256)
-                reset --so-pin-file F --confirm "ERASE <CC>"`;
+                reset --so-pin-file F --confirm "ERASE <CC>" [--discard-audit]`;
 
 const SPEC = {
   config: { type: 'string', short: 'c' },
@@ -67,6 +67,7 @@ const SPEC = {
   out: { type: 'string' },
   signer: { type: 'string' },
   confirm: { type: 'string' },
+  'discard-audit': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -264,7 +265,7 @@ export async function provisionCommand(argv: string[], io: CommandIo): Promise<n
         const audit = openApplianceAudit(config);
         let steps: string[];
         try {
-          steps = await factoryReset(configPath, { soPin, typed: typed ?? '', audit: auditLogSink(audit.log, actor(), 'pruem provision reset') });
+          steps = await factoryReset(configPath, { soPin, typed: typed ?? '', discardAudit: Boolean(v['discard-audit']), audit: auditLogSink(audit.log, actor(), 'pruem provision reset') });
         } finally {
           audit.close();
         }

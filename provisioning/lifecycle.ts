@@ -5,6 +5,7 @@
 import { createHash, verify as rsaVerify, X509Certificate } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { basename, join, relative, isAbsolute } from 'node:path';
+import Database from 'better-sqlite3';
 import { loadConfig, type GatewayConfig } from '../appliance/config/config.js';
 import { KEY_LABELS, type Token } from '../appliance/token/token.js';
 import { acquireModule } from '../appliance/token/pkcs11-module.js';
@@ -243,10 +244,15 @@ export function resetConfirmation(config: GatewayConfig): string {
  * data folder, only when `typed` is exactly `ERASE <our Member State>`. The configuration file keeps
  * only what reaches the token (module, label, PIN source) and the data folder.
  */
-export async function factoryReset(configPath: string, opts: { soPin: string; typed: string; audit?: ProvisioningAuditSink }): Promise<string[]> {
+export async function factoryReset(configPath: string, opts: { soPin: string; typed: string; audit?: ProvisioningAuditSink; discardAudit?: boolean }): Promise<string[]> {
   const config = loadConfig(configPath);
   const expected = resetConfirmation(config);
   if (opts.typed !== expected) throw new ProvisioningError('TOKEN_INIT_FAILED', `factory reset not confirmed: type exactly "${expected}"`);
+  // The Art. 30 record must be kept two years: exchanges not yet exported block the wipe.
+  const unexported = unexportedExchanges(config.dataDir);
+  if (unexported > 0 && !opts.discardAudit) {
+    throw new ProvisioningError('TOKEN_INIT_FAILED', `the audit log holds ${unexported} exchange record(s) not exported since the last export: export it first (pruem audit export), or confirm their loss with --discard-audit`);
+  }
   const done: string[] = [];
   // The SO PIN must be right before anything is wiped (C_InitToken checks it).
   try {
@@ -278,6 +284,20 @@ export async function factoryReset(configPath: string, opts: { soPin: string; ty
   writeFileDurable(configPath, `${JSON.stringify(minimal, null, 2)}\n`, 0o600);
   done.push(`configuration ${configPath} reset`);
   return done;
+}
+
+function unexportedExchanges(dataDir: string): number {
+  const path = join(dataDir, 'gateway.sqlite');
+  if (!existsSync(path)) return 0;
+  const db = new Database(path, { readonly: true });
+  try {
+    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name IN ('audit_entries', 'audit_exports')").all() as Array<{ name: string }>;
+    if (!tables.some((t) => t.name === 'audit_entries')) return 0;
+    const since = tables.some((t) => t.name === 'audit_exports') ? ((db.prepare('SELECT MAX(created_at) AS at FROM audit_exports').get() as { at: string | null }).at ?? '') : '';
+    return (db.prepare("SELECT COUNT(*) AS n FROM audit_entries WHERE kind = 'exchange' AND recorded_at > ?").get(since) as { n: number }).n;
+  } finally {
+    db.close();
+  }
 }
 
 /** A token whose user PIN is not initialised (after a reset): C_InitPIN as SO. */
