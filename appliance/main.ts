@@ -451,6 +451,7 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
         db: core.db,
         version: VERSION,
         status: () => ({ ...core.status(), provisioning: gate.current() }),
+        onProvisioned: () => void gate.check(),
         token: core.token,
         audit: core.audit,
         auditSigner: core.auditSigner,

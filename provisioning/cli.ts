@@ -125,15 +125,29 @@ export function inputFromFlags(v: Values, config: GatewayConfig): ProvisionInput
   return input;
 }
 
-async function ask(rl: ReturnType<typeof createInterface>, q: string, def?: string): Promise<string> {
-  const a = (await rl.question(def ? `${q} [${def}]: ` : `${q}: `)).trim();
-  return a || def || '';
+/**
+ * Questions on stdin, answers read as lines through the async iterator (which buffers: a script that pipes
+ * all answers at once loses none, unlike rl.question()).
+ */
+function prompter(io: CommandIo): { ask(q: string, def?: string): Promise<string>; close(): void } {
+  const rl = createInterface({ input: process.stdin, terminal: false });
+  const lines = rl[Symbol.asyncIterator]();
+  return {
+    async ask(q, def) {
+      io.stdout.write(def ? `${q} [${def}]: ` : `${q}: `);
+      const next = await lines.next();
+      const a = next.done ? '' : String(next.value).trim();
+      if (!process.stdin.isTTY) io.stdout.write('\n');
+      return a || def || '';
+    },
+    close: () => rl.close(),
+  };
 }
 
 /** Prompts for each step, the current value as the default; the same ProvisionInput as the flags. */
-async function inputFromPrompts(config: GatewayConfig, io: CommandIo): Promise<ProvisionInput> {
-  const rl = createInterface({ input: process.stdin, output: io.stdout as NodeJS.WritableStream & { isTTY?: boolean } as never, terminal: Boolean(process.stdin.isTTY) });
-  try {
+async function inputFromPrompts(config: GatewayConfig, rl: ReturnType<typeof prompter>): Promise<ProvisionInput> {
+  const ask = (_: unknown, q: string, def?: string) => rl.ask(q, def);
+  {
     const ms = (await ask(rl, 'Member State code', config.memberState)).toUpperCase();
     if (!isMemberStateCode(ms)) throw new Usage(`unknown Member State code "${ms}"`);
     const agency = await ask(rl, 'Agency (NCP name in the audit record and the certificates)', config.agency);
@@ -158,8 +172,6 @@ async function inputFromPrompts(config: GatewayConfig, io: CommandIo): Promise<P
       input.confirmPeer = async (p: PeerCandidate) => (await ask(rl, `  import ${p.state} ${p.usage} certificate SHA-256 ${p.info.fingerprintSha256}? (y/n)`, 'n')).startsWith('y');
     }
     return input;
-  } finally {
-    rl.close();
   }
 }
 
@@ -183,20 +195,27 @@ export async function provisionCommand(argv: string[], io: CommandIo): Promise<n
     const [verb, ...rest] = positionals;
     if (verb === undefined) {
       if (v.development) return await development(config, io);
-      const input = v.interactive || (process.stdin.isTTY && argv.filter((a) => a !== '--config' && a !== '-c' && a !== configPath).length === 0) ? await inputFromPrompts(config, io) : inputFromFlags(v, config);
-      if (Object.keys(input).length === 0) throw new Usage('nothing to do: give step flags (see --help), --interactive, or --development for a development token');
-      if (!configPath && (input.memberState || input.token || input.relay !== undefined)) throw new Usage('--config FILE: the settings are written to the configuration file');
-      if (input.peerFiles && !v.yes && !input.confirmPeer && process.stdin.isTTY) {
-        const rl = createInterface({ input: process.stdin, output: io.stdout as never });
-        (input as { confirmPeer?: ProvisionInput['confirmPeer'] }).confirmPeer = async (p) => (await rl.question(`  import ${p.state} ${p.usage} certificate SHA-256 ${p.info.fingerprintSha256}? (y/n) `)).trim().startsWith('y');
+      const interactive = v.interactive || (process.stdin.isTTY && argv.filter((a) => a !== '--config' && a !== '-c' && a !== configPath).length === 0);
+      const questions = interactive ? prompter(io) : null;
+      try {
+        const input = questions ? await inputFromPrompts(config, questions) : inputFromFlags(v, config);
+        if (Object.keys(input).length === 0) throw new Usage('nothing to do: give step flags (see --help), --interactive, or --development for a development token');
+        if (!configPath && (input.memberState || input.token || input.relay !== undefined)) throw new Usage('--config FILE: the settings are written to the configuration file');
+        let confirmer: ReturnType<typeof prompter> | null = questions;
+        if (input.peerFiles && !v.yes && !input.confirmPeer && process.stdin.isTTY) {
+          const c = (confirmer ??= prompter(io));
+          (input as { confirmPeer?: ProvisionInput['confirmPeer'] }).confirmPeer = async (p) => (await c.ask(`  import ${p.state} ${p.usage} certificate SHA-256 ${p.info.fingerprintSha256}? (y/n)`, 'n')).startsWith('y');
+        }
+        const result = await withAudit(config, 'pruem provision', (audit) => provision({ configPath: configPath ?? null, config, audit, out: say }, input)).finally(() => confirmer?.close());
+        if (v['csr-out']) {
+          for (const c of result.csrs) writeFileSync(`${v['csr-out']}/${c.label}.csr`, readFileSync(c.path));
+        }
+        say('');
+        say(result.summary);
+        return 0;
+      } finally {
+        questions?.close();
       }
-      const result = await withAudit(config, 'pruem provision', (audit) => provision({ configPath: configPath ?? null, config, audit, out: say }, input));
-      if (v['csr-out']) {
-        for (const c of result.csrs) writeFileSync(`${v['csr-out']}/${c.label}.csr`, readFileSync(c.path));
-      }
-      say('');
-      say(result.summary);
-      return 0;
     }
     switch (verb) {
       case 'status': {
@@ -258,8 +277,8 @@ export async function provisionCommand(argv: string[], io: CommandIo): Promise<n
         if (!soPin) throw new Usage('the SO PIN: --so-pin-file FILE or $PRUEM_SO_PIN');
         let typed = v.confirm;
         if (typed === undefined && process.stdin.isTTY) {
-          const rl = createInterface({ input: process.stdin, output: io.stdout as never });
-          typed = await rl.question(`This erases every key on the token and all data. Type "${resetConfirmation(config)}" to continue: `);
+          const rl = prompter(io);
+          typed = await rl.ask(`This erases every key on the token and all data. Type "${resetConfirmation(config)}" to continue`);
           rl.close();
         }
         const audit = openApplianceAudit(config);

@@ -51,10 +51,14 @@ export interface ProvisionInput {
   /** Generate the keys (and CSRs) for every enabled purpose. */
   readonly keys?: boolean;
   readonly subject?: { organization?: string; organizationalUnit?: string };
-  /** The national CA chain (PEM bundles). */
+  /** The national CA chain (PEM bundles): the only way a CA certificate becomes trusted here. */
   readonly caFiles?: readonly string[];
+  /** The same as PEM text (the console's upload). */
+  readonly caPems?: readonly string[];
   /** The issued certificates (PEM, may be bundles; CA certificates in them join the chain). `label=path` picks the key. */
   readonly certificateFiles?: readonly string[];
+  /** The same as PEM text (the console's upload). */
+  readonly certificatePems?: readonly string[];
   /** Peer certificates (PEM bundles); `CC=path` names the State when the certificate does not say it. */
   readonly peerFiles?: readonly string[];
   /** Asked for each peer certificate (interactive); absent: accepted (scripted, the summary lists them). */
@@ -453,8 +457,8 @@ export async function provision(ctx: ProvisionContext, input: ProvisionInput): P
       await stepKeys(run);
       await stepCsrs(run, input.subject);
     }
-    if (input.caFiles?.length) await stepCa(run, input.caFiles);
-    if (input.certificateFiles?.length) await stepCertificates(run, input.certificateFiles);
+    if (input.caFiles?.length || input.caPems?.length) await stepCa(run, [...(input.caFiles ?? []).map((f) => readFileSync(f, 'utf8')), ...(input.caPems ?? [])]);
+    if (input.certificateFiles?.length || input.certificatePems?.length) await stepCertificates(run, input.certificateFiles ?? [], input.certificatePems ?? []);
     if (input.peerFiles?.length) await stepPeers(run, input.peerFiles, input.confirmPeer);
     const token = await run.openToken().catch(() => null);
     const state = await provisioningState(run.config, token, run.now());
@@ -607,8 +611,12 @@ async function writeCsr(run: Run, token: Token, p: Purpose, keyLabel: string, su
   if (!key) throw new ProvisioningError('CERT_MISMATCH', `no key ${keyLabel} to make a request for`);
   const existing = run.record.csrs[keyLabel];
   if (existing && existsSync(path) && existing.spkiSha256 === spkiSha256(key)) {
-    run.csrs.push({ label: keyLabel, path, subject: new x509.Pkcs10CertificateRequest(readFileSync(path, 'utf8')).subject });
-    return;
+    const have = new x509.Pkcs10CertificateRequest(readFileSync(path, 'utf8')).subject;
+    // The same key and subject: the request stands (a rerun); a new subject (organisation) makes a new one.
+    if (have === new x509.Name(subjectFor(run.config, p, subject)).toString()) {
+      run.csrs.push({ label: keyLabel, path, subject: have });
+      return;
+    }
   }
   const csr = await run.audited('certificate-change', `certificate request ${keyLabel} (${p.title})`, () => purposeCsr(token, run.config, p, keyLabel, subject), (c) => c.subject);
   writeFileDurable(path, csr.pem, 0o644);
@@ -618,8 +626,9 @@ async function writeCsr(run: Run, token: Token, p: Purpose, keyLabel: string, su
   run.say(`request ${path}: ${csr.subject}`);
 }
 
-async function stepCa(run: Run, files: readonly string[]): Promise<void> {
-  const certs = files.flatMap((f) => splitPem(readFileSync(f, 'utf8')));
+async function stepCa(run: Run, texts: readonly string[]): Promise<void> {
+  const certs = texts.flatMap((t) => splitPem(t));
+  if (!certs.length) throw new ProvisioningError('BAD_CERTIFICATE', 'no PEM certificate in the CA chain given');
   await importCaChain(run, certs);
   run.done('ca', `${certs.length} certificate(s)`);
 }
@@ -648,19 +657,26 @@ function issuedByChain(leaf: X509Certificate, chain: readonly X509Certificate[])
   return chain.find((ca) => leaf.checkIssued(ca) && leaf.verify(ca.publicKey)) ?? null;
 }
 
-async function stepCertificates(run: Run, files: readonly string[]): Promise<void> {
+async function stepCertificates(run: Run, files: readonly string[], pems: readonly string[]): Promise<void> {
   const token = await run.openToken();
-  const items: Array<{ label: string | null; pem: string }> = [];
+  const items: Array<{ label: string | null; pem: string }> = pems.flatMap((text) => splitPem(text).map((pem) => ({ label: null, pem })));
   for (const spec of files) {
     const m = /^([a-z][a-z0-9.~-]*)=(.+)$/.exec(spec);
     const file = m ? m[2]! : spec;
     for (const pem of splitPem(readFileSync(file, 'utf8'))) items.push({ label: m ? m[1]! : null, pem });
   }
-  if (!items.length) throw new ProvisioningError('BAD_CERTIFICATE', `no PEM certificate in ${files.join(', ')}`);
-  await importCaChain(
-    run,
-    items.filter((i) => new X509Certificate(i.pem).ca).map((i) => i.pem),
-  );
+  if (!items.length) throw new ProvisioningError('BAD_CERTIFICATE', `no PEM certificate in ${files.join(', ') || 'the text given'}`);
+  // A CA certificate is trusted only through the explicit CA step; in a bundle of answers it must be one already trusted.
+  const chainFile = caChainPath(run.config.dataDir);
+  const trusted = new Set(existsSync(chainFile) ? splitPem(readFileSync(chainFile, 'utf8')).map((p) => new X509Certificate(p).fingerprint256) : []);
+  for (const item of items) {
+    const cert = new X509Certificate(item.pem);
+    if (cert.ca && !trusted.has(cert.fingerprint256)) {
+      const message = `CA certificate "${cert.subject.replace(/\n/g, ', ')}" (SHA-256 ${cert.fingerprint256.replace(/:/g, '').toLowerCase().slice(0, 16)}…) is not in the national CA chain: import the chain explicitly (--ca) after checking it`;
+      run.ctx.audit({ action: 'certificate-change', target: 'national CA chain', outcome: 'failure', detail: message });
+      throw new ProvisioningError('BAD_CERTIFICATE', message);
+    }
+  }
   const imported: string[] = [];
   for (const item of items.filter((i) => !new X509Certificate(i.pem).ca)) {
     imported.push(await importOwnCertificate(run, token, item.pem, item.label));

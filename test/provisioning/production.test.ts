@@ -100,3 +100,17 @@ test('a certificate for another key is refused with a clear message; the right o
   assert.equal(status.code, 0, status.out);
   writeFileSync(join(root, 'done'), '');
 });
+
+test('the same steps as prompts (a technician at a terminal)', async () => {
+  const b = makeBox(root, 'DE');
+  const answers = ['DE', 'BKA', '', 'y', 'de-user-4711', 'de-so-0815', `file ${join(b.dataDir, 'token.pin')}`, 'Bundeskriminalamt', '', '', ''].join('\n');
+  const r = await pruem(['provision', '--interactive', '--config', b.configPath], process.env, `${answers}\n`);
+  assert.equal(r.code, 0, r.out);
+  assert.match(r.out, /Member State code \[RO\]/);
+  assert.match(r.out, /state: NOT ready/);
+  const record = readRecord(b.dataDir)!;
+  assert.deepEqual(Object.keys(record.csrs).sort(), ['audit', 'ncp-decrypt', 'ncp-sign']);
+  const text = (await runOk('openssl', ['req', '-in', join(b.dataDir, 'provisioning', 'csr', 'ncp-sign.csr'), '-noout', '-subject'])).toString();
+  assert.match(text, /C\s*=\s*DE, O\s*=\s*Bundeskriminalamt/);
+  assert.equal((JSON.parse(readFileSync(b.configPath, 'utf8')) as { agency: string }).agency, 'BKA');
+});

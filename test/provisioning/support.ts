@@ -55,13 +55,14 @@ export function initialFlags(box: Box): string[] {
 }
 
 /** Runs `pruem <args>` in a child process; resolves with its exit code and output (never rejects on a non-zero exit). */
-export function pruem(args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string }> {
+export function pruem(args: readonly string[], env: NodeJS.ProcessEnv = process.env, input?: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; out: string }> {
   const { command, args: base } = pruemCommand();
   return new Promise((resolve, reject) => {
-    const child = spawn(command, [...base, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    const child = spawn(command, [...base, ...args], { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], env });
+    if (input !== undefined) child.stdin?.end(input);
     let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', reject);
     child.on('exit', (code, signal) => resolve({ code, signal, out }));
   });

@@ -74,6 +74,8 @@ export interface GatewayParts {
   readonly usbRoots?: readonly string[];
   /** systemd-networkd folder for the management interface (the image: /etc/systemd/network); absent: the wizard keeps the network as it is. */
   readonly network?: { readonly dir: string; readonly interface: string; readonly reload: boolean };
+  /** After the console imported a certificate: the daemon re-checks its provisioning at once. */
+  readonly onProvisioned?: () => void;
 }
 
 export function buildApiDeps(parts: GatewayParts, overrides: Partial<ApiDeps> = {}): ApiDeps {
@@ -85,7 +87,7 @@ export function buildApiDeps(parts: GatewayParts, overrides: Partial<ApiDeps> = 
     version: parts.version,
     status: () => parts.status(),
     config,
-    provisioning: provisioningPort({ token: parts.token, config: () => config.current() }),
+    provisioning: provisioningPort({ token: parts.token, config: () => config.current(), configPath: parts.configPath, ...(parts.onProvisioned ? { onProvisioned: parts.onProvisioned } : {}) }),
     audit: auditPort({ log: parts.audit, signer, officers, ...(parts.usbRoots ? { usbRoots: parts.usbRoots } : {}) }),
     officers: officersPort(officers),
     statistics: statisticsPort(parts.audit),
