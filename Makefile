@@ -8,6 +8,8 @@ export npm_config_nodedir := /usr
 export npm_config_build_from_source := true
 export npm_config_update_notifier := false
 
+# The native addons (better-sqlite3, pkcs11js) compile at npm ci: node-gyp needs these before it.
+APT_BUILD := python3 make g++
 APT_RUNTIME := softhsm2 opensc libengine-pkcs11-openssl openssl ca-certificates postfix
 # xmllint (libxml2-utils) is the tests' independent PRUEMDNA schema checker; the gateway validates in process.
 APT_TEST := libxml2-utils xmlsec1 dovecot-pop3d socat chromium dosfstools util-linux
@@ -34,13 +36,18 @@ test-deps: deps
 	@bash scripts/apt-ensure.sh $(APT_TEST)
 
 $(STAMP)/npm: package-lock.json
+	@bash scripts/check-node.sh
+	@bash scripts/apt-ensure.sh $(APT_BUILD)
 	npm ci --no-audit --no-fund
 	@mkdir -p $(STAMP) && touch $@
 
 build: $(STAMP)/npm
 	./node_modules/.bin/tsc -p tsconfig.build.json
-	@# tsc copies no assets: the PRUEMDNA schema and the auditors' standalone verifier ship beside the code.
+	@# tsc copies no assets: the PRUEMDNA schema ships beside the code.
 	cd appliance && find . \( -name '*.xsd' -o -name '*.mjs' \) -exec install -D -m 0644 {} ../dist/appliance/{} \;
+	@# The auditors' verifier: the type-checked modules in appliance/audit/verify/ bundled into one
+	@# dependency-free file (it replaces tsc's unbundled verify-audit.mjs).
+	node --import tsx appliance/audit/verify/build.ts dist/appliance/audit/verify-audit.mjs
 	node console/build.mjs
 
 clean:

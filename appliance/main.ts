@@ -1,9 +1,6 @@
 import 'reflect-metadata';
-import { createHash, X509Certificate } from 'node:crypto';
-
-/** id-data (RFC 5652 §4): the content type of a detached signature over plain bytes. */
-const DATA_OID = '1.2.840.113549.1.7.1';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -12,9 +9,12 @@ import { readSecret } from './config/config.js';
 import { openDatabase, type Db } from './db/database.js';
 import { MessageQueue } from './queue/queue.js';
 import { LinkTracker } from './exchange/links.js';
-import { ExchangePipeline, type ExchangeAudit, type MessageOpener, type MessageSealer } from './exchange/pipeline.js';
+import { ExchangePipeline, type ExchangeAudit } from './exchange/pipeline.js';
+import { relaySender, smimeOpener, smimeSealer } from './exchange/smime-ports.js';
+import { exchangeRetention, pruneExchange, replayWindowOf } from './exchange/retention.js';
+import { mailIntake } from './exchange/intake.js';
+import { checkpointIfGrown } from './audit/checkpoints.js';
 import { pingHandler, pingRequest } from './exchange/ping.js';
-import type { ExchangeRecord } from './exchange/handler.js';
 import { ServiceBoard, gatewayStatus } from './status/status.js';
 import type { GatewayStatus } from './status/types.js';
 import { PeerDirectory } from './peers/directory.js';
@@ -23,8 +23,8 @@ import { Token, KEY_LABELS } from './token/token.js';
 import { ensureDevelopmentToken, tokenOptionsFromConfig, certsDir } from '../provisioning/index.js';
 import { loadListenerTls } from '../provisioning/listener-tls.js';
 import { liveAuditSigner, liveCertificate, provisioningGate } from '../provisioning/live.js';
-import { openMessage, sealMessage } from './transport/smime/index.js';
-import { buildMailMessage, createSmtpSender, type SmtpSender } from './transport/mail/sender.js';
+import { signingTimeOf } from './transport/smime/index.js';
+import { createSmtpSender, type SmtpSender } from './transport/mail/sender.js';
 import { startSmtpReceiver, type SmtpReceiver } from './transport/mail/receiver.js';
 import { createPop3Fetcher } from './transport/mail/pop3.js';
 import type { CommandIo } from './cli/io.js';
@@ -35,15 +35,21 @@ import { ProfileStore } from './dna/store.js';
 import { DnaSearches } from './dna-exchange/searches.js';
 import { NationalIndex } from './dna-exchange/national-index.js';
 import { ProfileNotes } from './dna-exchange/notes.js';
+import { HitValidations, VALIDATION_RETENTION_MS } from './dna-exchange/hit-validation.js';
+import { dnaValidationRoutes } from './dna-exchange/validation-routes.js';
 import { dnaChannelHandler } from './dna-exchange/channel.js';
+import { reportIndexBuilds, reportIndexDeltas } from './dna-exchange/index-reporting.js';
 import { submitDnaSearch } from './dna-exchange/submit.js';
-import { createOfficersApi, ensureApiKey, listen as listenOfficersApi } from './dna-exchange/officers-api.js';
+import { createOfficersApi, listen as listenOfficersApi } from './dna-exchange/officers-api.js';
+import { OfficersClients } from './dna-exchange/officers-clients.js';
+import { apiLogTo } from './api/log.js';
+import { ensurePrivateDir } from './util/fs.js';
 import { buildApiDeps, configFilePort, systemdPort } from './api/wiring/index.js';
 import { startGatewaySerial } from './serial/index.js';
-import { AuditLog, periodOf } from './audit/log.js';
+import { AuditLog } from './audit/log.js';
 import type { AuditSigner } from './audit/signer.js';
-import type { AuditEvent } from './audit/events.js';
-import { createSignedData } from './transport/smime/SignedData.js';
+import { createExchangeAudit } from './audit/exchange-audit.js';
+import { tokenAuditSigner } from './audit/token-signer.js';
 
 export const VERSION = '0.1.0';
 /** The `generator` we write in PRUEMDNA headers. */
@@ -51,8 +57,8 @@ const GENERATOR = `pruem-gateway ${VERSION}`;
 
 /** How often the audit tree head is signed when it grew (a bound on what an attacker could rewrite unseen). */
 const AUDIT_CHECKPOINT_MS = 5 * 60_000;
-/** How often the daemon looks for a re-imported national DNA database. */
-const DNA_RELOAD_CHECK_MS = 30_000;
+/** How often the daemon looks for an import into the national DNA database (one small read; issue 15: ≤ 5 s to searchable). */
+const DNA_RELOAD_CHECK_MS = 2_000;
 
 export type Logger = pino.Logger;
 
@@ -70,11 +76,13 @@ export interface GatewayCore {
   readonly token: Token;
   readonly directory: PeerDirectory;
   readonly pipeline: ExchangePipeline;
+  /** The pipeline's Art. 30 adapter: exchanges, and refused messages as security events. */
+  readonly exchangeAudit: ExchangeAudit;
   readonly audit: AuditLog;
   readonly auditSigner: AuditSigner;
   readonly officers: OfficerRegistry;
   readonly statistics: Statistics;
-  readonly dna: { readonly store: ProfileStore; readonly index: NationalIndex; readonly searches: DnaSearches; readonly notes: ProfileNotes };
+  readonly dna: { readonly store: ProfileStore; readonly index: NationalIndex; readonly searches: DnaSearches; readonly notes: ProfileNotes; readonly validations: HitValidations };
   readonly log: Logger;
   readonly startedAt: Date;
   status(): GatewayStatus;
@@ -97,23 +105,21 @@ function logger(config: GatewayConfig): Logger {
 
 /** First boot: on SoftHSM2, make the development token, keys and certificates if missing. */
 export async function provisionFirstBoot(config: GatewayConfig, io?: CommandIo): Promise<void> {
-  mkdirSync(config.dataDir, { recursive: true });
+  ensurePrivateDir(config.dataDir);
   const result = await ensureDevelopmentToken(config);
   for (const action of result.actions) io?.stdout.write(`${action}\n`);
   if (result.status === 'created') io?.stdout.write(`development token "${config.token.label}" ready — DEVELOPMENT certificates, not for TESTA\n`);
 }
 
-function sha256(data: Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
-}
-
 export async function composeGateway(config: GatewayConfig, opts: { log?: Logger } = {}): Promise<GatewayCore> {
   const log = opts.log ?? logger(config);
   const startedAt = new Date();
-  mkdirSync(config.dataDir, { recursive: true });
+  ensurePrivateDir(config.dataDir);
   await ensureDevelopmentToken(config);
   const db = openDatabase(join(config.dataDir, 'gateway.sqlite'));
-  const queue = new MessageQueue(db);
+  const replayWindow = replayWindowOf(config);
+  // DNA-TIME order by the signed signing time, never by the unsigned Date header.
+  const queue = new MessageQueue(db, undefined, { signedTimeOf: (raw) => signingTimeOf(raw, config.limits.maxMessageBytes), orderWindowMs: replayWindow.pastMs });
   const links = new LinkTracker(db);
   const services = new ServiceBoard();
   const token = await Token.open(tokenOptionsFromConfig(config, { allowNotReady: true }));
@@ -128,46 +134,8 @@ export async function composeGateway(config: GatewayConfig, opts: { log?: Logger
   // Read when used and re-read when the file changes: absent until provisioned, switched by a renewal.
   const signerCert = liveCertificate(join(certs, `${KEY_LABELS.sign}.pem`));
 
-  const opener: MessageOpener = {
-    async open(raw) {
-      const result = await openMessage(raw, { directory, token, now: new Date(), maxBytes: config.limits.maxMessageBytes });
-      // Our token being absent or locked says nothing about the message: keep it and try again later.
-      if (!result.ok && result.error.code === 'TOKEN_UNAVAILABLE') throw new Error(`token unavailable: ${result.error.message}`);
-      return result.ok
-        ? { ok: true, sender: result.sender, payload: result.payload, payloadContentType: result.payloadContentType, subject: result.subject }
-        : { ok: false, error: result.error };
-    },
-  };
-  const sealer: MessageSealer = {
-    async seal({ peer, channel, reply, messageId, inReplyTo }) {
-      const p = directory.get(peer);
-      const rcptTo = directory.addressFor(peer, channel);
-      if (!p?.encryption || !rcptTo) throw new Error(`peer ${peer} has no ${channel} address or encryption certificate`);
-      const sealed = await sealMessage({
-        payload: reply.payload,
-        payloadContentType: reply.payloadContentType,
-        recipientCert: p.encryption.x509,
-        profile: p.crypto,
-        token,
-        signerCert,
-      });
-      const mailFrom = directory.ourAddress(channel);
-      const raw = buildMailMessage({
-        from: mailFrom,
-        to: rcptTo,
-        subject: reply.subject,
-        messageId,
-        date: new Date(),
-        contentType: sealed.contentType,
-        body: sealed.body,
-        extraHeaders: {
-          'Content-Disposition': 'attachment; filename=smime.p7m',
-          ...(inReplyTo ? { 'In-Reply-To': `<${inReplyTo}>` } : {}),
-        },
-      });
-      return { raw, mailFrom, rcptTo };
-    },
-  };
+  const opener = smimeOpener({ directory, token, maxBytes: config.limits.maxMessageBytes });
+  const sealer = smimeSealer({ directory, token, signerCert });
   const auditLog = new AuditLog(db, { origin: `${config.memberState}/pruem-gateway` });
   const auditSigner = liveAuditSigner(join(certs, `${KEY_LABELS.audit}.pem`), (pem) => tokenAuditSigner(token, pem));
   const audit = createExchangeAudit(db, auditLog);
@@ -181,31 +149,24 @@ export async function composeGateway(config: GatewayConfig, opts: { log?: Logger
   const dnaStore = ProfileStore.open(dnaStorePath);
   const dnaIndex = new NationalIndex(dnaStore, {
     path: dnaStorePath,
-    onBuild: (b) => {
-      if (b.ok) {
-        log.info({ profiles: b.profiles, generation: b.generation, seconds: Math.round(b.totalMs / 100) / 10 }, b.first ? 'DNA index built' : 'DNA index rebuilt after an import');
-        // An empty national database answers every search "no hit": amber, so nobody takes that for normal.
-        if (b.profiles === 0) services.set('dna-index', 'degraded', 'the national DNA database is empty: every search is answered "no hit" (pruem dna import)');
-        else services.set('dna-index', 'up', `${b.profiles} profiles, built in ${(b.totalMs / 1000).toFixed(1)} s`);
-        // Requests deferred while there was no index are answered now, not after the rest of their back-off.
-        if (b.first && queue.retryDeferredNow('dna') > 0) pipeline.kick();
-      } else if (b.first) {
-        log.error({ reason: b.error }, 'DNA index build failed; DNA requests wait in the queue');
-        services.set('dna-index', 'down', `build failed, DNA requests wait in the queue: ${b.error}`);
-      } else {
-        log.error({ reason: b.error }, 'DNA index rebuild failed; the previous index stays in use');
-        services.set('dna-index', 'degraded', `rebuild failed, the previous index answers: ${b.error}`);
-      }
-    },
+    // Requests deferred while there was no index are answered now, not after the rest of their back-off.
+    onBuild: reportIndexBuilds({
+      services,
+      log,
+      firstReady: () => {
+        if (queue.retryDeferredNow('dna') > 0) pipeline.kick();
+      },
+    }),
+    onDelta: reportIndexDeltas({ services, log }),
   });
-  const dna = { store: dnaStore, index: dnaIndex, searches: new DnaSearches(db), notes: new ProfileNotes(db) };
+  const dna = { store: dnaStore, index: dnaIndex, searches: new DnaSearches(db), notes: new ProfileNotes(db), validations: new HitValidations(db) };
   const sender: SmtpSender | null = config.relay
     ? createSmtpSender({ host: config.relay.host, port: config.relay.port, requireTls: config.relay.requireTls, heloName: directory.ourAddress('dna').split('@')[1] ?? 'localhost' })
     : null;
   const handlers = [
     pingHandler('dna'),
     pingHandler('fp'),
-    dnaChannelHandler({ ourState: config.memberState, agency: config.agency, generator: GENERATOR, engine: () => dna.index.current(), searches: dna.searches, notes: dna.notes, statistics }),
+    dnaChannelHandler({ ourState: config.memberState, agency: config.agency, generator: GENERATOR, engine: () => dna.index.current(), searches: dna.searches, notes: dna.notes, validations: dna.validations, statistics }),
   ];
   const pipeline = new ExchangePipeline({
     db,
@@ -213,21 +174,14 @@ export async function composeGateway(config: GatewayConfig, opts: { log?: Logger
     links,
     opener,
     sealer,
-    sender: sender
-      ? {
-          concurrency: sender.concurrency,
-          async send(m) {
-            const r = await sender.send(m);
-            services.set('relay', r.ok ? 'up' : r.code === null ? 'down' : 'up', r.ok ? r.response : r.reason);
-            return r.ok ? { ok: true, response: r.response } : { ok: false, permanent: r.permanent, reason: r.reason };
-          },
-        }
-      : null,
+    sender: sender ? relaySender(sender, services) : null,
     handlers,
     audit,
     ourState: config.memberState,
     messageIdDomain: (channel) => directory.ourAddress(channel).split('@')[1] ?? 'localhost',
-    log: (event, fields) => log.info(fields, event),
+    log: (event, fields) => (event === 'inbound-dead-letter' || event === 'inbound-error' ? log.error(fields, event) : log.info(fields, event)),
+    maxFailures: config.exchange.maxFailures,
+    replayWindow,
   });
   const peerChannels = () =>
     directory.list().flatMap((p) => (['dna', 'fp'] as const).map((channel) => ({ state: p.code, channel, enabled: p.channels[channel].enabled })));
@@ -240,6 +194,7 @@ export async function composeGateway(config: GatewayConfig, opts: { log?: Logger
     token,
     directory,
     pipeline,
+    exchangeAudit: audit,
     audit: auditLog,
     auditSigner,
     officers,
@@ -254,65 +209,6 @@ export async function composeGateway(config: GatewayConfig, opts: { log?: Logger
       await token.close();
       dnaStore.close();
       db.close();
-    },
-  };
-}
-
-/** The audit key on the token, as the audit log wants it (checkpoints, export signatures). */
-function tokenAuditSigner(token: Token, certificatePem: string): AuditSigner {
-  const der = new X509Certificate(certificatePem).raw;
-  return {
-    certificatePem,
-    chainPem: [],
-    signRaw: (data) => token.sign(KEY_LABELS.audit, data, 'SHA-256'),
-    signCmsDetached: (data) =>
-      createSignedData({ eContentType: DATA_OID, eContent: data, signerCertDer: der, token, keyLabel: KEY_LABELS.audit, digest: 'sha256', now: new Date(), detached: true }),
-  };
-}
-
-/**
- * Art. 30 records of the exchange pipeline, appended in its transaction. Messages rejected before
- * we know who sent them (bad signature, unknown signer) are not exchanges with a Member State:
- * they go to a security table the console shows, with the reason.
- */
-function createExchangeAudit(db: Db, audit: AuditLog): ExchangeAudit {
-  db.exec(`CREATE TABLE IF NOT EXISTS exchange_rejections (
-    at INTEGER NOT NULL, channel TEXT NOT NULL, message_id TEXT NOT NULL, mail_from TEXT NOT NULL, code TEXT NOT NULL, reason TEXT NOT NULL)`);
-  const reject = db.prepare('INSERT INTO exchange_rejections VALUES (?, ?, ?, ?, ?, ?)');
-  return {
-    exchange(record: ExchangeRecord, ctx) {
-      const common = {
-        kind: 'exchange' as const,
-        channel: ctx.channel,
-        messageType: record.messageType,
-        automated: true,
-        dataSupplied: {
-          categories: [...record.data.categories],
-          recordIds: [...record.data.recordIds],
-          count: record.data.count,
-          sha256: sha256(ctx.payload),
-          byteLength: ctx.payload.length,
-        },
-        occurredAt: ctx.occurredAt.toISOString(),
-        searchingBody: { ...record.searchingBody },
-        fileManagingBody: { ...record.fileManagingBody },
-        peerState: ctx.peer,
-        messageId: ctx.messageId,
-        referenceNumbers: [...record.referenceNumbers],
-        result: record.result,
-      };
-      const inReplyTo = ctx.inReplyTo ? { inReplyTo: ctx.inReplyTo } : {};
-      let event: AuditEvent;
-      if (record.direction === 'sent' && record.role === 'request') {
-        if (!record.search) throw new Error('an outgoing search needs its reason and officers (Art. 30(2))');
-        event = { ...common, direction: 'sent', role: 'request', ...record.search };
-      } else if (record.direction === 'sent') event = { ...common, direction: 'sent', role: 'response', ...inReplyTo };
-      else if (record.role === 'request') event = { ...common, direction: 'received', role: 'request' };
-      else event = { ...common, direction: 'received', role: 'response', ...inReplyTo };
-      audit.append(event);
-    },
-    rejected(entry) {
-      reject.run(entry.occurredAt.getTime(), entry.channel, entry.messageId, entry.mailFrom, entry.code, entry.reason.slice(0, 500));
     },
   };
 }
@@ -332,13 +228,10 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
         .catch((e: unknown) => log.error({ reason: e instanceof Error ? e.message : String(e) }, 'error while stopping'));
     }
   };
-  const checkpoint = async () => {
-    const head = core.audit.head(periodOf(new Date()));
-    const last = core.audit.latestCheckpoint();
-    if (head && (!last || last.size !== head.size || last.period !== periodOf(new Date()))) await core.audit.checkpoint(core.auditSigner);
-  };
+  const checkpoint = () => checkpointIfGrown(core.audit, core.auditSigner);
   // The last signed tree head covers everything the pipeline did before it stopped.
   running.push(() => checkpoint().catch((e: Error) => log.error({ reason: e.message }, 'audit checkpoint failed')));
+  const intake = mailIntake({ db: core.db, queue, directory, pipeline, audit: core.exchangeAudit, log });
   try {
     let smtpPort: number | null = null;
     // The TESTA side opens once the keys and certificates are there (at once on a provisioned box).
@@ -350,13 +243,9 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
         maxMessageBytes: config.limits.maxMessageBytes,
         acceptedDomains: (['dna', 'fp'] as const).map((c) => directory.ourAddress(c).split('@')[1] ?? ''),
         serverName: `gateway.${config.memberState.toLowerCase()}.pruem.local`,
-        store: async (raw, envelope) => {
-          const channel = envelope.rcptTo.map((r) => directory.channelForAddress(r)).find((c) => c !== null);
-          if (!channel) return { ok: false, reason: 'not a Prüm mailbox', permanent: true };
-          const { id } = queue.receive(raw, channel, envelope.mailFrom);
-          pipeline.kick();
-          return { ok: true, id };
-        },
+        logger: log.child({ component: 'smtp-receiver' }),
+        onRefused: intake.refused,
+        store: intake.smtp,
       });
       running.push(() => receiver.close());
       smtpPort = receiver.port;
@@ -364,13 +253,18 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
     }
     if (config.pop3) {
       const p = config.pop3;
-      const fetcher = createPop3Fetcher({ host: p.host, port: p.port, user: p.user, password: readSecret(p.password), tls: p.tls, maxMessageBytes: config.limits.maxMessageBytes });
+      const fetcher = createPop3Fetcher({
+        host: p.host,
+        port: p.port,
+        user: p.user,
+        password: readSecret(p.password),
+        tls: p.tls,
+        maxMessageBytes: config.limits.maxMessageBytes,
+        logger: log.child({ component: 'pop3' }),
+        onRefused: intake.refused,
+      });
       const poll = async () => {
-        const result = await fetcher.fetchNew(async (raw, envelope) => {
-          const channel = envelope.rcptTo.map((r) => directory.channelForAddress(r)).find((c) => c !== null) ?? 'dna';
-          const { id } = queue.receive(raw, channel, envelope.mailFrom);
-          return { ok: true, id };
-        });
+        const result = await fetcher.fetchNew(intake.pop3);
         if (result.error !== null) services.set('pop3', 'down', result.error);
         else services.set('pop3', result.failed ? 'degraded' : 'up', `fetched ${result.fetched}, failed ${result.failed}`);
         if (result.fetched) pipeline.kick();
@@ -397,8 +291,13 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
 
     let officersPort: number | null = null;
     if (config.listen.officers) {
+      const clients = new OfficersClients(core.db, core.audit);
+      if (clients.migrateLegacyKeyFile(join(config.dataDir, 'officers-api.key'))) log.warn({ client: 'legacy-shared-key' }, "officers' API: the shared key file became a named client credential; give each client its own and revoke it");
       const app = createOfficersApi({
-        apiKey: ensureApiKey(join(config.dataDir, 'officers-api.key')),
+        clients,
+        officers: core.officers,
+        audit: core.audit,
+        log: apiLogTo(log),
         searches: core.dna.searches,
         notes: core.dna.notes,
         statistics: core.statistics,
@@ -433,10 +332,22 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
     const dnaReloadTimer = setInterval(() => void core.dna.index.refresh(), DNA_RELOAD_CHECK_MS);
     // Signed tree heads at regular checkpoints, and the two-year retention (Art. 30(4)) once a day.
     const checkpointTimer = setInterval(() => void checkpoint().catch((e: Error) => log.error({ reason: e.message }, 'audit checkpoint failed')), AUDIT_CHECKPOINT_MS);
-    const retentionTimer = setInterval(
-      () => void core.audit.applyRetention(new Date(), core.auditSigner).catch((e: Error) => log.error({ reason: e.message }, 'audit retention failed')),
-      24 * 3_600_000,
-    );
+    // Working storage too: finished queue rows, the rejection list, replay digests past their window.
+    const pruneWorking = () => {
+      try {
+        const pruned = pruneExchange(core.db, queue, exchangeRetention(config), new Date());
+        if (pruned.inbox + pruned.outbox + pruned.rejections + pruned.seen > 0) log.info(pruned, 'working storage pruned');
+        const hits = core.dna.validations.prune(new Date(Date.now() - VALIDATION_RETENTION_MS));
+        if (hits > 0) log.info({ hits }, 'DNA hit validations past the two-year retention deleted');
+      } catch (e) {
+        log.error({ reason: e instanceof Error ? e.message : String(e) }, 'working storage retention failed');
+      }
+    };
+    pruneWorking();
+    const retentionTimer = setInterval(() => {
+      pruneWorking();
+      void core.audit.applyRetention(new Date(), core.auditSigner).catch((e: Error) => log.error({ reason: e.message }, 'audit retention failed'));
+    }, 24 * 3_600_000);
     running.push(() => [dnaReloadTimer, checkpointTimer, retentionTimer].forEach(clearInterval));
 
     const tls = await loadListenerTls(config);
@@ -470,11 +381,13 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
           annual: async (year) =>
             core.statistics.annual(year).map(({ state, channel, direction, requests, hits, noHits, errors }) => ({ state, channel, direction, requests, hits, noHits, errors })),
         },
+        log: apiLogTo(log),
         config: configPort,
         onSetupCode: (code) => {
           setupCode = code;
           log.warn({ setupCode: code }, 'no console account yet: open the console and enter this set-up code');
         },
+        extraRoutes: [dnaValidationRoutes(core.dna.validations)],
         // The Secure flag on the session cookie wherever the request came over TLS.
         security: { secureCookies: tls.tls !== null },
       }),
@@ -557,7 +470,7 @@ export async function auditCommandFromCli(argv: string[], io: CommandIo): Promis
     return await auditCommand(rest, io, {
       context: async () => {
         core = await composeGateway(loadConfig(configPath), { log: pino({ level: 'warn' }) });
-        return { log: core.audit, officers: core.officers, signer: core.auditSigner, actor: process.env.SUDO_USER ?? userInfo().username };
+        return { log: core.audit, officers: core.officers, signer: core.auditSigner, actor: process.env.SUDO_USER ?? userInfo().username, exportRoots: core.config.audit.exportRoots };
       },
     });
   } finally {

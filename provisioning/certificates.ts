@@ -1,11 +1,12 @@
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { X509Certificate, webcrypto } from 'node:crypto';
-import { mkdirSync, renameSync, writeFileSync, chmodSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { Token } from '../appliance/token/token.js';
 import { KEY_LABELS, derToPem } from '../appliance/token/token.js';
 import { keyIdentifier } from '../appliance/token/rsa.js';
+import { writeFileAtomic } from '../appliance/util/fs.js';
+import { DEVELOPMENT_MARK, describeCertificate, type CertificateDescription } from '../appliance/util/certificate.js';
 import type { MemberStateCode, MailChannel } from '../appliance/peers/member-states.js';
 import { channelAddress } from '../appliance/peers/member-states.js';
 
@@ -29,26 +30,9 @@ export class ProvisioningError extends Error {
   }
 }
 
-export interface CertificateInfo {
-  readonly subject: string;
-  readonly issuer: string;
-  /** Hex, as openssl prints it. */
-  readonly serialNumber: string;
-  readonly notBefore: string;
-  readonly notAfter: string;
-  /** Whole days until notAfter at `now` (negative when expired). */
-  readonly daysLeft: number;
-  readonly fingerprintSha256: string;
-  readonly keyAlgorithm: string;
-  readonly keyBits: number | null;
-  readonly selfSigned: boolean;
-  /** A development certificate made by ensureDevelopmentToken (never valid on TESTA). */
-  readonly development: boolean;
-  readonly emails: readonly string[];
-}
-
-/** Marker carried in every development certificate's subject; also how we recognise them again. */
-export const DEVELOPMENT_MARK = 'DEVELOPMENT ONLY – not for TESTA';
+/** The one certificate description (appliance/util/certificate.ts). */
+export type CertificateInfo = CertificateDescription;
+export { DEVELOPMENT_MARK };
 export const DEVELOPMENT_ORGANIZATION = 'Prüm gateway development';
 
 /** Accepts PEM (first certificate) or DER. Throws ProvisioningError('BAD_CERTIFICATE'). */
@@ -66,28 +50,7 @@ export function parseCertificate(input: string | Uint8Array): X509Certificate {
 }
 
 export function certificateInfo(pem: string | Uint8Array, now: Date = new Date()): CertificateInfo {
-  const cert = parseCertificate(pem);
-  const notAfter = new Date(cert.validTo);
-  const subject = cert.subject.replace(/\n/g, ', ');
-  const emails = (cert.subjectAltName ?? '')
-    .split(/,\s*/)
-    .filter((s) => s.startsWith('email:'))
-    .map((s) => s.slice('email:'.length));
-  return {
-    subject,
-    issuer: cert.issuer.replace(/\n/g, ', '),
-    serialNumber: cert.serialNumber.toLowerCase(),
-    notBefore: new Date(cert.validFrom).toISOString(),
-    notAfter: notAfter.toISOString(),
-    daysLeft: Math.floor((notAfter.getTime() - now.getTime()) / 86_400_000),
-    fingerprintSha256: cert.fingerprint256.replace(/:/g, '').toLowerCase(),
-    keyAlgorithm: cert.publicKey.asymmetricKeyType ?? 'unknown',
-    keyBits: cert.publicKey.asymmetricKeyDetails?.modulusLength ?? null,
-    // Not checkIssued(): it demands keyCertSign, which an end-entity self-signed certificate lacks.
-    selfSigned: cert.subject === cert.issuer && cert.verify(cert.publicKey),
-    development: subject.includes(DEVELOPMENT_MARK),
-    emails,
-  };
+  return describeCertificate(parseCertificate(pem), now);
 }
 
 /** ISO 3166 country for the certificate's C attribute: the Annex's EL and UK are GR and GB there. */
@@ -203,14 +166,8 @@ export async function generateCsr(
   return csr.toString('pem') + '\n';
 }
 
-/** Writes a file atomically (temp + rename), so a crash never leaves half a certificate or PIN. */
-export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, data, { mode });
-  chmodSync(tmp, mode);
-  renameSync(tmp, path);
-}
+/** The one atomic, fsynced write (appliance/util/fs.ts): a crash never leaves half a certificate or PIN. */
+export { writeFileAtomic };
 
 /**
  * Imports the certificate for one of our token keys (the CA's answer to a CSR): it must be

@@ -8,6 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { createInterface } from 'node:readline/promises';
 import type { CommandIo } from '../appliance/cli/io.js';
+import { chooseConfig, describeChoice } from '../appliance/cli/config-path.js';
 import { loadConfig, type GatewayConfig } from '../appliance/config/config.js';
 import { Token } from '../appliance/token/token.js';
 import { isMemberStateCode, type MemberStateCode } from '../appliance/peers/member-states.js';
@@ -190,7 +191,11 @@ export async function provisionCommand(argv: string[], io: CommandIo): Promise<n
   }
   const say = (line: string) => io.stdout.write(`${line}\n`);
   try {
-    const configPath = v.config;
+    // --config, else $PRUEM_CONFIG or the installed appliance's /etc/pruem/config.json (announced), as every pruem command.
+    const choice = chooseConfig(v.config);
+    const note = describeChoice(choice);
+    if (note !== null) io.stderr.write(`${note}\n`);
+    const configPath = choice.path;
     const config = loadConfig(configPath);
     const [verb, ...rest] = positionals;
     if (verb === undefined) {

@@ -30,6 +30,7 @@ export const PERMISSIONS = [
   'operations.diagnostics',
   'operations.restart',
   'search.run',
+  'dna.validate',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -48,7 +49,8 @@ const MATRIX: Readonly<Record<Role, readonly Permission[]>> = {
     'operations.diagnostics',
     'operations.restart',
   ],
-  operator: ['status.read', 'health.read', 'certificates.read', 'search.run'],
+  // Operators include the NCP's DNA staff, who validate hits before anything follows from them (issue 15).
+  operator: ['status.read', 'health.read', 'certificates.read', 'search.run', 'dna.validate'],
   // The auditor sees configuration history (who changed what) and the officers list, which the
   // supervisory authority may ask for (Art. 30(2)(a)), but can change neither.
   auditor: ['status.read', 'certificates.read', 'config.read', 'officers.read', 'statistics.read', 'audit.read', 'audit.export'],

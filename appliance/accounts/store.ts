@@ -2,6 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import type { Language } from './language.js';
 import type { Role } from './roles.js';
+import { migrateSchema } from '../db/schema.js';
 import type { LockoutState } from './lockout.js';
 
 type Db = Database.Database;
@@ -50,30 +51,7 @@ function toAccount(row: UserRow): Account {
 }
 
 export function migrateAccounts(db: Db): void {
-  db.exec(`
-    CREATE TABLE IF NOT EXISTS accounts_users (
-      id INTEGER PRIMARY KEY,
-      username TEXT NOT NULL UNIQUE COLLATE NOCASE,
-      display_name TEXT NOT NULL,
-      role TEXT NOT NULL CHECK (role IN ('technician', 'operator', 'auditor')),
-      password_hash TEXT NOT NULL,
-      language TEXT NOT NULL DEFAULT 'en' CHECK (language IN ('en', 'ro')),
-      disabled INTEGER NOT NULL DEFAULT 0,
-      failed_attempts INTEGER NOT NULL DEFAULT 0,
-      locked_until INTEGER,
-      created_at INTEGER NOT NULL,
-      last_login_at INTEGER
-    );
-    CREATE TABLE IF NOT EXISTS accounts_sessions (
-      token_hash TEXT PRIMARY KEY,
-      user_id INTEGER NOT NULL REFERENCES accounts_users(id) ON DELETE CASCADE,
-      csrf_token TEXT NOT NULL,
-      created_at INTEGER NOT NULL,
-      last_seen INTEGER NOT NULL,
-      remote TEXT
-    );
-    CREATE INDEX IF NOT EXISTS accounts_sessions_user ON accounts_sessions(user_id);
-  `);
+  migrateSchema(db);
 }
 
 export interface NewAccount {

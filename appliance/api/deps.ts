@@ -27,6 +27,7 @@ import type {
   NetworkSettings,
   Officer,
   OfficerInput,
+  OfficersClientView,
   StatisticsRow,
   TestMessageResult,
   TestMessageTarget,
@@ -64,6 +65,14 @@ export interface OfficersPort {
   save(officer: OfficerInput, actor: string): Promise<Officer>;
   /** Withdraws the authorisation; the officer stays listed (the log refers to it). */
   revoke(id: string, actor: string): Promise<Officer>;
+}
+
+/** The officers' API client credentials (one per national client system). Failures throw ApiError (CLIENT_*). */
+export interface OfficersClientsPort {
+  list(): Promise<readonly OfficersClientView[]>;
+  /** The credential is returned this once; only its digest is kept. */
+  add(name: string, actor: string): Promise<{ client: OfficersClientView; credential: string }>;
+  revoke(idOrName: string, actor: string): Promise<OfficersClientView>;
 }
 
 /** Annual statistics (Annex ch.4). */
@@ -130,6 +139,8 @@ export interface ApiDeps {
   readonly provisioning: ProvisioningPort;
   readonly audit: AuditPort;
   readonly officers: OfficersPort;
+  /** Absent: the console cannot manage officers' API clients (NOT_CONFIGURED). */
+  readonly officersClients?: OfficersClientsPort;
   readonly statistics: StatisticsPort;
   auditAdmin(event: AdminAuditEvent): void | Promise<void>;
   sendTestMessage(target: TestMessageTarget): Promise<TestMessageResult>;

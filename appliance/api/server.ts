@@ -9,7 +9,7 @@ import { DEFAULT_SESSION_LIMITS, SessionStore } from '../accounts/store.js';
 import { RevisionStore } from '../config/revisions.js';
 import { HealthMonitor } from '../health/sample.js';
 import type { AdminAuditEvent, ApiDeps } from './deps.js';
-import { ApiError } from './errors.js';
+import { ApiError, errorEnvelope } from './errors.js';
 import { securityHeaders } from './http/security.js';
 import { serveConsole } from './http/static.js';
 import type { ApiInternals, InternalRouteModule } from './internals.js';
@@ -20,6 +20,7 @@ import { auditRoutes } from './routes/audit.js';
 import { certificateRoutes } from './routes/certificates.js';
 import { configRoutes } from './routes/config.js';
 import { officerRoutes } from './routes/officers.js';
+import { officersClientRoutes } from './routes/officers-clients.js';
 import { sessionRoutes } from './routes/session.js';
 import { newSetupCode, setupRoutes } from './routes/setup.js';
 import { statusRoutes, systemRoutes } from './routes/status.js';
@@ -93,7 +94,7 @@ export function createApiServer(deps: ApiDeps): ApiServer {
   const internals: ApiInternals = { deps, accounts, sessionStore, sessions, revisions, health: new HealthMonitor(), idleMinutes, setupCode };
 
   const api = new Router<ApiState>({ prefix: '/api' });
-  const modules: InternalRouteModule[] = [statusRoutes, sessionRoutes, setupRoutes, accountRoutes, systemRoutes, certificateRoutes, auditRoutes, officerRoutes, configRoutes];
+  const modules: InternalRouteModule[] = [statusRoutes, sessionRoutes, setupRoutes, accountRoutes, systemRoutes, certificateRoutes, auditRoutes, officerRoutes, officersClientRoutes, configRoutes];
   for (const mount of modules) mount(api, kit, internals);
   for (const mount of deps.extraRoutes ?? []) mount(api, kit);
 
@@ -101,22 +102,18 @@ export function createApiServer(deps: ApiDeps): ApiServer {
   app.proxy = false;
   app.silent = true;
 
-  // Errors: one JSON shape for every failure, by code (errors.ts).
-  app.use(async (ctx, next) => {
-    try {
-      await next();
-      if ((ctx.path === '/api' || ctx.path.startsWith('/api/')) && ctx.status === 404 && ctx.body === undefined) throw new ApiError('NOT_FOUND');
-    } catch (e) {
-      const error = e instanceof ApiError ? e : toApiError(e);
-      if (error.code === 'INTERNAL') log('api.internal', { path: ctx.path, method: ctx.method, reason: (e as Error)?.stack ?? String(e) });
+  // Errors: one JSON shape for every failure, by code (errors.ts), the same as the officers' API.
+  app.use(
+    errorEnvelope(log, async (ctx, error) => {
       if (error.code === 'FORBIDDEN_ROLE' && UNSAFE.has(ctx.method)) {
-        await audit(ctx as unknown as ApiContext, { action: 'access.denied', target: `${ctx.method} ${ctx.path}`, outcome: 'denied', detail: `role ${ctx.state.user?.role ?? 'none'}` });
+        const c = ctx as unknown as ApiContext;
+        await audit(c, { action: 'access.denied', target: `${ctx.method} ${ctx.path}`, outcome: 'denied', detail: `role ${c.state.user?.role ?? 'none'}` });
       }
-      ctx.status = error.status;
-      ctx.type = 'application/json';
-      ctx.body = error.toBody();
-      if (error.status === 405) ctx.set('Allow', String(error.detail?.['allow'] ?? ''));
-    }
+    }),
+  );
+  app.use(async (ctx, next) => {
+    await next();
+    if ((ctx.path === '/api' || ctx.path.startsWith('/api/')) && ctx.status === 404 && ctx.body === undefined) throw new ApiError('NOT_FOUND');
   });
   app.use(securityHeaders);
   app.use(async (ctx, next) => {
@@ -165,13 +162,4 @@ export function createApiServer(deps: ApiDeps): ApiServer {
       });
     },
   };
-}
-
-function toApiError(e: unknown): ApiError {
-  const status = (e as { status?: unknown })?.status;
-  if (status === 405 || status === 501) return new ApiError('METHOD_NOT_ALLOWED');
-  if (status === 404) return new ApiError('NOT_FOUND');
-  if (status === 413) return new ApiError('PAYLOAD_TOO_LARGE');
-  if (status === 400) return new ApiError('BAD_REQUEST');
-  return new ApiError('INTERNAL');
 }

@@ -5,6 +5,7 @@
 import type { Channel, MemberStateCode } from '../peers/member-states.js';
 import type { Role, Permission } from '../accounts/roles.js';
 import type { Language } from '../accounts/language.js';
+import type { CertificateDescription } from '../util/certificate.js';
 
 export interface SessionUser {
   readonly id: number;
@@ -54,22 +55,15 @@ export interface TokenState {
 /** `management`: the console's own HTTPS certificate (listen.api.tls), not a Prüm certificate. */
 export type CertificateUsage = 'signing' | 'encryption' | 'audit' | 'ca' | 'management' | 'other';
 
-export interface CertificateInfo {
+/** A certificate as the console lists it: the one certificate description's fields it shows, and where it belongs. */
+export interface CertificateInfo extends Pick<CertificateDescription, 'subject' | 'issuer' | 'serialNumber' | 'notBefore' | 'notAfter' | 'fingerprintSha256' | 'development'> {
   /** Stable id within the appliance (token object id/label or peer/usage). */
   readonly id: string;
   readonly owner: 'own' | 'peer';
   readonly state: MemberStateCode | null;
   readonly usage: CertificateUsage;
-  readonly subject: string;
-  readonly issuer: string;
-  readonly serialNumber: string;
-  readonly notBefore: string;
-  readonly notAfter: string;
-  readonly fingerprintSha256: string;
   /** True when the private key is on the token (our own certificates). */
   readonly keyOnToken: boolean;
-  /** Generated on first start for development, not issued by a CA. */
-  readonly development: boolean;
 }
 
 export interface CsrRequest {
@@ -129,7 +123,8 @@ export interface AuditSearchResult {
 export interface UsbDrive {
   readonly id: string;
   readonly label: string;
-  readonly mountPoint: string;
+  /** Where it is mounted now, if it is (an export mounts it itself, privately, and unmounts it again). */
+  readonly mountPoint: string | null;
   readonly sizeBytes: number | null;
   readonly freeBytes: number | null;
 }
@@ -153,10 +148,12 @@ export interface AuditExportProgress {
 }
 
 export interface AuditExportResult {
-  /** Where the bundle was written (a directory or a file). */
+  /** Where the bundle was written (a directory, or the folder on the drive). */
   readonly path: string;
   readonly entries: number;
   readonly files: readonly string[];
+  /** The check of what was read back (from the drive after a remount, or from the folder); absent: verify it separately. */
+  readonly verification?: AuditVerifyResult;
 }
 
 export interface AuditVerifyResult {
@@ -180,6 +177,9 @@ export interface AuditExportJob {
 }
 
 // ---- officers and statistics ----
+
+/** A national client system's credential for the officers' API (the secret is shown once, at creation). */
+export type { OfficersClient as OfficersClientView } from '../dna-exchange/officers-clients.js';
 
 export interface Officer {
   /** The officer identifier logged with each search (Art. 30(2)(b)). */

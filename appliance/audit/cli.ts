@@ -1,12 +1,14 @@
 import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { CHANNELS, MEMBER_STATES, type Channel, type MemberStateCode } from '../peers/member-states.js';
 import type { AuditError } from './errors.js';
-import { exportBundle, type ExportFilters, type ExportResult } from './export.js';
+import type { ExportFilters } from './export.js';
 import type { AuditLog } from './log.js';
 import type { OfficerRegistry } from './officers.js';
 import type { AuditSigner } from './signer.js';
-import { exportToDevice, listRemovableDevices, type DeviceExportResult } from './usb.js';
+import { exportTo, listRemovableDevices } from './usb.js';
 import { formatReport, verifyBundle } from './verify-audit.mjs';
+import { OfficersClients } from '../dna-exchange/officers-clients.js';
 
 /**
  * `pruem audit …`: export, verify, officers, devices. `verify` needs nothing but the bundle;
@@ -20,12 +22,14 @@ export interface AuditCliContext {
   signer: AuditSigner;
   /** Who is running the command (recorded in the log). */
   actor: string;
+  /** Folders a directory export may be written below (configuration `audit.exportRoots`); absent: anywhere. */
+  exportRoots?: readonly string[];
 }
 
 export interface AuditCliDeps {
   context?: () => Promise<AuditCliContext>;
   listDevices?: typeof listRemovableDevices;
-  exportToDevice?: typeof exportToDevice;
+  exportTo?: typeof exportTo;
   /** Tests only: accept loop devices as export targets. */
   allowNonRemovableDevices?: boolean;
   /** Where device exports mount drives (default /run/pruem-audit). */
@@ -47,6 +51,7 @@ Commands:
   verify     check an export bundle (works without the running appliance)
   officers   list, add, revoke or export the officers authorised for automated searches
   devices    list removable drives an export can be written to
+  clients    list, add or revoke the officers' API client credentials (also: pruem officers-client)
 
 Run "pruem audit <command> --help" for the options of each command.
 `,
@@ -85,6 +90,16 @@ Officers specially authorised to run automated searches (2008/615 Art. 30(2)(a))
   add --id ID --name NAME --channels dna,fp,vrd [--unit UNIT] [--from INSTANT] [--until INSTANT]
   revoke --id ID [--reason TEXT]
   export --out FILE [--format json|csv]     the list for the supervisory authority
+Every change is recorded in the audit log.
+`,
+  clients: `usage: pruem officers-client <list|add|revoke> [options]    (or: pruem audit clients …)
+
+The national client systems allowed to call the officers' API, each with its own credential.
+
+  list [--json]
+  add --name NAME [--out FILE]   prints the credential once (or writes it to FILE, mode 0600);
+                                 only its digest is kept on the appliance
+  revoke --name NAME|ID          the client stays listed; its credential stops working at once
 Every change is recorded in the audit log.
 `,
   devices: `usage: pruem audit devices [--json]
@@ -184,9 +199,45 @@ export async function auditCommand(argv: string[], io: Io, deps: AuditCliDeps = 
       return officersCommand(rest, io, deps);
     case 'devices':
       return devicesCommand(rest, io, deps);
+    case 'clients':
+      return clientsCommand(rest, io, deps);
     default:
       return usage(io, 'main', `unknown command ${command}`);
   }
+}
+
+async function clientsCommand(argv: string[], io: Io, deps: AuditCliDeps): Promise<number> {
+  const [verb, ...rest] = argv;
+  const o = parseArgs(rest, ['name', 'out'], ['json']);
+  if (typeof o === 'string') return usage(io, 'clients', o);
+  if (verb !== 'list' && verb !== 'add' && verb !== 'revoke') return usage(io, 'clients', 'list, add or revoke');
+  const name = one(o, 'name');
+  if (verb !== 'list' && !name) return usage(io, 'clients', '--name is required');
+  const ctx = await withContext(io, deps, 'clients');
+  if (!ctx) return EXIT.unavailable;
+  const clients = new OfficersClients(ctx.log.db, ctx.log);
+  if (verb === 'list') {
+    const list = clients.list();
+    if (one(o, 'json')) write(io.stdout, JSON.stringify(list, null, 2));
+    else for (const c of list) write(io.stdout, `${c.id}  ${c.name.padEnd(24)} ${c.revokedAt ? `revoked ${c.revokedAt} by ${c.revokedBy}` : 'active'}  created ${c.createdAt} by ${c.createdBy}  last used ${c.lastUsedAt ?? 'never'}`);
+    return EXIT.ok;
+  }
+  if (verb === 'revoke') {
+    const r = clients.revoke(name!, ctx.actor);
+    if (!r.ok) return write(io.stderr, `error [${r.error.code}]: ${r.error.message}`), EXIT.failed;
+    write(io.stdout, `client ${r.value.name} revoked`);
+    return EXIT.ok;
+  }
+  const r = clients.add(name!, ctx.actor);
+  if (!r.ok) return write(io.stderr, `error [${r.error.code}]: ${r.error.message}`), EXIT.failed;
+  const out = one(o, 'out');
+  if (out) {
+    await writeFile(out, `${r.value.credential}\n`, { mode: 0o600, flag: 'wx' });
+    write(io.stdout, `client ${r.value.client.name} added; its credential is in ${out}`);
+  } else {
+    write(io.stdout, `client ${r.value.client.name} added; its credential (shown only now):\n${r.value.credential}`);
+  }
+  return EXIT.ok;
 }
 
 async function exportCommand(argv: string[], io: Io, deps: AuditCliDeps): Promise<number> {
@@ -217,23 +268,18 @@ async function exportCommand(argv: string[], io: Io, deps: AuditCliDeps): Promis
   const ctx = await withContext(io, deps, 'export');
   if (!ctx) return EXIT.unavailable;
   const options = { filters, actor: ctx.actor, signer: ctx.signer, officers: ctx.officers, proofs } as const;
-  let result: ExportResult | DeviceExportResult;
-  if (out.startsWith('/dev/')) {
-    write(io.stdout, `Writing the export to ${out} …`);
-    const r = await (deps.exportToDevice ?? exportToDevice)(out, ctx.log, {
-      ...options,
-      ...(deps.mountRoot ? { mountRoot: deps.mountRoot } : {}),
-      ...(deps.allowNonRemovableDevices ? { allowNonRemovable: true } : {}),
-    });
-    if (!r.ok) return failure(io, r.error);
-    result = r.value;
-    write(io.stdout, `Written to ${out} in folder ${r.value.folder}; read back and verified; the drive is unmounted and can be removed.`);
-  } else {
-    const r = await exportBundle(ctx.log, out, options);
-    if (!r.ok) return failure(io, r.error);
-    result = r.value;
-    write(io.stdout, `Written to ${out}.`);
-  }
+  // The one export path the console uses too (usb.ts exportTo): a drive is mounted, written,
+  // flushed, read back and unmounted; a folder must lie below an allowed root.
+  const device = out.startsWith('/dev/');
+  if (device) write(io.stdout, `Writing the export to ${out} …`);
+  const r = await (deps.exportTo ?? exportTo)(device ? { kind: 'device', device: out } : { kind: 'directory', path: resolve(out) }, ctx.log, options, {
+    ...(ctx.exportRoots ? { roots: ctx.exportRoots } : {}),
+    ...(deps.mountRoot ? { mountRoot: deps.mountRoot } : {}),
+    ...(deps.allowNonRemovableDevices ? { allowNonRemovable: true } : {}),
+  });
+  if (!r.ok) return failure(io, r.error);
+  const result = r.value;
+  write(io.stdout, device ? `Written to ${out} in folder ${result.dir}; read back and verified; the drive is unmounted and can be removed.` : `Written to ${out}; read back and verified.`);
   write(
     io.stdout,
     [

@@ -121,7 +121,16 @@ export type AdminAction =
   | 'officer-change'
   | 'entry-blocked'
   | 'entry-unblocked'
-  | 'retention-deletion';
+  | 'retention-deletion'
+  // Security events of the exchange (no personal data: such messages were never decrypted or are purged):
+  // an inbound message refused (unknown signer, bad signature, undecryptable, oversized, replay, …) …
+  | 'message-rejected'
+  // … and one given up on after failing the same way `exchange.maxFailures` times (its data purged).
+  | 'message-dead-lettered'
+  /** An officers' API client credential made, revoked or migrated. */
+  | 'client-credential-change'
+  /** A search's results or the notes read through the officers' API (who saw which answers). */
+  | 'result-read';
 
 export type AdminDetails = Record<string, string | number | boolean | null>;
 
@@ -226,7 +235,20 @@ const outgoingResponseSchema = z.object({ ...exchangeCommon, direction: z.litera
 const incomingRequestSchema = z.object({ ...exchangeCommon, direction: z.literal('received'), role: z.literal('request') }).strict();
 const incomingResponseSchema = z.object({ ...exchangeCommon, direction: z.literal('received'), role: z.literal('response'), inReplyTo: text(256).optional() }).strict();
 const SESSION_ACTIONS = ['login', 'logout', 'login-failed'] as const;
-const TARGETED_ACTIONS = ['config-change', 'certificate-change', 'export', 'token-operation', 'officer-change', 'entry-blocked', 'entry-unblocked', 'retention-deletion'] as const;
+const TARGETED_ACTIONS = [
+  'config-change',
+  'certificate-change',
+  'export',
+  'token-operation',
+  'officer-change',
+  'entry-blocked',
+  'entry-unblocked',
+  'retention-deletion',
+  'message-rejected',
+  'message-dead-lettered',
+  'client-credential-change',
+  'result-read',
+] as const;
 const sessionAdminSchema = z.object({ ...adminCommon, action: z.enum(SESSION_ACTIONS), target: text(500).optional() }).strict();
 const targetedAdminSchema = z.object({ ...adminCommon, action: z.enum(TARGETED_ACTIONS), target: text(500) }).strict();
 const nonAutomatedSchema = z

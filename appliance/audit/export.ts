@@ -1,15 +1,16 @@
 import { createHash, randomUUID, X509Certificate } from 'node:crypto';
 import { mkdir, open, readFile, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CHANNELS, MEMBER_STATES, type Channel, type MemberStateCode } from '../peers/member-states.js';
 import { AuditError, fail, ok, type Outcome } from './errors.js';
 import type { AuditEvent } from './events.js';
 import { inclusionPath, type NodeSource } from './merkle.js';
 import type { AuditLeaf, AuditLog, EntryQuery, SignedCheckpoint, SignerRecord } from './log.js';
-import { csvCell, type OfficerRegistry } from './officers.js';
+import type { OfficerRegistry } from './officers.js';
+import { csvLine } from '../util/csv.js';
 import type { AuditSigner } from './signer.js';
 import { BUNDLE_FORMAT, parseCheckpoint } from './verify-audit.mjs';
+import { verifierFile } from './verify/artifact.js';
 
 /**
  * The export bundle an auditor or the data-protection authority carries away (Art. 30(3)):
@@ -71,8 +72,6 @@ const PAGE = 5000;
 /** Above this many proofs in one period, load the period's tree into memory once. */
 const MEMORY_TREE_THRESHOLD = 64;
 const ID_RE = /^[A-Za-z0-9._@/:-]{1,128}$/;
-
-export const VERIFIER_PATH = join(dirname(fileURLToPath(import.meta.url)), 'verify-audit.mjs');
 
 export function validateFilters(f: ExportFilters): AuditError | null {
   if (!(f.from instanceof Date) || Number.isNaN(f.from.getTime()) || !(f.to instanceof Date) || Number.isNaN(f.to.getTime())) {
@@ -313,7 +312,7 @@ async function writeBundle(log: AuditLog, dir: string, options: ExportOptions, c
   const csv = await w.open('entries.csv');
   const proofs = await w.open('proofs/inclusion.jsonl');
   const marks = await w.open('marks.jsonl');
-  await csv.write(`${CSV_COLUMNS.join(',')}\r\n`);
+  await csv.write(`${csvLine(CSV_COLUMNS)}\r\n`);
   let done = 0;
   let lastPeriod: string | null = null;
   for (let after = -1; ; ) {
@@ -423,7 +422,7 @@ async function writeBundle(log: AuditLog, dir: string, options: ExportOptions, c
     trustAnchorSha256: currentAnchorFp,
   };
   await w.file('manifest.json', `${JSON.stringify(manifest, null, 1)}\n`);
-  await w.file('verify-audit.mjs', await readFile(VERIFIER_PATH));
+  await w.file('verify-audit.mjs', await readFile(await verifierFile()));
   await w.file('VERIFY.txt', verifyText({ manifest, anchorFp: currentAnchorFp, hasChain: signer.chainPem.length > 0, checkpointFiles: [...checkpoints.keys()].sort(), auditSubject: auditCert.subject, total, hasOfficers: options.officers !== undefined }));
 
   ctx.progress({ phase: 'signing', done: total, total });
@@ -526,7 +525,7 @@ function csvRow(leaf: AuditLeaf, blockedAt: string | null, blockReason: string |
   if (e.kind === 'admin') {
     Object.assign(c, { action: e.action, actor: e.actor, target: e.target ?? null, outcome: e.outcome, details: e.details ? JSON.stringify(e.details) : null });
   }
-  return CSV_COLUMNS.map((k) => csvCell(c[k])).join(',');
+  return csvLine(CSV_COLUMNS.map((k) => c[k]));
 }
 
 function verifyText(v: {

@@ -11,7 +11,7 @@ import {
   rootHash,
   type NodeSource,
 } from './merkle.js';
-import { migrateAuditSchema } from './schema.js';
+import { migrateSchema } from '../db/schema.js';
 import { certificateFingerprint, verifyWithCertificate, type AuditSigner } from './signer.js';
 
 type Database = BetterSqlite3.Database;
@@ -224,7 +224,7 @@ export class AuditLog {
   private searchGuard: ((event: OutgoingSearchEvent) => AuditError | null) | null = null;
 
   static migrate(db: Database): void {
-    migrateAuditSchema(db);
+    migrateSchema(db);
   }
 
   constructor(

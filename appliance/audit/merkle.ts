@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 
 /**
  * RFC 9162 §2.1 Merkle Tree Hash over audit log leaves, built incrementally from stored perfect
- * subtrees. The verification side lives in verify-audit.mjs (the file auditors run); this module
- * only produces hashes and proofs, and the tests check each against the other.
+ * subtrees. The verification side is verify/merkle.ts, bundled with these hashing rules into
+ * verify-audit.mjs (the file auditors run); this module produces hashes and proofs, and the tests
+ * check each against the other.
  */
 
 export const HASH_BYTES = 32;

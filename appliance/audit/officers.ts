@@ -3,7 +3,8 @@ import { CHANNELS, type Channel } from '../peers/member-states.js';
 import { AuditError, fail, ok, type Outcome } from './errors.js';
 import type { OutgoingSearchEvent } from './events.js';
 import type { AuditLog } from './log.js';
-import { migrateAuditSchema } from './schema.js';
+import { migrateSchema } from '../db/schema.js';
+import { toCsv } from '../util/csv.js';
 
 type Database = BetterSqlite3.Database;
 
@@ -71,7 +72,7 @@ export class OfficerRegistry {
   private readonly clock: () => Date;
 
   static migrate(db: Database): void {
-    migrateAuditSchema(db);
+    migrateSchema(db);
   }
 
   constructor(
@@ -174,10 +175,14 @@ export class OfficerRegistry {
 
   /**
    * A guard for AuditLog.useSearchGuard: every automated outgoing search is checked when it is
-   * recorded, so an unauthorised one fails inside the pipeline's transaction and is never sent.
+   * recorded — the officer who ran it and the one who ordered it — so an unauthorised one fails
+   * inside the pipeline's transaction and is never sent.
    */
   searchGuard(): (event: OutgoingSearchEvent) => AuditError | null {
-    return (event) => this.assertAuthorised(event.officerId, event.channel, new Date(event.occurredAt));
+    return (event) => {
+      const at = new Date(event.occurredAt);
+      return this.assertAuthorised(event.officerId, event.channel, at) ?? this.assertAuthorised(event.orderingOfficerId, event.channel, at);
+    };
   }
 
   /** All grants, newest first; by default including revoked and ended ones (the history matters). */
@@ -204,7 +209,7 @@ export class OfficerRegistry {
       g.officerId, g.name, g.unit ?? '', g.channels.join(' '), g.authorisedFrom, g.authorisedUntil ?? '', g.grantedBy, g.grantedAt,
       g.revokedAt ?? '', g.revokedBy ?? '', g.revokeReason ?? '',
     ]);
-    return [header, ...rows].map((r) => r.map(csvCell).join(',')).join('\r\n') + '\r\n';
+    return toCsv(header, rows);
   }
 
   private rows(officerId: string): GrantRow[] {
@@ -243,14 +248,4 @@ function toGrant(r: GrantRow): OfficerGrant {
     revokedBy: r.revoked_by,
     revokeReason: r.revoke_reason,
   };
-}
-
-/**
- * RFC 4180 quoting, plus a leading apostrophe for cells a spreadsheet would run as a formula
- * (free text typed by staff ends up here; the authority opens these files in a spreadsheet).
- */
-export function csvCell(value: string | number | boolean | null | undefined): string {
-  let s = value === null || value === undefined ? '' : String(value);
-  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, realpathSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rmdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, isAbsolute, join, normalize, relative } from 'node:path';
 import { run as defaultRun } from '../util/exec.js';
 import { fail, ok, type Outcome } from './errors.js';
 import { exportBundle, type ExportOptions, type ExportResult } from './export.js';
@@ -223,3 +224,65 @@ export async function exportToDevice(device: string, log: AuditLog, options: Dev
   }
 }
 
+/** Where an export goes: a removable drive (mounted, written, flushed, read back, unmounted here) or a folder. */
+export type ExportTarget = { readonly kind: 'device'; readonly device: string } | { readonly kind: 'directory'; readonly path: string };
+
+export interface ExportPolicy {
+  /**
+   * Folders a directory export may be written below (configuration `audit.exportRoots`); absent:
+   * anywhere (tests, a bare library use). Devices are not limited by it: they are mounted here.
+   */
+  readonly roots?: readonly string[];
+  readonly mountRoot?: string;
+  readonly allowNonRemovable?: boolean;
+}
+
+export type TargetExportResult = ExportResult & { readonly readBack: VerifyReport; readonly device?: string };
+
+/**
+ * Whether `path` lies below one of `roots`, judged on real paths (symlinks resolved on the part that
+ * exists), so neither ".." nor a link planted in an allowed folder leads out of it.
+ */
+export function isAllowedExportPath(path: string, roots: readonly string[]): boolean {
+  if (!isAbsolute(path) || path.split('/').includes('..')) return false;
+  const real = (p: string): string => {
+    let existing = normalize(p);
+    const rest: string[] = [];
+    while (!existsSync(existing) && dirname(existing) !== existing) {
+      rest.unshift(existing.slice(dirname(existing).length + (dirname(existing) === '/' ? 0 : 1)));
+      existing = dirname(existing);
+    }
+    return join(realpathSync(existing), ...rest);
+  };
+  const target = real(path);
+  return roots.some((root) => {
+    if (!isAbsolute(root)) return false;
+    const r = relative(real(root), target);
+    return r === '' ? false : !r.startsWith('..') && !isAbsolute(r);
+  });
+}
+
+/**
+ * The one way an export is written, for the console and the CLI: to a removable drive through
+ * exportToDevice, or to a new folder below an allowed root, read back and verified either way.
+ */
+export async function exportTo(target: ExportTarget, log: AuditLog, options: ExportOptions, policy: ExportPolicy = {}, deps: DeviceDeps = {}): Promise<Outcome<TargetExportResult>> {
+  if (target.kind === 'device') {
+    return exportToDevice(
+      target.device,
+      log,
+      { ...options, ...(policy.mountRoot ? { mountRoot: policy.mountRoot } : {}), ...(policy.allowNonRemovable ? { allowNonRemovable: true } : {}) },
+      deps,
+    );
+  }
+  if (policy.roots && !isAllowedExportPath(target.path, policy.roots)) {
+    return fail('EXPORT_TARGET_NOT_ALLOWED', `${target.path} is not below an allowed export folder (${policy.roots.join(', ') || 'none configured'})`);
+  }
+  const written = await exportBundle(log, target.path, { ...options, destination: options.destination ?? `directory ${target.path}` });
+  if (!written.ok) return written;
+  options.onProgress?.({ phase: 'verifying', done: 0, total: written.value.entries });
+  const readBack = await verifyBundle(target.path, { trustAnchorSha256: written.value.trustAnchorsSha256 });
+  if (!readBack.ok) return fail('READBACK_FAILED', `the folder does not hold what was written: ${readBack.errors.map((e) => e.message).join('; ')}`, { errors: readBack.errors });
+  options.onProgress?.({ phase: 'done', done: written.value.entries, total: written.value.entries });
+  return ok({ ...written.value, readBack });
+}

@@ -2,7 +2,9 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { realpathSync } from 'node:fs';
 import { dispatch, processIo, type CommandIo, type Subcommand } from './io.js';
-import { ConfigError, loadConfig } from '../config/config.js';
+import { ConfigError, loadConfig, type GatewayConfig } from '../config/config.js';
+import { chooseConfig, describeChoice } from './config-path.js';
+import { productVersion } from './version.js';
 
 /** Parses a subcommand's options; prints help and returns null for --help, throws a usage error otherwise. */
 export function options<T extends Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean; default?: string | boolean }>>(
@@ -25,14 +27,23 @@ export class UsageError extends Error {}
 
 const CONFIG_OPTION = { config: { type: 'string', short: 'c' } } as const;
 
+/** The configuration a command uses: --config, or the one chooseConfig() finds, announced on stderr. */
+function configFor(explicit: string | undefined, io: CommandIo): { config: GatewayConfig; path: string | undefined } {
+  const choice = chooseConfig(explicit);
+  const note = describeChoice(choice);
+  if (note !== null) io.stderr.write(`${note}\n`);
+  return { config: loadConfig(choice.path), path: choice.path };
+}
+
 const commands: Record<string, Subcommand> = {
   run: {
     summary: 'run the gateway daemon (SMTP receiver, queue, API and console)',
     async run(argv, io) {
-      const o = options(argv, CONFIG_OPTION, 'usage: pruem run [--config FILE]\n\nRuns the gateway in the foreground until SIGTERM/SIGINT.\nWithout --config, embedded defaults: Member State RO, data in ./var, API on 127.0.0.1:8080.', io);
+      const o = options(argv, CONFIG_OPTION, 'usage: pruem run [--config FILE]\n\nRuns the gateway in the foreground until SIGTERM/SIGINT.\nWithout --config: $PRUEM_CONFIG, /etc/pruem/config.json or the demo network var/demo/RO/config.json\nif one exists (the choice is printed), else embedded defaults: Member State RO, data in ./var,\nAPI on 127.0.0.1:8080.', io);
       if (!o) return 0;
       const { runDaemon } = await import('../main.js');
-      return runDaemon(loadConfig(o.values.config), io, o.values.config);
+      const { config, path } = configFor(o.values.config, io);
+      return runDaemon(config, io, path);
     },
   },
   provision: {
@@ -79,7 +90,7 @@ const commands: Record<string, Subcommand> = {
       );
       if (!o) return 0;
       const { fetchStatus, statusTarget } = await import('./status.js');
-      const target = o.values.url ? { url: String(o.values.url), pinSha256: null } : statusTarget(loadConfig(o.values.config));
+      const target = o.values.url ? { url: String(o.values.url), pinSha256: null } : statusTarget(configFor(o.values.config, io).config);
       const r = await fetchStatus(target);
       if (!r.ok) {
         io.stderr.write(`pruem status: ${r.error}\n`);
@@ -103,7 +114,7 @@ const commands: Record<string, Subcommand> = {
       const [state] = o.positionals;
       if (!state) throw new UsageError('usage: pruem ping STATE');
       const { queuePings } = await import('../main.js');
-      const ids = await queuePings(loadConfig(o.values.config), state, String(o.values.channel), Number(o.values.count));
+      const ids = await queuePings(configFor(o.values.config, io).config, state, String(o.values.channel), Number(o.values.count));
       io.stdout.write(`${ids.join('\n')}\n`);
       return 0;
     },
@@ -115,16 +126,42 @@ const commands: Record<string, Subcommand> = {
       return dnaCommand(argv, io);
     },
   },
+  'officers-client': {
+    summary: "officers' API client credentials: list, add, revoke (one per national client system)",
+    async run(argv, io) {
+      const { auditCommandFromCli } = await import('../main.js');
+      return auditCommandFromCli(['clients', ...argv], io);
+    },
+  },
   audit: {
     summary: 'audit log: export for the authority, verify an export, authorised officers',
     async run(argv, io) {
       const { auditCommandFromCli } = await import('../main.js');
-      return auditCommandFromCli(argv, io);
+      return auditCommandFromCli(withConfig(argv, io), io);
     },
   },
 };
 
+/**
+ * `pruem audit` reads --config itself; without one it gets the configuration chooseConfig() finds.
+ * Announced only for the subcommands that open the log (`verify` and help need no configuration).
+ */
+function withConfig(argv: string[], io: CommandIo): string[] {
+  if (argv.includes('--config') || argv.includes('-c')) return argv;
+  const choice = chooseConfig(undefined);
+  if (choice.path === undefined) return argv;
+  const sub = argv.find((a) => !a.startsWith('-'));
+  const needsLog = sub !== undefined && sub !== 'verify' && sub !== 'help' && !argv.includes('--help') && !argv.includes('-h');
+  const note = describeChoice(choice);
+  if (needsLog && note !== null) io.stderr.write(`${note}\n`);
+  return ['--config', choice.path, ...argv];
+}
+
 export async function main(argv: string[], io: CommandIo = processIo): Promise<number> {
+  if (argv[0] === '--version' || argv[0] === '-V') {
+    io.stdout.write(`pruem ${productVersion()} (Node.js ${process.version})\n`);
+    return 0;
+  }
   try {
     return await dispatch('pruem', commands, argv, io);
   } catch (error) {

@@ -89,7 +89,7 @@ export const configSchema = z
           .strict()
           .nullable()
           .default({ host: '127.0.0.1', port: 2525 }),
-        /** The officers' client API on the police LAN (bearer key in <dataDir>/officers-api.key). */
+        /** The officers' client API on the police LAN (one credential per client system: `pruem officers-client`). */
         officers: z
           .object({ host: host.default('127.0.0.1'), port: port.default(8090), tls: listenerTls })
           .strict()
@@ -136,6 +136,24 @@ export const configSchema = z
       })
       .strict()
       .default({ maxMessageBytes: 20 * 1024 * 1024, maxProfilesPerMessage: 500 }),
+    /** The inbound pipeline's hardening: dead letters, replay window, retention of working storage. */
+    exchange: z
+      .object({
+        /** Consecutive failures of the same kind after which an inbox message becomes a dead letter (its data purged). */
+        maxFailures: z.number().int().min(1).max(100).default(5),
+        /** A CMS signing time must lie in [now - pastHours, now + futureMinutes]; replays are recognised within it. */
+        replayWindow: z
+          .object({ pastHours: z.number().positive().max(24 * 30).default(24), futureMinutes: z.number().min(0).max(24 * 60).default(5) })
+          .strict()
+          .default({ pastHours: 24, futureMinutes: 5 }),
+        /** Finished queue rows and the operators' rejection list are deleted after this many days (the audit log keeps its own two years). */
+        retentionDays: z
+          .object({ queue: z.number().int().min(1).max(3650).default(30), rejections: z.number().int().min(1).max(3650).default(180) })
+          .strict()
+          .default({ queue: 30, rejections: 180 }),
+      })
+      .strict()
+      .default({ maxFailures: 5, replayWindow: { pastHours: 24, futureMinutes: 5 }, retentionDays: { queue: 30, rejections: 180 } }),
     peers: z.array(peer).default([]),
     /** The management interface's address, set on the serial console or by `pruem provision` (the image's networkd applies it). */
     network: z
@@ -159,6 +177,11 @@ export const configSchema = z
       })
       .strict()
       .default({ enabled: false, device: '/dev/ttyS0', baudRate: 115200, idleMinutes: 10 }),
+    /** Audit log exports (Art. 30): folders a directory export may be written below; relative to dataDir. USB drives are always allowed. */
+    audit: z
+      .object({ exportRoots: z.array(z.string().min(1)).max(20).default(['exports']) })
+      .strict()
+      .default({ exportRoots: ['exports'] }),
   })
   .strict();
 
@@ -186,6 +209,15 @@ function describeIssues(error: z.ZodError): string[] {
   });
 }
 
+/**
+ * Development: the token is SoftHSM2 (the development token `pruem provision` makes, with
+ * DEVELOPMENT certificates). A smartcard or HSM is production, where a PIN written into the
+ * configuration file would end up in copies, backups and support bundles.
+ */
+export function isDevelopmentToken(module: string): boolean {
+  return /softhsm/i.test(module.split('/').at(-1) ?? '');
+}
+
 /** Validates a parsed configuration object; errors are values here because the input is a user's file. */
 export function parseConfig(raw: unknown): { ok: true; config: GatewayConfig } | { ok: false; error: ConfigError } {
   const result = configSchema.safeParse(raw ?? {});
@@ -195,6 +227,10 @@ export function parseConfig(raw: unknown): { ok: true; config: GatewayConfig } |
     if (dup) return { ok: false, error: new ConfigError('invalid configuration', [`peers: ${dup} is listed twice`]) };
     if (codes.includes(result.data.memberState)) {
       return { ok: false, error: new ConfigError('invalid configuration', [`peers: ${result.data.memberState} is our own Member State`]) };
+    }
+    if ('value' in result.data.token.pin && !isDevelopmentToken(result.data.token.module)) {
+      const issue = 'token.pin: a literal PIN is accepted for a SoftHSM2 development token only; give { "file": … } (mode 0600) or { "env": … }';
+      return { ok: false, error: new ConfigError(`invalid configuration:\n  ${issue}`, [issue]) };
     }
     return { ok: true, config: result.data };
   }
@@ -258,6 +294,7 @@ export function resolvePaths(config: GatewayConfig, base: string): GatewayConfig
       officers: config.listen.officers ? resolveTls(base, config.listen.officers) : null,
     },
     pop3: config.pop3 ? { ...config.pop3, password: resolvePin(base, config.pop3.password) } : null,
+    audit: { ...config.audit, exportRoots: config.audit.exportRoots.map((r) => abs(dataDir, r)) },
     peers: config.peers.map((p) => ({
       ...p,
       certificates: {

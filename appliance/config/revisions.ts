@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { GatewayConfig } from './config.js';
+import { migrateSchema } from '../db/schema.js';
 
 type Db = Database.Database;
 
@@ -7,6 +8,8 @@ type Db = Database.Database;
  * Configuration revisions: every change made through the console is kept whole, with who made
  * it, when and a one-line summary naming its target; any revision can be restored (as a new
  * revision, so history only grows). Kept in the gateway's database, table api_config_revisions.
+ * Never with a literal secret: a `{ "value": … }` PIN or password is stored as `{ "redacted": true }`
+ * and a restore takes the secret from the running configuration (withSecretsFrom).
  */
 export interface Revision {
   readonly id: number;
@@ -50,14 +53,8 @@ export class RevisionStore {
     private readonly db: Db,
     private readonly clock: () => number = Date.now,
   ) {
-    db.exec(`CREATE TABLE IF NOT EXISTS api_config_revisions (
-      id INTEGER PRIMARY KEY,
-      at INTEGER NOT NULL,
-      actor TEXT NOT NULL,
-      summary TEXT NOT NULL,
-      revert_of INTEGER REFERENCES api_config_revisions(id),
-      config TEXT NOT NULL
-    )`);
+    migrateSchema(db);
+    scrubStoredSecrets(db);
   }
 
   latest(): Revision | null {
@@ -85,7 +82,7 @@ export class RevisionStore {
   record(config: GatewayConfig, actor: string, summary: string, revertOf: number | null = null): Revision {
     const info = this.db
       .prepare('INSERT INTO api_config_revisions (at, actor, summary, revert_of, config) VALUES (?, ?, ?, ?, ?)')
-      .run(this.clock(), actor, summary.slice(0, 300), revertOf, JSON.stringify(config));
+      .run(this.clock(), actor, summary.slice(0, 300), revertOf, JSON.stringify(withoutSecrets(config)));
     const saved = this.get(Number(info.lastInsertRowid));
     if (!saved) throw new Error('revision vanished after insert');
     return saved;
@@ -97,7 +94,7 @@ export class RevisionStore {
    */
   sync(running: GatewayConfig): Revision {
     const last = this.latest();
-    if (last && canonicalJson(last.config) === canonicalJson(running)) return last;
+    if (last && canonicalJson(last.config) === canonicalJson(withoutSecrets(running))) return last;
     return this.record(running, 'system', last ? 'configuration file changed outside the console' : 'configuration at first start');
   }
 }
@@ -130,6 +127,48 @@ export function diffConfig(before: unknown, after: unknown, path = ''): ConfigCh
 }
 
 const SECRET_KEY = /(pin|password|passphrase|secret|privatekey|apikey)$/i;
+
+/** What a literal secret is stored as in a revision. */
+export const STORED_SECRET = { redacted: true } as const;
+
+/** The configuration as a revision keeps it: literal secrets (`{ value }` under a secret key) replaced by STORED_SECRET. */
+export function withoutSecrets<T>(value: T, key = ''): T {
+  if (SECRET_KEY.test(key) && isPlainObject(value) && 'value' in value) return STORED_SECRET as unknown as T;
+  if (SECRET_KEY.test(key) && typeof value === 'string') return STORED_SECRET as unknown as T;
+  if (Array.isArray(value)) return value.map((v) => withoutSecrets(v)) as unknown as T;
+  if (isPlainObject(value)) return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutSecrets(v, k)])) as T;
+  return value;
+}
+
+/**
+ * A stored revision made whole for a restore: each STORED_SECRET takes the secret at the same
+ * place in the running configuration. Where there is none the marker stays, and the
+ * configuration check refuses it (the operator must give that secret again).
+ */
+export function withSecretsFrom(stored: unknown, running: unknown): unknown {
+  if (isPlainObject(stored) && stored['redacted'] === true && Object.keys(stored).length === 1) return running ?? stored;
+  if (Array.isArray(stored)) {
+    const byCode = Array.isArray(running) ? new Map(running.filter(isPlainObject).map((r) => [r['code'], r])) : new Map<unknown, unknown>();
+    return stored.map((v, i) => withSecretsFrom(v, isPlainObject(v) && 'code' in v ? byCode.get(v['code']) : Array.isArray(running) ? running[i] : undefined));
+  }
+  if (isPlainObject(stored)) {
+    const r = isPlainObject(running) ? running : {};
+    return Object.fromEntries(Object.entries(stored).map(([k, v]) => [k, withSecretsFrom(v, r[k])]));
+  }
+  return stored;
+}
+
+/** Revisions written by earlier versions may hold literal secrets: rewritten once, in place (secure_delete zeroes the old pages). */
+function scrubStoredSecrets(db: Db): void {
+  const rows = db.prepare(`SELECT id, config FROM api_config_revisions WHERE config LIKE '%"value"%'`).all() as Array<{ id: number; config: string }>;
+  const update = db.prepare('UPDATE api_config_revisions SET config = ? WHERE id = ?');
+  db.transaction(() => {
+    for (const r of rows) {
+      const clean = JSON.stringify(withoutSecrets(JSON.parse(r.config) as unknown));
+      if (clean !== r.config) update.run(clean, r.id);
+    }
+  })();
+}
 
 /** The configuration with secret values (literal PINs, POP3 password) replaced, for display and diffs. */
 export function redactConfig(value: unknown, key = ''): unknown {

@@ -2,7 +2,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import type { CommandIo } from '../cli/io.js';
-import { provisionNode, demoOfficer, spawnGateway, waitForHealth, writeNetworkConfigs, type NodeSpec } from './network.js';
+import { provisionNode, demoOfficer, demoOrderingOfficer, demoClientKeyPath, spawnGateway, waitForHealth, watchSetupCodes, writeNetworkConfigs, type NodeFiles, type NodeSpec } from './network.js';
 import { startDemoRelay } from './relay.js';
 import { DEMO_PROFILE } from './seed.js';
 
@@ -34,6 +34,8 @@ export async function runDemo(opts: { dir: string; fresh: boolean }, io: Command
     maxMessageBytes: 20 * 1024 * 1024,
   });
   const children: ChildProcess[] = [];
+  let setupCode: string | null = null;
+  let up = false;
   const stopAll = async () => {
     for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
     await Promise.all(children.map((c) => (c.exitCode !== null ? Promise.resolve() : new Promise((r) => c.once('exit', r)))));
@@ -41,8 +43,15 @@ export async function runDemo(opts: { dir: string; fresh: boolean }, io: Command
   };
   try {
     for (const node of nodes) {
-      const child = spawnGateway(node);
+      const child = spawnGateway(node, { demo: true });
       children.push(child);
+      if (node === nodes[0] && child.stdout) {
+        // Our gateway's console asks for this code on the first visit; a new one follows failed tries.
+        watchSetupCodes(child.stdout, (code) => {
+          setupCode = code;
+          if (up) io.stdout.write(`${node.spec.state} console: new one-time set-up code ${code}\n`);
+        });
+      }
       child.once('exit', (code, signal) => io.stderr.write(`gateway ${node.spec.state} exited (${signal ?? code}); log: ${join(node.dataDir, 'gateway.log')}\n`));
       await waitForHealth(node.spec.apiPort);
     }
@@ -50,24 +59,9 @@ export async function runDemo(opts: { dir: string; fresh: boolean }, io: Command
     await stopAll();
     throw error;
   }
-  io.stdout.write(
-    [
-      '',
-      'Prüm gateway demo network is up:',
-      ...nodes.map((n) => `  ${n.spec.state}  console/API http://127.0.0.1:${n.spec.apiPort}   log ${join(n.dataDir, 'gateway.log')}`),
-      `  local TESTA relay stand-in on 127.0.0.1:${DEMO_RELAY_PORT}`,
-      '',
-      'Try:  curl http://127.0.0.1:8080/api/status',
-      '',
-      'Send a DNA search from RO to all peers (DE holds the demo profile, AT a near match):',
-      `  curl -s -H "Authorization: Bearer $(cat ${join(nodes[0]!.dataDir, 'officers-api.key')})" -H 'Content-Type: application/json' \\`,
-      `    -d '${JSON.stringify({ officerId: demoOfficer('RO'), orderingOfficerId: 'RO-PROSECUTOR-7', reason: 'demo: burglary case 123/2026', targets: 'all', profiles: [{ id: 'RO-CASE-123-S1', type: 'S', loci: DEMO_PROFILE }] })}' \\`,
-      '    http://127.0.0.1:8090/api/dna/searches',
-      '  then GET http://127.0.0.1:8090/api/dna/searches/<id> with the same header to see the hits.',
-      'Stop: Ctrl-C',
-      '',
-    ].join('\n'),
-  );
+  // RO logs its code before its /api/health answers, and DE and AT start after it: the code is here.
+  io.stdout.write(demoBanner(nodes, setupCode));
+  up = true;
   await new Promise<void>((resolveStop) => {
     process.once('SIGINT', resolveStop);
     process.once('SIGTERM', resolveStop);
@@ -75,4 +69,31 @@ export async function runDemo(opts: { dir: string; fresh: boolean }, io: Command
   io.stdout.write('stopping the demo network…\n');
   await stopAll();
   return 0;
+}
+
+/** What the terminal shows once the network is up: where everything is, the console's set-up code, a search to try. */
+export function demoBanner(nodes: readonly NodeFiles[], setupCode: string | null): string {
+  const ours = nodes[0]!;
+  return [
+    '',
+    'Prüm gateway demo network is up:',
+    ...nodes.map((n) => `  ${n.spec.state}  console/API http://127.0.0.1:${n.spec.apiPort}   log ${join(n.dataDir, 'gateway.log')}`),
+    `  local TESTA relay stand-in on 127.0.0.1:${DEMO_RELAY_PORT}`,
+    '',
+    setupCode !== null
+      ? `Console: open http://127.0.0.1:${ours.spec.apiPort} and enter the one-time set-up code  ${setupCode}`
+      : `Console: http://127.0.0.1:${ours.spec.apiPort} (an account exists already: sign in with it)`,
+    '',
+    `Try:  curl http://127.0.0.1:${ours.spec.apiPort}/api/status     (it says "demo": true)`,
+    '',
+    'Send a DNA search from RO to all peers (DE holds the demo profile, AT a near match):',
+    `  curl -s -H "Authorization: Bearer $(cat ${demoClientKeyPath(ours)})" -H 'Content-Type: application/json' \\`,
+    `    -d '${JSON.stringify({ officerId: demoOfficer('RO'), orderingOfficerId: demoOrderingOfficer('RO'), reason: 'demo: burglary case 123/2026', targets: 'all', profiles: [{ id: 'RO-CASE-123-S1', type: 'S', loci: DEMO_PROFILE }] })}' \\`,
+    `    http://127.0.0.1:${ours.spec.officersPort ?? 8090}/api/dna/searches`,
+    `  then GET http://127.0.0.1:${ours.spec.officersPort ?? 8090}/api/dna/searches/<id> with the same header to see the answers`,
+    '  (rows of kind "echo" are each State\'s answer for our profile; rows of kind "match" are its candidate profiles).',
+    "  (the demo's client system \"demo-client\" has its own credential; make others with `pruem officers-client add`).",
+    'Stop: Ctrl-C',
+    '',
+  ].join('\n');
 }

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, writeFileSync, createWriteStream } from 'node:fs
 import { writeSyntheticDatabase } from './seed.js';
 import { join } from 'node:path';
 import { pruemCommand } from '../cli/self.js';
+import { childEnvironment } from '../util/exec.js';
 import type { MemberStateCode } from '../peers/member-states.js';
 
 /**
@@ -74,17 +75,43 @@ export async function provisionNode(node: NodeFiles): Promise<void> {
     await runPruem(['audit', '--config', node.configPath, 'officers', 'add', '--id', officer, '--name', 'Demo Officer', '--channels', 'dna'], join(node.dataDir, 'officer.log'));
     writeFileSync(join(node.dataDir, 'officer.granted'), `${officer}\n`);
   }
+  // The ordering officer is checked against the list too (Art. 30(2)(a)).
+  const ordering = demoOrderingOfficer(node.spec.state);
+  if (!existsSync(join(node.dataDir, 'ordering-officer.granted'))) {
+    await runPruem(['audit', '--config', node.configPath, 'officers', 'add', '--id', ordering, '--name', 'Demo Prosecutor', '--channels', 'dna'], join(node.dataDir, 'officer.log'));
+    writeFileSync(join(node.dataDir, 'ordering-officer.granted'), `${ordering}\n`);
+  }
+  // The example client system's own credential (each national client system gets one).
+  if (!existsSync(demoClientKeyPath(node))) {
+    await runPruem(['officers-client', '--config', node.configPath, 'add', '--name', DEMO_CLIENT, '--out', demoClientKeyPath(node)], join(node.dataDir, 'officers-client.log'));
+  }
+}
+
+export const DEMO_CLIENT = 'demo-client';
+
+/** Where the demo keeps its example client's officers' API credential (mode 0600). */
+export function demoClientKeyPath(node: { readonly dataDir: string }): string {
+  return join(node.dataDir, `${DEMO_CLIENT}.key`);
+}
+
+export function demoOrderingOfficer(state: MemberStateCode): string {
+  return `${state}-PROSECUTOR-7`;
 }
 
 export function demoOfficer(state: MemberStateCode): string {
   return `${state}-OFFICER-1`;
 }
 
+/** A gateway child's environment: what tools need and the gateway's own settings, nothing else of ours. */
+function gatewayEnvironment(): NodeJS.ProcessEnv {
+  return childEnvironment({ pass: ['PRUEM_LOG_LEVEL', 'PRUEM_DEMO', 'NODE_OPTIONS', 'USER', 'SUDO_USER'] });
+}
+
 /** Runs `pruem <args>` to completion; rejects with its output when it fails. */
 export function runPruem(args: readonly string[], logFile?: string): Promise<void> {
   const { command, args: base } = pruemCommand();
   return new Promise((resolve, reject) => {
-    const child = spawn(command, [...base, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, [...base, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: gatewayEnvironment() });
     let output = '';
     child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
@@ -97,11 +124,16 @@ export function runPruem(args: readonly string[], logFile?: string): Promise<voi
   });
 }
 
-/** Starts `pruem run --config …` as a child process, its output appended to <dataDir>/gateway.log. */
-export function spawnGateway(node: NodeFiles): ChildProcess {
+/**
+ * Starts `pruem run --config …` as a child process, its output appended to <dataDir>/gateway.log.
+ * `demo`: a gateway of `pruem demo`, which says so in /api/status (its relay is the local stand-in,
+ * not TESTA, so the configuration alone cannot tell).
+ */
+export function spawnGateway(node: NodeFiles, opts: { demo?: boolean } = {}): ChildProcess {
   const { command, args } = pruemCommand();
   const log = createWriteStream(join(node.dataDir, 'gateway.log'), { flags: 'a' });
-  const child = spawn(command, [...args, 'run', '--config', node.configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const env = opts.demo ? { ...gatewayEnvironment(), PRUEM_DEMO: '1' } : gatewayEnvironment();
+  const child = spawn(command, [...args, 'run', '--config', node.configPath], { stdio: ['ignore', 'pipe', 'pipe'], env });
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
   return child;
@@ -123,4 +155,27 @@ export async function waitForHealth(apiPort: number, timeoutMs = 60_000): Promis
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`gateway on port ${apiPort} did not become healthy: ${last}`);
+}
+
+/**
+ * Calls `onCode` with each one-time console set-up code in a gateway's log output (pino JSON lines,
+ * field `setupCode`): the daemon shows it on the appliance's local console, and `pruem demo` in the
+ * terminal that started it.
+ */
+export function watchSetupCodes(output: NodeJS.ReadableStream, onCode: (code: string) => void): void {
+  let pending = '';
+  output.on('data', (chunk: Buffer | string) => {
+    pending += chunk.toString();
+    const lines = pending.split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) {
+      if (!line.includes('"setupCode"')) continue;
+      try {
+        const code = (JSON.parse(line) as { setupCode?: unknown }).setupCode;
+        if (typeof code === 'string' && code !== '') onCode(code);
+      } catch {
+        // not a log record: ignore
+      }
+    }
+  });
 }

@@ -1,4 +1,5 @@
-import type { ChannelHandler, ExchangeRecord, HandlerOutcome, InboundMessage } from '../exchange/handler.js';
+import type { ChannelHandler, ExchangeRecord, HandlerOutcome, HandlerResult, InboundMessage } from '../exchange/handler.js';
+import { IndexNotReadyError } from './national-index.js';
 import type { Statistics } from '../exchange/statistics.js';
 import type { MemberStateCode } from '../peers/member-states.js';
 import { answerDnaRequest } from '../dna/handler.js';
@@ -8,6 +9,7 @@ import type { NormalisedProfile } from '../dna/profile.js';
 import type { Hit } from '../dna/engine.js';
 import type { ProfileNotes } from './notes.js';
 import type { DnaSearches } from './searches.js';
+import { hitsOfExchange, type HitValidations } from './hit-validation.js';
 
 /** The MIME type PRUEMDNA travels as inside S/MIME; peers using `openssl cms` send raw XML, which the opener labels octet-stream. */
 export const DNA_CONTENT_TYPE = 'application/xml';
@@ -21,6 +23,8 @@ export interface DnaChannelDeps {
   readonly engine: () => { search(profile: NormalisedProfile): Hit[] };
   readonly searches: DnaSearches;
   readonly notes: ProfileNotes;
+  /** Every hit, both ways, enters the DNA staff's validation list. */
+  readonly validations: HitValidations;
   readonly statistics: Statistics;
   readonly clock?: () => Date;
 }
@@ -41,6 +45,11 @@ function count(deps: DnaChannelDeps, now: Date, state: MemberStateCode, directio
   });
 }
 
+/** Identifiers as the audit log takes them (1–128 characters, no blanks); a peer's longer ids are cut, not refused. */
+function auditIds(ids: readonly string[]): string[] {
+  return [...new Set(ids.map((r) => r.trim().slice(0, 128)).filter((r) => r !== ''))];
+}
+
 function overall(results: ReadonlyArray<'H' | 'N' | 'E'>): ExchangeRecord['result'] {
   if (results.includes('H')) return 'hit';
   if (results.length > 0 && results.every((r) => r === 'E')) return 'error';
@@ -58,26 +67,34 @@ export function dnaChannelHandler(deps: DnaChannelDeps): ChannelHandler {
   return {
     channel: 'dna',
     accepts: (contentType) => ACCEPTED.has(contentType.split(';')[0]?.trim().toLowerCase() ?? ''),
-    async handle(message: InboundMessage): Promise<HandlerOutcome> {
+    async handle(message: InboundMessage): Promise<HandlerResult> {
       const now = clock();
       const parsed = parsePruemDna(message.payload);
       if (parsed.ok && parsed.message.header.direction === 'A') return answerFromPeer(parsed.message, message, deps, now);
 
-      const { answers, outcomes } = answerDnaRequest(parsed.ok ? parsed.message : parsed.error, {
-        engine: deps.engine(),
-        ourState: deps.ourState,
-        now,
-        requestingState: message.sender,
-        generator: deps.generator,
-      });
+      let engine: ReturnType<DnaChannelDeps['engine']>;
+      try {
+        engine = deps.engine();
+      } catch (e) {
+        // No index yet: the request waits in the queue (not counted toward dead-lettering); it is made due when the build ends.
+        if (e instanceof IndexNotReadyError) return { kind: 'defer', code: e.code, reason: e.message, waiting: true };
+        throw e;
+      }
+      const { answers, outcomes } = answerDnaRequest(
+        parsed.ok ? parsed.message : parsed.error,
+        { engine, ourState: deps.ourState, now, requestingState: message.sender, generator: deps.generator },
+        parsed.ok ? undefined : parsed.readable,
+      );
       const request = parsed.ok ? parsed.message : null;
-      const requestId = request?.header.requesting.requestId ?? '';
-      const refs = [requestId, request?.header.ref ?? ''].filter((r) => r !== '');
-      const profileRefs = outcomes.map((o) => o.profileRef).filter((r) => r !== '');
-      const searchingAgency = request?.datas[0]?.agency || 'NCP';
+      // A refused request is recorded under the ids it could be read with, as its E answer carries them.
+      const header = answers[0]!.header;
+      const requestId = header.requesting.requestId;
+      const refs = auditIds([requestId, header.ref]);
+      const profileRefs = auditIds(outcomes.map((o) => o.profileRef));
+      const searchingAgency = (request?.datas[0]?.agency ?? answers[0]!.datas[0]?.agency ?? '').trim().slice(0, 128) || 'NCP';
       const result = overall(outcomes.map((o) => o.result));
       const hitIds = outcomes.flatMap((o) => o.hits.map((h) => h.nationalProfileId));
-      const reqtype = request?.datas[0]?.reqtype ?? 3;
+      const reqtype = request?.datas[0]?.reqtype ?? answers[0]!.datas[0]?.reqtype ?? 3;
       const records: ExchangeRecord[] = [
         {
           direction: 'received',
@@ -105,6 +122,9 @@ export function dnaChannelHandler(deps: DnaChannelDeps): ChannelHandler {
         replies: answers.map((a) => ({ payload: Buffer.from(writePruemDna(a)), payloadContentType: DNA_CONTENT_TYPE, subject: `${deps.ourState}/DNA` })),
         summary: `dna request ${requestId || '(unreadable)'}: ${outcomes.length} profile(s), ${hitIds.length} hit(s)${parsed.ok ? '' : `, error ${parsed.error.code}`}`,
         records,
+        // A request id answered once is not answered again, even re-encrypted (new signed bytes). Only for requests that
+        // parsed: a State whose request was refused as invalid may send it corrected under the same id.
+        ...(parsed.ok && requestId !== '' ? { requestKey: `request:${requestId}` } : {}),
         persist: () => {
           for (const o of outcomes) {
             for (const h of o.hits) {
@@ -112,6 +132,7 @@ export function dnaChannelHandler(deps: DnaChannelDeps): ChannelHandler {
             }
           }
           count(deps, now, message.sender, 'in', outcomes.map((o) => o.result), outcomes.flatMap((o) => o.hits.map((h) => h.quality)));
+          for (const a of answers) deps.validations.record(hitsOfExchange('in', message.sender, request, a));
         },
       };
     },
@@ -131,7 +152,7 @@ function answerFromPeer(answer: PruemDnaMessage, message: InboundMessage, deps: 
         role: 'response',
         messageType: 'DNA answer',
         result: overall(echoes.map((e) => e.result as 'H' | 'N' | 'E')),
-        referenceNumbers: [requestId, answer.header.ref].filter((r) => r !== ''),
+        referenceNumbers: auditIds([requestId, answer.header.ref]),
         data: { categories: hits.length ? ['dna-profile'] : ['none'], recordIds: hits.map((h) => h.profileIdent), count: hits.length },
         searchingBody: { state: deps.ourState, agency: deps.agency },
         fileManagingBody: { state: message.sender, agency: hits[0]?.agency || 'NCP' },
@@ -139,7 +160,8 @@ function answerFromPeer(answer: PruemDnaMessage, message: InboundMessage, deps: 
     ],
     persist: () => {
       // An answer to no search of ours is still audited above; it has nothing to be filed under.
-      deps.searches.answerReceived(answer, message.sender);
+      // Hits on a search of ours only: an answer to no search of ours has nothing to be validated against.
+      if (deps.searches.answerReceived(answer, message.sender) !== null) deps.validations.record(hitsOfExchange('out', message.sender, null, answer));
       count(deps, now, message.sender, 'out', echoes.map((e) => e.result), hits.map((h) => h.quality));
     },
   };

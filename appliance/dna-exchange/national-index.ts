@@ -5,13 +5,20 @@
  * moved). While a rebuild runs, searches use the previous index; the new one replaces it in one assignment
  * when it is ready, and a failed build leaves the previous one in place.
  *
+ * Once an index is in use, an import's changes reach it as a delta (`applyDelta`): the profiles the import
+ * published (store.ts stamps each change with its generation) are added, replaced or removed in the index in
+ * use, a page at a time with the event loop turning between pages, so a delta of 10 000 profiles is
+ * searchable within seconds at 10 M without a second index in memory. A delta larger than `deltaLimit` (a
+ * first load, a re-import of everything) is a full rebuild in the worker as before; start-up always is.
+ *
  * Before the first index exists nothing can be searched: `current()` throws `IndexNotReadyError`, which the
  * exchange pipeline treats as a temporary failure (the message stays queued and is retried), so no peer gets
  * a wrong "no hit" or an E answer because we were starting. Built on first use or on `refresh()`, so commands
  * that only queue a link test or export the audit log never pay for it.
  */
 import { MatchEngine, type EngineBuildOptions } from '../dna/engine.js';
-import type { ProfileStore } from '../dna/store.js';
+import type { NormalisedProfile } from '../dna/profile.js';
+import { FIRST_CHANGE, type ChangeCursor, type ProfileStore } from '../dna/store.js';
 import { startWorkerBuild, type WorkerBuild } from '../dna/worker-build.js';
 
 /** No index to search yet: a temporary condition (the pipeline keeps the message and tries again). */
@@ -22,6 +29,7 @@ export class IndexNotReadyError extends Error {
 
 export type IndexBuildOutcome =
   | {
+      readonly kind: 'build';
       readonly ok: true;
       /** The first index of this process (nothing could be searched before). */
       readonly first: boolean;
@@ -32,7 +40,22 @@ export type IndexBuildOutcome =
       /** From the start of the build to the index in use (worker start-up and hand-over included). */
       readonly totalMs: number;
     }
-  | { readonly ok: false; readonly first: boolean; readonly error: string; readonly totalMs: number };
+  | { readonly kind: 'build'; readonly ok: false; readonly first: boolean; readonly error: string; readonly totalMs: number };
+
+/** A delta applied to the index in use. */
+export interface IndexDeltaOutcome {
+  readonly kind: 'delta';
+  readonly ok: boolean;
+  readonly fromGeneration: number;
+  readonly generation: number;
+  readonly added: number;
+  readonly removed: number;
+  readonly profiles: number;
+  readonly totalMs: number;
+  /** The longest time one page held the thread (read, decode, index): what a search may wait behind. */
+  readonly longestPageMs: number;
+  readonly error?: string;
+}
 
 /** For status pages: no personal data. Times are ISO-8601, null when it never happened. */
 export interface NationalIndexStatus {
@@ -57,14 +80,25 @@ export interface NationalIndexOptions {
   /** Index layout (tests); the defaults are the daemon's. */
   readonly engine?: EngineBuildOptions;
   readonly clock?: () => Date;
+  /** Told about every delta applied to the index in use (the daemon logs them). */
+  readonly onDelta?: (outcome: IndexDeltaOutcome) => void;
+  /** Changes above which a full rebuild is cheaper than a delta; default 200 000. */
+  readonly deltaLimit?: number;
+  /** Changes applied per turn of the event loop; default 500. */
+  readonly deltaPage?: number;
 }
 
 /** After a failed first build, `current()` starts another one no more often than this (refresh() always may). */
 const LAZY_RETRY_MS = 10_000;
+/** Above this many changes a rebuild in the worker is cheaper than applying them on the daemon's thread. */
+const DELTA_LIMIT = 200_000;
+/** Changes applied per turn of the event loop: ~10 µs each (read, decode, index), so a few ms a turn. */
+const DELTA_PAGE = 500;
 
 interface Snapshot {
   readonly engine: MatchEngine;
-  readonly generation: number;
+  /** Moves forward in place as deltas are applied: the engine holds every change up to it. */
+  generation: number;
   readonly builtAt: Date;
   readonly totalMs: number;
 }
@@ -79,6 +113,7 @@ interface Running {
 export class NationalIndex {
   private snapshot: Snapshot | null = null;
   private running: Running | null = null;
+  private applying: Promise<IndexDeltaOutcome> | null = null;
   private lastError: { at: Date; reason: string } | null = null;
   private closed = false;
   private readonly clock: () => Date;
@@ -127,8 +162,8 @@ export class NationalIndex {
    * built, and nothing is being built; returns at once. The promise gives that build's outcome (null when none
    * was started) and never rejects, so a timer can call this and forget it.
    */
-  async refresh(): Promise<IndexBuildOutcome | null> {
-    if (this.running || this.closed) return null;
+  async refresh(): Promise<IndexBuildOutcome | IndexDeltaOutcome | null> {
+    if (this.running || this.applying || this.closed) return null;
     if (this.snapshot) {
       let generation: number;
       try {
@@ -136,12 +171,81 @@ export class NationalIndex {
       } catch (e) {
         const reason = `cannot read the store generation: ${e instanceof Error ? e.message : String(e)}`;
         this.lastError = { at: this.clock(), reason };
-        const outcome: IndexBuildOutcome = { ok: false, first: false, error: reason, totalMs: 0 };
+        const outcome: IndexBuildOutcome = { kind: 'build', ok: false, first: false, error: reason, totalMs: 0 };
         this.tell(outcome);
         return outcome;
       }
       if (generation === this.snapshot.generation) return null;
+      const from = this.snapshot.generation;
+      if (this.store.countChangesBetween(from, generation) <= (this.options.deltaLimit ?? DELTA_LIMIT)) {
+        const applying = this.applyDelta(this.snapshot, from, generation);
+        this.applying = applying;
+        try {
+          return await applying;
+        } finally {
+          this.applying = null;
+        }
+      }
     }
+    return this.start();
+  }
+
+  /**
+   * Applies the changes published in (from, upTo] to the engine in use, a page per turn of the event loop.
+   * Searches between pages see some of the changes and not yet others, each profile whole: what a search
+   * during an import always saw. Hits are checked against the stored record anyway (see search callers).
+   */
+  private async applyDelta(snapshot: Snapshot, from: number, upTo: number): Promise<IndexDeltaOutcome> {
+    const t0 = performance.now();
+    const page = this.options.deltaPage ?? DELTA_PAGE;
+    let added = 0;
+    let removed = 0;
+    let cursor: ChangeCursor | null = FIRST_CHANGE;
+    let longestPageMs = 0;
+    try {
+      while (cursor) {
+        const pageStart = performance.now();
+        if (this.closed || this.snapshot !== snapshot) throw new Error('the index was replaced or closed during the delta');
+        const r: { changes: ReadonlyArray<{ slot: number; profile: NormalisedProfile | null }>; next: ChangeCursor | null } =
+          this.store.changesPage(from, upTo, cursor, page);
+        for (const c of r.changes) {
+          if (c.profile) {
+            snapshot.engine.add(c.slot, c.profile);
+            added++;
+          } else if (snapshot.engine.remove(c.slot)) removed++;
+        }
+        cursor = r.next;
+        longestPageMs = Math.max(longestPageMs, performance.now() - pageStart);
+        if (cursor) await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      snapshot.generation = upTo;
+      const done: IndexDeltaOutcome = { kind: 'delta', ok: true, fromGeneration: from, generation: upTo, added, removed, profiles: snapshot.engine.size, totalMs: performance.now() - t0, longestPageMs };
+      this.tellDelta(done);
+      return done;
+    } catch (e) {
+      // The engine holds part of the delta: the next refresh re-applies it whole (add replaces, remove is idempotent).
+      const error = e instanceof Error ? e.message : String(e);
+      this.lastError = { at: this.clock(), reason: `delta ${from}→${upTo}: ${error}` };
+      const failed: IndexDeltaOutcome = { kind: 'delta', ok: false, fromGeneration: from, generation: upTo, added, removed, profiles: snapshot.engine.size, totalMs: performance.now() - t0, longestPageMs, error };
+      this.tellDelta(failed);
+      return failed;
+    }
+  }
+
+  private tellDelta(outcome: IndexDeltaOutcome): void {
+    try {
+      this.options.onDelta?.(outcome);
+    } catch {
+      // As for builds: a logging callback that throws must not cost us the index.
+    }
+  }
+
+  /**
+   * A full rebuild in the worker whatever the store's generation (an operator's "rebuild", or to give back the
+   * memory of many removed profiles); null when a build or a delta is already running.
+   */
+  async rebuild(): Promise<IndexBuildOutcome | null> {
+    if (this.running || this.applying || this.closed) return null;
     return this.start();
   }
 
@@ -188,7 +292,7 @@ export class NationalIndex {
       // The swap: one assignment on this thread, so a search sees the old index or the new one, never a mix.
       this.snapshot = { engine, generation: m.generation, builtAt: this.clock(), totalMs };
       this.lastError = null;
-      const done: IndexBuildOutcome = { ok: true, first, profiles: engine.size, generation: m.generation, buildMs: m.buildMs, totalMs };
+      const done: IndexBuildOutcome = { kind: 'build', ok: true, first, profiles: engine.size, generation: m.generation, buildMs: m.buildMs, totalMs };
       this.tell(done);
       return done;
     });
@@ -198,7 +302,7 @@ export class NationalIndex {
 
   private failed(first: boolean, error: string, t0: number): IndexBuildOutcome {
     this.lastError = { at: this.clock(), reason: error };
-    const outcome: IndexBuildOutcome = { ok: false, first, error, totalMs: performance.now() - t0 };
+    const outcome: IndexBuildOutcome = { kind: 'build', ok: false, first, error, totalMs: performance.now() - t0 };
     this.tell(outcome);
     return outcome;
   }

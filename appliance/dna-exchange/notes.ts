@@ -1,4 +1,5 @@
 import { statement, type Db } from '../db/database.js';
+import { migrateSchema } from '../db/schema.js';
 import type { MemberStateCode } from '../peers/member-states.js';
 
 /**
@@ -17,10 +18,7 @@ export interface ProfileNote {
 
 export class ProfileNotes {
   constructor(private readonly db: Db) {
-    db.exec(`CREATE TABLE IF NOT EXISTS dna_notes (
-      profile_id TEXT NOT NULL, state TEXT NOT NULL, request_ref TEXT NOT NULL, requesting_profile_id TEXT NOT NULL,
-      quality INTEGER NOT NULL, at INTEGER NOT NULL,
-      PRIMARY KEY (profile_id, state, request_ref, requesting_profile_id))`);
+    migrateSchema(db);
   }
 
   /** Called in the pipeline transaction that sends the answer. */

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { statement, type Db } from '../db/database.js';
+import { migrateSchema } from '../db/schema.js';
 import type { MemberStateCode } from '../peers/member-states.js';
 import { ANSWER_DEADLINE_MS } from '../queue/deadlines.js';
 import type { PruemDnaMessage } from '../dna/message.js';
@@ -21,6 +22,12 @@ export interface SearchRecord {
 }
 
 export interface SearchResultRow {
+  /**
+   * 'echo': the requested State's echo of our profile (quality 0), carrying its overall result for
+   * it (H: it found matches, listed in the 'match' rows; N: none; E: refused, with the message).
+   * 'match': one candidate profile of that State (quality 1–4). An 'echo' with result H is not a hit.
+   */
+  readonly kind: 'echo' | 'match';
   readonly state: MemberStateCode;
   /** Our requesting profile's reference number. */
   readonly profileRef: string;
@@ -42,26 +49,23 @@ export class DnaSearches {
     private readonly db: Db,
     private readonly clock: () => Date = () => new Date(),
   ) {
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS dna_searches (
-        id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, reqtype INTEGER NOT NULL,
-        officer_id TEXT NOT NULL, ordering_officer_id TEXT NOT NULL, reason TEXT NOT NULL, profile_ids TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS dna_search_requests (
-        request_id TEXT PRIMARY KEY, search_id TEXT NOT NULL REFERENCES dna_searches(id), state TEXT NOT NULL,
-        message_id TEXT NOT NULL, deadline INTEGER NOT NULL, answered_at INTEGER);
-      CREATE TABLE IF NOT EXISTS dna_search_results (
-        search_id TEXT NOT NULL, request_id TEXT NOT NULL, state TEXT NOT NULL, profile_ref TEXT NOT NULL, result TEXT NOT NULL,
-        hit_profile_ident TEXT, quality INTEGER, hitcount INTEGER, message TEXT);
-      CREATE INDEX IF NOT EXISTS dna_search_results_search ON dna_search_results(search_id);
-    `);
+    migrateSchema(db);
   }
 
   create(search: Omit<SearchRecord, 'id' | 'createdAt'>): SearchRecord {
-    const id = randomUUID();
-    const createdAt = this.clock();
+    const record = this.prepare(search);
+    this.insert(record);
+    return record;
+  }
+
+  /** A new search's id and time, not yet written: the caller inserts it in the transaction that queues its messages. */
+  prepare(search: Omit<SearchRecord, 'id' | 'createdAt'>): SearchRecord {
+    return { ...search, id: randomUUID(), createdAt: this.clock().toISOString() };
+  }
+
+  insert(search: SearchRecord): void {
     statement(this.db, 'INSERT INTO dna_searches VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(id, createdAt.getTime(), search.reqtype, search.officerId, search.orderingOfficerId, search.reason, JSON.stringify(search.profileIds));
-    return { ...search, id, createdAt: createdAt.toISOString() };
+      .run(search.id, Date.parse(search.createdAt), search.reqtype, search.officerId, search.orderingOfficerId, search.reason, JSON.stringify(search.profileIds));
   }
 
   /** Called in the transaction that queues the request message. */
@@ -127,6 +131,7 @@ export class DnaSearches {
       }>
     ).map(
       (r): SearchResultRow => ({
+        kind: r.hit_profile_ident !== null ? 'match' : 'echo',
         state: r.state,
         profileRef: r.profile_ref,
         result: r.result,

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import type { ExchangePipeline } from '../exchange/pipeline.js';
-import type { PeerDirectory } from '../peers/directory.js';
+import type { ExchangePipeline, OriginMessage } from '../exchange/pipeline.js';
 import { MEMBER_STATES, type MemberStateCode } from '../peers/member-states.js';
 import type { OfficerRegistry } from '../audit/officers.js';
 import { normaliseProfile } from '../dna/normalise.js';
@@ -37,7 +36,7 @@ export const dnaSearchInput = z
 
 export type DnaSearchInput = z.infer<typeof dnaSearchInput>;
 
-export type SubmitErrorCode = 'INVALID_REQUEST' | 'OFFICER_NOT_AUTHORISED' | 'PROFILE_REFUSED' | 'NO_TARGET' | 'ART3_SINGLE_PROFILE';
+export type SubmitErrorCode = 'VALIDATION_FAILED' | 'OFFICER_NOT_AUTHORISED' | 'PROFILE_REFUSED' | 'NO_TARGET' | 'ART3_SINGLE_PROFILE';
 export interface SubmitError {
   readonly code: SubmitErrorCode;
   readonly message: string;
@@ -45,10 +44,14 @@ export interface SubmitError {
 }
 
 export interface SubmitDeps {
-  readonly pipeline: ExchangePipeline;
+  readonly pipeline: Pick<ExchangePipeline, 'originateAll'>;
   readonly searches: DnaSearches;
   readonly officers: OfficerRegistry;
-  readonly directory: PeerDirectory;
+  /** The peer directory (PeerDirectory): which States are DNA peers we can encrypt to. */
+  readonly directory: {
+    list(): readonly { readonly code: MemberStateCode }[];
+    get(code: MemberStateCode): { readonly channels: { readonly dna: { readonly enabled: boolean } }; readonly encryption: unknown } | undefined;
+  };
   readonly ourState: MemberStateCode;
   readonly agency: string;
   readonly generator: string;
@@ -57,22 +60,25 @@ export interface SubmitDeps {
 }
 
 /**
- * An authorised officer's search abroad: checked (officer authorised for DNA, reason and both
- * officers given — Art. 30(2)), normalised for export (DNA-WILD, DNA-INCL), split per message-size
- * limit, then sealed, queued and audited per requested State.
+ * An authorised officer's search abroad: checked (both officers authorised for DNA, reason given —
+ * Art. 30(2)), normalised for export (DNA-WILD, DNA-INCL), split per message-size limit, then
+ * sealed for every requested State and queued and audited for all of them at once, or not at all.
  */
 export async function submitDnaSearch(deps: SubmitDeps, raw: unknown): Promise<{ ok: true; search: SearchView } | { ok: false; error: SubmitError }> {
   const parsed = dnaSearchInput.safeParse(raw);
   if (!parsed.success) {
     return {
       ok: false,
-      error: { code: 'INVALID_REQUEST', message: 'invalid search', details: parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`) },
+      error: { code: 'VALIDATION_FAILED', message: 'invalid search', details: parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`) },
     };
   }
   const input = parsed.data;
   const now = (deps.clock ?? (() => new Date()))();
-  const denied = deps.officers.assertAuthorised(input.officerId, 'dna', now);
-  if (denied) return { ok: false, error: { code: 'OFFICER_NOT_AUTHORISED', message: denied.message } };
+  // Both the officer who runs the search and the one who ordered it must be on the list (Art. 30(2)(a)).
+  for (const officer of [input.officerId, input.orderingOfficerId]) {
+    const denied = deps.officers.assertAuthorised(officer, 'dna', now);
+    if (denied) return { ok: false, error: { code: 'OFFICER_NOT_AUTHORISED', message: denied.message } };
+  }
   const reqtype = input.reqtype ?? (input.profiles.length > 1 ? 4 : 3);
   if (reqtype === 3 && input.profiles.length > 1) {
     return { ok: false, error: { code: 'ART3_SINGLE_PROFILE', message: `an Art. 3 search carries one profile, not ${input.profiles.length}` } };
@@ -95,8 +101,9 @@ export async function submitDnaSearch(deps: SubmitDeps, raw: unknown): Promise<{
   });
   if (targets.length === 0) return { ok: false, error: { code: 'NO_TARGET', message: 'none of the requested States is a configured DNA peer' } };
 
-  const search = deps.searches.create({ reqtype, officerId: input.officerId, orderingOfficerId: input.orderingOfficerId, reason: input.reason, profileIds: outgoing.map((o) => o.profileIdent) });
+  const search = deps.searches.prepare({ reqtype, officerId: input.officerId, orderingOfficerId: input.orderingOfficerId, reason: input.reason, profileIds: outgoing.map((o) => o.profileIdent) });
   const perMessage = Math.min(deps.maxProfilesPerMessage, MAX_DATAS);
+  const messages: OriginMessage[] = [];
   for (const state of targets) {
     for (let i = 0, part = 1; i < outgoing.length; i += perMessage, part++) {
       const chunk = outgoing.slice(i, i + perMessage);
@@ -106,7 +113,7 @@ export async function submitDnaSearch(deps: SubmitDeps, raw: unknown): Promise<{
       if (!built.ok) return { ok: false, error: { code: 'PROFILE_REFUSED', message: built.error.message } };
       for (const message of built.messages) {
         const id = message.header.requesting.requestId;
-        await deps.pipeline.originate({
+        messages.push({
           peer: state,
           channel: 'dna',
           reply: { payload: Buffer.from(writePruemDna(message)), payloadContentType: DNA_CONTENT_TYPE, subject: `${deps.ourState}/DNA` },
@@ -129,6 +136,9 @@ export async function submitDnaSearch(deps: SubmitDeps, raw: unknown): Promise<{
       }
     }
   }
+  // All or nothing: every target's message is sealed before any is queued, and the search, its
+  // requests, queue rows and audit records are written in one transaction.
+  await deps.pipeline.originateAll(messages, () => deps.searches.insert(search));
   const view = deps.searches.get(search.id);
   if (!view) throw new Error(`search ${search.id} vanished`);
   return { ok: true, search: view };

@@ -25,7 +25,21 @@ import { validateWithXsd, type XsdOutcome } from './xsd.js';
 /** Largest document we read: 500 full profiles with answers fit in well under 2 MiB. */
 export const MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
 
-export type ParseResult = { readonly ok: true; readonly message: PruemDnaMessage } | { readonly ok: false; readonly error: DnaError };
+/**
+ * What could be read of a refused document's header and datas, as sent (unchecked, possibly invalid):
+ * enough for the result-E answer to name the request it refuses (ref, request ids, the profiles' idents).
+ * Absent when the document could not be parsed at all (not XML, not UTF-8, too large, a DOCTYPE).
+ */
+export interface ReadableRequest {
+  readonly ref?: string;
+  readonly requesting?: Partial<HeaderInfo>;
+  readonly requested?: Partial<HeaderInfo>;
+  readonly datas: ReadonlyArray<{ readonly reqtype?: string; readonly date?: string; readonly type?: string; readonly agency?: string; readonly profileIdent?: string }>;
+}
+
+export type ParseResult =
+  | { readonly ok: true; readonly message: PruemDnaMessage }
+  | { readonly ok: false; readonly error: DnaError; readonly readable?: ReadableRequest };
 
 type Prepared = { ok: true; bytes: Uint8Array; text: string } | { ok: false; error: DnaError };
 
@@ -50,7 +64,12 @@ export function parsePruemDna(xml: string | Uint8Array): ParseResult {
 }
 
 function afterXsd(outcome: XsdOutcome, text: string): ParseResult {
-  if (!outcome.valid) return { ok: false, error: dnaError(outcome.code, outcome.message) };
+  if (!outcome.valid) {
+    const error = dnaError(outcome.code, outcome.message);
+    // Well-formed but against the schema (reqtype 7, a missing element): read what is there, for correlation.
+    const readable = outcome.code === 'SCHEMA_INVALID' ? readLeniently(text) : undefined;
+    return readable ? { ok: false, error, readable } : { ok: false, error };
+  }
   let message: PruemDnaMessage;
   try {
     message = fromDocument(text);
@@ -59,7 +78,61 @@ function afterXsd(outcome: XsdOutcome, text: string): ParseResult {
     return { ok: false, error: dnaError('NOT_WELL_FORMED', `unreadable after validation: ${(e as Error).message}`) };
   }
   const problem = checkSemantics(message);
-  return problem ? { ok: false, error: problem } : { ok: true, message };
+  if (!problem) return { ok: true, message };
+  const { header } = message;
+  const readable: ReadableRequest = {
+    ref: header.ref,
+    requesting: header.requesting,
+    requested: header.requested,
+    datas: message.datas.slice(0, MAX_READABLE_DATAS).map((d) => ({ reqtype: String(d.reqtype), date: d.date, type: d.type, agency: d.agency, profileIdent: d.profileIdent })),
+  };
+  return { ok: false, error: problem, readable };
+}
+
+/** At most this many datas are read from a refused document (DNA-XML allows 500). */
+const MAX_READABLE_DATAS = 500;
+
+/**
+ * The header and datas identifiers of a well-formed document the schema refused, each element optional.
+ * Only the element text is taken; nothing is interpreted. Null when there is no PRUEMDNA root.
+ */
+function readLeniently(text: string): ReadableRequest | undefined {
+  try {
+    const doc = new DOMParser({ onError: () => undefined }).parseFromString(text, 'text/xml');
+    const root = doc.documentElement;
+    if (!root || root.localName !== 'PRUEMDNA') return undefined;
+    const header = child(root, 'header');
+    const info = (name: string): Partial<HeaderInfo> | undefined => {
+      const e = header ? child(header, name) : undefined;
+      if (!e) return undefined;
+      const field = (n: string) => textOf(child(e, n));
+      const out: { -readonly [K in keyof HeaderInfo]?: string } = {};
+      const pairs = [['sourceIsocode', 'source_isocode'], ['destinationIsocode', 'destination_isocode'], ['requestId', 'request_id'], ['date', 'date'], ['time', 'time']] as const;
+      for (const [key, el] of pairs) {
+        const v = field(el);
+        if (v !== undefined) out[key] = v;
+      }
+      return out;
+    };
+    const ref = header ? textOf(child(header, 'ref')) : undefined;
+    const requesting = info('requesting');
+    const requested = info('requested');
+    const datas = elements(root)
+      .filter((e) => e.localName === 'datas')
+      .slice(0, MAX_READABLE_DATAS)
+      .map((d) => {
+        const out: { reqtype?: string; date?: string; type?: string; agency?: string; profileIdent?: string } = {};
+        const pairs = [['reqtype', 'reqtype'], ['date', 'date'], ['type', 'type'], ['agency', 'agency'], ['profileIdent', 'profile_ident']] as const;
+        for (const [key, el] of pairs) {
+          const v = textOf(child(d, el));
+          if (v !== undefined) out[key] = v;
+        }
+        return out;
+      });
+    return { ...(ref !== undefined ? { ref } : {}), ...(requesting ? { requesting } : {}), ...(requested ? { requested } : {}), datas };
+  } catch {
+    return undefined;
+  }
 }
 
 // ---- DOM → values ------------------------------------------------------------------------------------------

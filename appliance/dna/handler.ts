@@ -11,7 +11,8 @@
  * correlation); `requested` is ours: source = our State, destination = the requester (the answer travels that
  * way), request_id = the request's, date/time = now. `ref` repeats the request's ref.
  */
-import type { MemberStateCode } from '../peers/member-states.js';
+import { isMemberStateCode, type MemberStateCode } from '../peers/member-states.js';
+import type { ReadableRequest } from './codec.js';
 import type { Hit } from './engine.js';
 import {
   dnaError,
@@ -90,7 +91,34 @@ function errorDatas(d: Pick<PruemDatas, 'reqtype' | 'date' | 'type' | 'agency' |
   return { reqtype: d.reqtype, date: d.date, type: d.type, result: 'E', agency: d.agency, profileIdent: d.profileIdent, message, quality: 0 };
 }
 
-export function answerDnaRequest(request: PruemDnaMessage | DnaError, ctx: DnaHandlerContext): DnaAnswer {
+/** A PRUEM_string (≤ 255 characters) from text read off a refused request. */
+function pruemString(s: string | undefined): string {
+  return (s ?? '').slice(0, 255);
+}
+
+function isoCode(s: string | undefined): string | undefined {
+  const v = s?.trim();
+  return v !== undefined && isMemberStateCode(v) ? v : undefined;
+}
+
+/** An xs:date that is a real day, else undefined (the answer must pass the schema whatever the request held). */
+function xsDate(s: string | undefined): string | undefined {
+  const v = s?.trim();
+  if (!v || !/^\d{4}-\d{2}-\d{2}$/.test(v)) return undefined;
+  const d = new Date(`${v}T00:00:00Z`);
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === v ? v : undefined;
+}
+
+function xsTime(s: string | undefined): string | undefined {
+  const v = s?.trim();
+  return v && /^([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,9})?(Z|[+-](0\d|1[0-4]):[0-5]\d)?$/.test(v) ? v : undefined;
+}
+
+/**
+ * `readable`: when `request` is an error, what of the refused document could still be read (codec.ts), so the
+ * E answer carries its ref, request ids, requesting State and profile idents.
+ */
+export function answerDnaRequest(request: PruemDnaMessage | DnaError, ctx: DnaHandlerContext, readable?: ReadableRequest): DnaAnswer {
   const date = xmlDate(ctx.now);
   const time = xmlTime(ctx.now);
   const ours = (requestId: string): HeaderInfo => ({
@@ -102,19 +130,40 @@ export function answerDnaRequest(request: PruemDnaMessage | DnaError, ctx: DnaHa
   });
 
   if (isDnaError(request)) {
-    // Nothing of the request is readable: answer with one error datas so the requester learns why.
+    // The request is refused as a whole. Whatever of its header and datas could be read goes back, so the
+    // requester can tell which request (and which profiles) failed; nothing readable: one anonymous E datas.
+    const r = readable;
+    const requestId = pruemString(r?.requesting?.requestId);
+    const reqtypes = new Set((r?.datas ?? []).map((d) => d.reqtype?.trim()));
+    const reqtype: RequestType = reqtypes.has('4') || (r?.datas.length ?? 0) > 1 ? 4 : 3;
+    const readDatas = (r?.datas ?? []).slice(0, MAX_DATAS);
+    const datas =
+      readDatas.length > 0
+        ? readDatas.map((d) =>
+            errorDatas(
+              { reqtype, date: xsDate(d.date) ?? date, type: d.type?.trim() === 'P' ? 'P' : 'S', agency: pruemString(d.agency), profileIdent: pruemString(d.profileIdent) },
+              request.message,
+            ),
+          )
+        : [errorDatas({ reqtype: 3, date, type: 'S', agency: '', profileIdent: '' }, request.message)];
     const answer: PruemDnaMessage = {
       header: {
         direction: 'A',
-        ref: '',
+        ref: pruemString(r?.ref),
         generator: ctx.generator,
         schemaVersion: SCHEMA_VERSION,
-        requesting: { sourceIsocode: ctx.requestingState, destinationIsocode: ctx.ourState, requestId: '', date, time },
-        requested: ours(''),
+        requesting: {
+          sourceIsocode: isoCode(r?.requesting?.sourceIsocode) ?? ctx.requestingState,
+          destinationIsocode: isoCode(r?.requesting?.destinationIsocode) ?? ctx.ourState,
+          requestId,
+          date: xsDate(r?.requesting?.date) ?? date,
+          time: xsTime(r?.requesting?.time) ?? time,
+        },
+        requested: ours(requestId),
       },
-      datas: [errorDatas({ reqtype: 3, date, type: 'S', agency: '', profileIdent: '' }, request.message)],
+      datas,
     };
-    return { answer, answers: [answer], outcomes: [{ profileRef: '', result: 'E', hits: [] }] };
+    return { answer, answers: [answer], outcomes: datas.map((d) => ({ profileRef: d.profileIdent, result: 'E' as const, hits: [] })) };
   }
 
   const h = request.header;

@@ -12,6 +12,8 @@ export interface InboundMessage {
   readonly subject: string;
   readonly receivedAt: Date;
   readonly sentAt: Date;
+  /** The CMS signing time (signed by the sender, within the replay window); null when the signature has none. */
+  readonly signingTime?: Date | null;
 }
 
 export interface Reply {
@@ -50,7 +52,9 @@ export interface ExchangeRecord {
   readonly search?: { readonly reason: string; readonly officerId: string; readonly orderingOfficerId: string };
 }
 
+/** An answer (possibly with no reply, e.g. a peer's answer filed against our search). */
 export interface HandlerOutcome {
+  readonly kind?: 'answer';
   /** What to send back to the sender: none, one, or several (a DNA answer over 500 datas is split). */
   readonly replies: readonly Reply[];
   /** Short text stored with the inbox entry (no personal data). */
@@ -58,7 +62,38 @@ export interface HandlerOutcome {
   readonly records: readonly ExchangeRecord[];
   /** Domain state the handler keeps (notes, search results, counters), written in the pipeline's transaction. */
   readonly persist?: (db: Db) => void;
+  /**
+   * The request's own identifier when the channel can read one (a DNA request_id): a second request with
+   * the same key from the same sender is refused as a replay even when it was re-encrypted (new bytes).
+   */
+  readonly requestKey?: string;
 }
+
+/**
+ * The handler cannot answer now; the message stays queued and is tried again with back-off. Counted
+ * toward the dead-letter limit (same code `exchange.maxFailures` times in a row) unless `waiting`: the
+ * handler waits for something known to come back (the national index being built).
+ */
+export interface HandlerDefer {
+  readonly kind: 'defer';
+  /** A short code of the handler's own closed list, e.g. INDEX_NOT_READY. */
+  readonly code: string;
+  readonly reason: string;
+  readonly waiting?: boolean;
+}
+
+/** The handler refuses the message without an answer (there is nothing it could answer to). Recorded as a rejection. */
+export interface HandlerReject {
+  readonly kind: 'reject';
+  readonly code: string;
+  readonly reason: string;
+}
+
+/**
+ * What a handler returns: answer, reject or defer. A handler should not throw; if it does, the pipeline
+ * treats it as a counted defer (HANDLER_FAILED), so a message that always throws ends as a dead letter.
+ */
+export type HandlerResult = HandlerOutcome | HandlerDefer | HandlerReject;
 
 /**
  * A channel handler: pure with respect to transport — a parsed message in, an answer out.
@@ -68,5 +103,5 @@ export interface ChannelHandler {
   readonly channel: MailChannel;
   /** Whether this handler takes a payload of this content type on this channel. */
   accepts(payloadContentType: string): boolean;
-  handle(message: InboundMessage): HandlerOutcome | Promise<HandlerOutcome>;
+  handle(message: InboundMessage): HandlerResult | Promise<HandlerResult>;
 }

@@ -1,4 +1,5 @@
 import { statement, type Db } from '../db/database.js';
+import { migrateSchema } from '../db/schema.js';
 import type { Channel, MemberStateCode } from '../peers/member-states.js';
 import type { LinkState, PeerLinkStatus } from '../status/types.js';
 
@@ -13,10 +14,7 @@ export class LinkTracker {
     private readonly db: Db,
     private readonly clock: () => Date = () => new Date(),
   ) {
-    db.exec(`CREATE TABLE IF NOT EXISTS exchange_links (
-      state TEXT NOT NULL, channel TEXT NOT NULL,
-      last_success INTEGER, last_error_at INTEGER, last_error TEXT, failing TEXT,
-      PRIMARY KEY (state, channel))`);
+    migrateSchema(db);
   }
 
   success(state: MemberStateCode, channel: Channel): void {

@@ -1,27 +1,39 @@
 import { randomUUID } from 'node:crypto';
-import type { Db } from '../db/database.js';
+import { statement, type Db } from '../db/database.js';
 import type { MailChannel, MemberStateCode } from '../peers/member-states.js';
 import { MessageQueue, type InboxItem, type OutboxItem } from '../queue/queue.js';
 import { deadlineFor } from '../queue/deadlines.js';
-import type { ChannelHandler, ExchangeRecord, Reply } from './handler.js';
+import type { ChannelHandler, ExchangeRecord, HandlerOutcome, HandlerResult, Reply } from './handler.js';
+import { messageOf, type Failure } from '../util/result.js';
 import type { LinkTracker } from './links.js';
 
-/** Result of opening a received mail (verify against the peer directory, then decrypt). */
-export type OpenResult =
-  | {
-      readonly ok: true;
-      readonly sender: MemberStateCode;
-      readonly payload: Buffer;
-      readonly payloadContentType: string;
-      readonly subject: string;
-    }
-  | { readonly ok: false; readonly error: { readonly code: string; readonly message: string } };
+/** A received mail opened: verified against the peer directory, then decrypted. */
+export interface OpenedInbound {
+  readonly ok: true;
+  readonly sender: MemberStateCode;
+  readonly payload: Buffer;
+  readonly payloadContentType: string;
+  readonly subject: string;
+  /**
+   * SHA-256 (hex) of the content the sender signed: with the sender, the key that makes a replay under a
+   * new Message-ID recognisable. The real opener always sets it; without it no replay check is made.
+   */
+  readonly signedDigest?: string;
+  /** The CMS signing time (a signed attribute); null or absent when the signature has none. */
+  readonly signingTime?: Date | null;
+}
+
+/**
+ * Result of opening a received mail. A failure is the message's fault (rejected, recorded), unless
+ * `transient`: ours (the token is locked), and the message waits.
+ */
+export type OpenResult = OpenedInbound | (Failure<string> & { readonly transient?: boolean });
 
 export interface MessageOpener {
   open(raw: Buffer): Promise<OpenResult>;
 }
 
-/** Encrypts for the peer, signs with the token and wraps the result in an RFC 5322 mail. */
+/** Encrypts for the peer, signs with the token and wraps the result in an RFC 5322 mail. May throw: the pipeline defers then. */
 export interface MessageSealer {
   seal(message: { peer: MemberStateCode; channel: MailChannel; reply: Reply; messageId: string; inReplyTo: string | null }): Promise<{
     raw: Buffer;
@@ -44,7 +56,28 @@ export interface ExchangeAudit {
     record: ExchangeRecord,
     context: { channel: MailChannel; peer: MemberStateCode; messageId: string; inReplyTo: string | null; occurredAt: Date; payload: Buffer },
   ): void;
-  rejected(entry: { channel: MailChannel; messageId: string; mailFrom: string; code: string; reason: string; occurredAt: Date }): void;
+  /** A message refused (bad signature, unknown signer, replay, …): a security event, no personal data. */
+  rejected(entry: { channel: MailChannel; messageId: string; mailFrom: string; code: string; reason: string; occurredAt: Date; sender?: MemberStateCode | null }): void;
+  /** A message given up on after repeated failures of the same kind; its raw data was purged. */
+  deadLettered?(entry: { channel: MailChannel; messageId: string; mailFrom: string; sender: MemberStateCode | null; code: string; reason: string; failures: number; occurredAt: Date }): void;
+}
+
+/** The window a CMS signing time must lie in, around our clock. */
+export interface ReplayWindow {
+  readonly pastMs: number;
+  readonly futureMs: number;
+}
+
+export const DEFAULT_REPLAY_WINDOW: ReplayWindow = { pastMs: 24 * 3_600_000, futureMs: 5 * 60_000 };
+
+/** A message we originate (an officer's search, a link test). */
+export interface OriginMessage {
+  readonly peer: MemberStateCode;
+  readonly channel: MailChannel;
+  readonly reply: Reply;
+  readonly correlation: string | null;
+  readonly records: readonly ExchangeRecord[];
+  readonly persist?: (db: Db, messageId: string) => void;
 }
 
 export interface PipelineOptions {
@@ -66,6 +99,33 @@ export interface PipelineOptions {
   readonly inboundConcurrency?: number;
   readonly clock?: () => Date;
   readonly log?: (event: string, fields: Record<string, unknown>) => void;
+  /** Consecutive failures of the same kind after which a message becomes a dead letter (config exchange.maxFailures; default 5). */
+  readonly maxFailures?: number;
+  /** Where a signing time must lie (config exchange.replayWindow; default 24 h back, 5 min ahead). */
+  readonly replayWindow?: ReplayWindow;
+}
+
+/**
+ * What working on one inbox message came to; every step returns one of these instead of throwing, and
+ * the commit (in the order of sending) acts on it.
+ */
+type Step =
+  | {
+      readonly kind: 'answer';
+      readonly opened: OpenedInbound;
+      readonly outcome: HandlerOutcome;
+      readonly sealed: ReadonlyArray<{ messageId: string; raw: Buffer; mailFrom: string; rcptTo: string; payload: Buffer }>;
+    }
+  | { readonly kind: 'reject'; readonly code: string; readonly reason: string; readonly opened: OpenedInbound | null }
+  | { readonly kind: 'defer'; readonly code: string; readonly reason: string; readonly counted: boolean; readonly sender: MemberStateCode | null };
+
+type Deferral = Extract<Step, { kind: 'defer' }>;
+const defer = (code: string, reason: string, counted: boolean, sender: MemberStateCode | null = null): Deferral => ({ kind: 'defer', code, reason, counted, sender });
+
+/** A code an exception carries (SmimeError, TokenError, …), else the given one. */
+function codeOf(error: unknown, fallback: string): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[A-Z][A-Z0-9_]{1,40}$/.test(code) ? code : fallback;
 }
 
 /**
@@ -100,13 +160,24 @@ export class ExchangePipeline {
     this.inFlight.add(item.id);
     const turn = this.commitTurn();
     try {
-      await this.process(item, turn.wait);
-    } catch (error) {
-      // Token or database trouble is temporary: the message stays queued and is tried again.
-      const reason = error instanceof Error ? error.message : String(error);
-      this.log('inbound-deferred', { id: item.id, reason });
+      let step: Step;
+      try {
+        step = await this.work(item);
+      } catch (error) {
+        // work() catches what its steps throw; this is the last net, still a counted attempt, never a loop.
+        step = defer('PIPELINE_FAILED', messageOf(error), true);
+      }
       await turn.wait();
-      this.o.queue.deferInbound(item.id, reason);
+      try {
+        this.commit(item, step);
+      } catch (error) {
+        // The commit failed (a handler's persist threw, the audit log refused a record, the disk): nothing
+        // of it was written; a counted attempt, so a message that always fails here ends as a dead letter.
+        this.deferOrBury(item, defer(codeOf(error, 'COMMIT_FAILED'), messageOf(error), true, step.kind === 'answer' ? step.opened.sender : null));
+      }
+    } catch (error) {
+      // Even recording the failure failed (database gone): the message stays pending as it was.
+      this.log('inbound-error', { id: item.id, reason: messageOf(error) });
     } finally {
       this.inFlight.delete(item.id);
       turn.done();
@@ -125,63 +196,133 @@ export class ExchangePipeline {
     return { wait: () => before, done };
   }
 
-  private async process(item: InboxItem, inOrder: () => Promise<void>): Promise<void> {
+  /** Open, check for replay, hand to the channel, seal: each step's failure is a typed outcome. */
+  private async work(item: InboxItem): Promise<Step> {
     const now = this.clock();
     const channel = item.channel as MailChannel;
-    const opened = await this.o.opener.open(item.raw);
+    let opened: OpenResult;
+    try {
+      opened = await this.o.opener.open(item.raw);
+    } catch (error) {
+      return defer(codeOf(error, 'OPEN_FAILED'), messageOf(error), true);
+    }
     if (!opened.ok) {
-      await inOrder();
-      this.o.db.transaction(() => {
-        this.o.queue.finishInbound(item.id, 'rejected', `${opened.error.code}: ${opened.error.message}`, null);
-        this.o.audit.rejected({
-          channel,
-          messageId: item.messageId,
-          mailFrom: item.mailFrom,
-          code: opened.error.code,
-          reason: opened.error.message,
-          occurredAt: now,
-        });
-      })();
-      this.log('inbound-rejected', { id: item.id, code: opened.error.code });
-      return;
+      // Our token being absent or locked says nothing about the message: it waits, uncounted.
+      if (opened.transient) return defer(opened.error.code, opened.error.message, false);
+      return { kind: 'reject', code: opened.error.code, reason: opened.error.message, opened: null };
     }
+    const stale = this.outsideWindow(opened.signingTime ?? null, now);
+    if (stale) return { kind: 'reject', code: 'SIGNING_TIME_OUTSIDE_WINDOW', reason: stale, opened };
+    const replayOf = this.replayOf(item, opened);
+    if (replayOf) return { kind: 'reject', code: 'REPLAY', reason: `the same signed content from ${opened.sender} was already processed as ${replayOf}`, opened };
+
     const handler = this.o.handlers.find((h) => h.channel === channel && h.accepts(opened.payloadContentType));
-    const outcome = handler
-      ? await handler.handle({
-          inboxId: item.id,
-          messageId: item.messageId,
-          channel,
-          sender: opened.sender,
-          payload: opened.payload,
-          payloadContentType: opened.payloadContentType,
-          subject: opened.subject,
-          receivedAt: item.receivedAt,
-          sentAt: item.sentAt,
-        })
-      : null;
-    if (!outcome) {
-      await inOrder();
-      this.o.db.transaction(() => {
-        this.o.queue.finishInbound(item.id, 'rejected', `UNSUPPORTED_CONTENT: ${opened.payloadContentType}`, opened.sender);
-        this.o.audit.rejected({
-          channel,
-          messageId: item.messageId,
-          mailFrom: item.mailFrom,
-          code: 'UNSUPPORTED_CONTENT',
-          reason: `no handler for ${opened.payloadContentType} on ${channel}`,
-          occurredAt: now,
-        });
-      })();
+    if (!handler) return { kind: 'reject', code: 'UNSUPPORTED_CONTENT', reason: `no handler for ${opened.payloadContentType} on ${channel}`, opened };
+    let result: HandlerResult;
+    try {
+      result = await handler.handle({
+        inboxId: item.id,
+        messageId: item.messageId,
+        channel,
+        sender: opened.sender,
+        payload: opened.payload,
+        payloadContentType: opened.payloadContentType,
+        subject: opened.subject,
+        receivedAt: item.receivedAt,
+        sentAt: item.sentAt,
+        signingTime: opened.signingTime ?? null,
+      });
+    } catch (error) {
+      return defer('HANDLER_FAILED', messageOf(error), true, opened.sender);
+    }
+    if (result.kind === 'defer') return defer(result.code, result.reason, result.waiting !== true, opened.sender);
+    if (result.kind === 'reject') return { kind: 'reject', code: result.code, reason: result.reason, opened };
+
+    const sealed: Array<{ messageId: string; raw: Buffer; mailFrom: string; rcptTo: string; payload: Buffer }> = [];
+    for (const reply of result.replies) {
+      const messageId = this.newMessageId(channel);
+      try {
+        const s = await this.o.sealer.seal({ peer: opened.sender, channel, reply, messageId, inReplyTo: item.messageId });
+        sealed.push({ messageId, ...s, payload: reply.payload });
+      } catch (error) {
+        const code = codeOf(error, 'SEAL_FAILED');
+        return defer(code, messageOf(error), code !== 'TOKEN_UNAVAILABLE', opened.sender);
+      }
+    }
+    return { kind: 'answer', opened, outcome: result, sealed };
+  }
+
+  /** Why a signing time is unacceptable, or null. A signature without one is judged by its digest alone. */
+  private outsideWindow(signingTime: Date | null, now: Date): string | null {
+    if (!signingTime) return null;
+    const w = this.o.replayWindow ?? DEFAULT_REPLAY_WINDOW;
+    if (signingTime.getTime() < now.getTime() - w.pastMs) return `signed at ${signingTime.toISOString()}, more than ${Math.round(w.pastMs / 60_000)} min ago`;
+    if (signingTime.getTime() > now.getTime() + w.futureMs) return `signed at ${signingTime.toISOString()}, more than ${Math.round(w.futureMs / 60_000)} min ahead of our clock`;
+    return null;
+  }
+
+  /** The message id of an earlier inbox message with the same signed content from the same sender, or null. */
+  private replayOf(item: InboxItem, opened: OpenedInbound): string | null {
+    if (!opened.signedDigest) return null;
+    const row = statement(this.o.db, 'SELECT inbox_id, message_id FROM exchange_signed_seen WHERE sender = ? AND digest = ?').get(opened.sender, opened.signedDigest) as
+      | { inbox_id: string; message_id: string }
+      | undefined;
+    return row && row.inbox_id !== item.id ? row.message_id : null;
+  }
+
+  /** Remembers what the sender signed; false when another message got there first (a replay). Inside the commit. */
+  private markSeen(item: InboxItem, opened: OpenedInbound, now: Date): boolean {
+    if (!opened.signedDigest) return true;
+    statement(
+      this.o.db,
+      `INSERT OR IGNORE INTO exchange_signed_seen (sender, digest, signed_at, inbox_id, message_id, seen_at) VALUES (?, ?, ?, ?, ?, ?)`,
+    ).run(opened.sender, opened.signedDigest, opened.signingTime?.getTime() ?? null, item.id, item.messageId, now.getTime());
+    return this.replayOf(item, opened) === null;
+  }
+
+  /** Remembers a channel's request key; false when the sender already sent a request with this key. Inside the commit. */
+  private markRequest(item: InboxItem, sender: MemberStateCode, key: string, now: Date): boolean {
+    statement(this.o.db, `INSERT OR IGNORE INTO exchange_requests_seen (channel, sender, request_key, inbox_id, seen_at) VALUES (?, ?, ?, ?, ?)`)
+      .run(item.channel, sender, key, item.id, now.getTime());
+    const row = statement(this.o.db, 'SELECT inbox_id FROM exchange_requests_seen WHERE channel = ? AND sender = ? AND request_key = ?').get(item.channel, sender, key) as
+      | { inbox_id: string }
+      | undefined;
+    return row?.inbox_id === item.id;
+  }
+
+  /** Acts on a step in one transaction, in the order of sending. Throws only when the database or a handler's persist does. */
+  private commit(item: InboxItem, step: Step): void {
+    const now = this.clock();
+    const channel = item.channel as MailChannel;
+    if (step.kind === 'defer') {
+      this.deferOrBury(item, step);
       return;
     }
-    const sealed: Array<{ messageId: string; raw: Buffer; mailFrom: string; rcptTo: string; payload: Buffer }> = [];
-    for (const reply of outcome.replies) {
-      const messageId = this.newMessageId(channel);
-      const s = await this.o.sealer.seal({ peer: opened.sender, channel, reply, messageId, inReplyTo: item.messageId });
-      sealed.push({ messageId, ...s, payload: reply.payload });
+    const reject = (code: string, reason: string, opened: OpenedInbound | null) => {
+      this.o.queue.finishInbound(item.id, 'rejected', `${code}: ${reason}`, opened?.sender ?? null);
+      this.o.audit.rejected({ channel, messageId: item.messageId, mailFrom: item.mailFrom, code, reason, occurredAt: now, sender: opened?.sender ?? null });
+    };
+    if (step.kind === 'reject') {
+      this.o.db.transaction(() => {
+        // A refused message's signed content counts as seen too: re-sending it is no second chance.
+        if (step.opened && step.code !== 'REPLAY') this.markSeen(item, step.opened, now);
+        reject(step.code, step.reason, step.opened);
+      })();
+      this.log('inbound-rejected', { id: item.id, code: step.code });
+      return;
     }
-    await inOrder();
+    const { opened, outcome, sealed } = step;
+    let replay: string | null = null;
     this.o.db.transaction(() => {
+      // Checked again here, where commits are serialised: two lanes may have opened a message and its replay at once.
+      if (!this.markSeen(item, opened, now)) replay = 'the same signed content was processed meanwhile';
+      else if (outcome.requestKey !== undefined && !this.markRequest(item, opened.sender, outcome.requestKey, now)) {
+        replay = `request ${outcome.requestKey} from ${opened.sender} was already received`;
+      }
+      if (replay) {
+        reject('REPLAY', replay, opened);
+        return;
+      }
       for (const s of sealed) {
         this.o.queue.enqueueOutbound({
           messageId: s.messageId,
@@ -211,8 +352,34 @@ export class ExchangePipeline {
       this.o.queue.finishInbound(item.id, 'done', outcome.summary, opened.sender);
       this.o.links.success(opened.sender, channel);
     })();
+    if (replay) {
+      this.log('inbound-rejected', { id: item.id, code: 'REPLAY' });
+      return;
+    }
     if (sealed.length) this.kick();
     this.log('inbound-done', { id: item.id, sender: opened.sender, answers: sealed.length });
+  }
+
+  /** A deferral, or the dead letter it turns into at the limit, recorded with its audit entry in one transaction. */
+  private deferOrBury(item: InboxItem, step: Deferral): void {
+    const now = this.clock();
+    const result = this.o.db.transaction(() => {
+      const r = this.o.queue.deferInbound(item.id, { code: step.code, reason: step.reason, counted: step.counted, maxFailures: this.o.maxFailures });
+      if (r.dead) {
+        this.o.audit.deadLettered?.({
+          channel: item.channel as MailChannel,
+          messageId: item.messageId,
+          mailFrom: item.mailFrom,
+          sender: step.sender,
+          code: step.code,
+          reason: step.reason,
+          failures: r.failures,
+          occurredAt: now,
+        });
+      }
+      return r;
+    })();
+    this.log(result.dead ? 'inbound-dead-letter' : 'inbound-deferred', { id: item.id, code: step.code, reason: step.reason, attempts: result.attempts, failures: result.failures });
   }
 
   /**
@@ -248,6 +415,35 @@ export class ExchangePipeline {
     })();
     this.kick();
     return messageId;
+  }
+
+  /**
+   * Several messages we originate as one unit (an officer's search to several States): every one
+   * is sealed first, then all are queued and audited in one transaction with `persist`, so a
+   * target that cannot be sealed or recorded leaves nothing queued — no half-sent search.
+   */
+  async originateAll(
+    messages: readonly OriginMessage[],
+    persist?: (db: Db) => void,
+  ): Promise<string[]> {
+    const sealed: Array<{ message: OriginMessage; messageId: string; s: Awaited<ReturnType<MessageSealer['seal']>> }> = [];
+    for (const message of messages) {
+      const messageId = this.newMessageId(message.channel);
+      sealed.push({ message, messageId, s: await this.o.sealer.seal({ peer: message.peer, channel: message.channel, reply: message.reply, messageId, inReplyTo: null }) });
+    }
+    const now = this.clock();
+    this.o.db.transaction(() => {
+      persist?.(this.o.db);
+      for (const { message, messageId, s } of sealed) {
+        this.o.queue.enqueueOutbound({ messageId, channel: message.channel, peer: message.peer, mailFrom: s.mailFrom, rcptTo: s.rcptTo, raw: s.raw, deadline: deadlineFor(message.channel, now), correlation: message.correlation });
+        for (const record of message.records) {
+          this.o.audit.exchange(record, { channel: message.channel, peer: message.peer, messageId, inReplyTo: null, occurredAt: now, payload: message.reply.payload });
+        }
+        message.persist?.(this.o.db, messageId);
+      }
+    })();
+    if (sealed.length) this.kick();
+    return sealed.map((x) => x.messageId);
   }
 
   /**

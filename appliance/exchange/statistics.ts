@@ -1,4 +1,5 @@
 import { statement, type Db } from '../db/database.js';
+import { migrateSchema } from '../db/schema.js';
 import type { Channel, MemberStateCode } from '../peers/member-states.js';
 
 /**
@@ -36,11 +37,7 @@ export interface StatisticsRow {
 
 export class Statistics {
   constructor(private readonly db: Db) {
-    db.exec(`CREATE TABLE IF NOT EXISTS exchange_statistics (
-      year INTEGER NOT NULL, state TEXT NOT NULL, channel TEXT NOT NULL, direction TEXT NOT NULL,
-      requests INTEGER NOT NULL DEFAULT 0, no_hits INTEGER NOT NULL DEFAULT 0, errors INTEGER NOT NULL DEFAULT 0,
-      hits_q1 INTEGER NOT NULL DEFAULT 0, hits_q2 INTEGER NOT NULL DEFAULT 0, hits_q3 INTEGER NOT NULL DEFAULT 0, hits_q4 INTEGER NOT NULL DEFAULT 0,
-      PRIMARY KEY (year, state, channel, direction))`);
+    migrateSchema(db);
   }
 
   /** Adds to the counters; call inside the transaction that records the exchange. */

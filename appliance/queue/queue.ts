@@ -2,7 +2,19 @@ import { createHash, randomUUID } from 'node:crypto';
 import { statement, type Db } from '../db/database.js';
 import type { Channel, MemberStateCode } from '../peers/member-states.js';
 import { deadlineFor, isAtRisk, retryDelayMs } from './deadlines.js';
-import type { QueueStatus } from '../status/types.js';
+import type { DeadLetter, QueueStatus } from '../status/types.js';
+import { migrateSchema } from '../db/schema.js';
+
+export interface QueueOptions {
+  /**
+   * When the sender signed a raw mail (the CMS signing time), for DNA-TIME ordering. Read from the signed
+   * attributes without verifying them: the opener verifies them before anything is answered, so a forged
+   * time only gets a message refused. Absent or unreadable: the time we received it.
+   */
+  readonly signedTimeOf?: (raw: Buffer) => Date | null;
+  /** How far back a signing time may place a message in the order (the replay window); default 24 h. */
+  readonly orderWindowMs?: number;
+}
 
 /**
  * The durable inbox and outbox. Idempotency is by message id (the RFC 5322 Message-ID, or
@@ -12,7 +24,7 @@ import type { QueueStatus } from '../status/types.js';
  * again); the peer's inbox makes it exactly-once end to end.
  */
 
-export type InboxStatus = 'pending' | 'done' | 'rejected';
+export type InboxStatus = 'pending' | 'done' | 'rejected' | 'dead';
 export type OutboxStatus = 'pending' | 'sent' | 'failed';
 
 export interface InboxItem {
@@ -20,7 +32,7 @@ export interface InboxItem {
   readonly messageId: string;
   readonly channel: Channel;
   readonly receivedAt: Date;
-  /** When the sender says it sent it (Date header), for DNA-TIME ordering; receivedAt if absent. */
+  /** When the sender signed it (CMS signing time, clamped to the replay window), for DNA-TIME ordering; receivedAt if absent. */
   readonly sentAt: Date;
   readonly deadline: Date;
   readonly mailFrom: string;
@@ -99,52 +111,25 @@ export function sentDateOf(raw: Buffer): Date | null {
   return Number.isNaN(d.getTime()) ? null : d;
 }
 
+/** Consecutive same-kind failures after which an inbox message becomes a dead letter (config exchange.maxFailures). */
+export const DEFAULT_MAX_FAILURES = 5;
+
 export class MessageQueue {
+  private readonly signedTimeOf: (raw: Buffer) => Date | null;
+  private readonly orderWindowMs: number;
+
   constructor(
     private readonly db: Db,
     private readonly clock: () => Date = () => new Date(),
+    options: QueueOptions = {},
   ) {
     MessageQueue.migrate(db);
+    this.signedTimeOf = options.signedTimeOf ?? (() => null);
+    this.orderWindowMs = options.orderWindowMs ?? 24 * 3_600_000;
   }
 
   static migrate(db: Db): void {
-    db.exec(`
-      CREATE TABLE IF NOT EXISTS queue_inbox (
-        id TEXT PRIMARY KEY,
-        message_id TEXT NOT NULL UNIQUE,
-        channel TEXT NOT NULL,
-        received_at INTEGER NOT NULL,
-        sent_at INTEGER NOT NULL,
-        deadline INTEGER NOT NULL,
-        mail_from TEXT NOT NULL,
-        raw BLOB,
-        status TEXT NOT NULL DEFAULT 'pending',
-        attempts INTEGER NOT NULL DEFAULT 0,
-        next_attempt_at INTEGER NOT NULL DEFAULT 0,
-        sender_state TEXT,
-        outcome TEXT,
-        done_at INTEGER
-      );
-      CREATE INDEX IF NOT EXISTS queue_inbox_pending ON queue_inbox(status, next_attempt_at, sent_at);
-      CREATE TABLE IF NOT EXISTS queue_outbox (
-        id TEXT PRIMARY KEY,
-        message_id TEXT NOT NULL UNIQUE,
-        channel TEXT NOT NULL,
-        peer TEXT NOT NULL,
-        mail_from TEXT NOT NULL,
-        rcpt_to TEXT NOT NULL,
-        raw BLOB,
-        created_at INTEGER NOT NULL,
-        deadline INTEGER,
-        correlation TEXT,
-        status TEXT NOT NULL DEFAULT 'pending',
-        attempts INTEGER NOT NULL DEFAULT 0,
-        next_attempt_at INTEGER NOT NULL DEFAULT 0,
-        last_error TEXT,
-        sent_at INTEGER
-      );
-      CREATE INDEX IF NOT EXISTS queue_outbox_pending ON queue_outbox(status, next_attempt_at);
-    `);
+    migrateSchema(db);
   }
 
   /**
@@ -154,7 +139,11 @@ export class MessageQueue {
   receive(raw: Buffer, channel: Channel, mailFrom: string): { id: string; duplicate: boolean } {
     const now = this.clock();
     const messageId = messageIdOf(raw);
-    const sentAt = sentDateOf(raw) ?? now;
+    // DNA-TIME order by what the sender signed, never by the unsigned Date header (a back-dated Date would
+    // jump the queue). Clamped to [now - window, now]: an older time is refused at opening anyway, and a
+    // time in the future must not let others overtake it indefinitely.
+    const signed = this.signedTimeOf(raw);
+    const sentAt = signed ? new Date(Math.min(now.getTime(), Math.max(signed.getTime(), now.getTime() - this.orderWindowMs))) : now;
     const id = randomUUID();
     const inserted = statement(
       this.db,
@@ -192,12 +181,75 @@ export class MessageQueue {
       .run(status, outcome, senderState, this.clock().getTime(), id);
   }
 
-  /** A temporary failure while processing (token busy, database locked): try again later. */
-  deferInbound(id: string, reason: string): void {
-    const row = statement(this.db, 'SELECT attempts FROM queue_inbox WHERE id = ?').get(id) as { attempts: number } | undefined;
+  /**
+   * Processing did not finish; try again later with back-off. `counted`: a failure of the message's own
+   * making (or of ours we cannot tell apart from it): after `maxFailures` consecutive failures with the
+   * same code the message becomes a dead letter — no more attempts, its raw data dropped (DP-PURPOSE).
+   * Not counted: waiting for something known to come back (the token logged in, the DNA index built).
+   * Call inside a transaction when the caller also records the dead letter.
+   */
+  deferInbound(id: string, failure: { code: string; reason: string; counted: boolean; maxFailures?: number }): { dead: boolean; attempts: number; failures: number } {
+    const row = statement(this.db, 'SELECT attempts, failures, failure_code FROM queue_inbox WHERE id = ?').get(id) as
+      | { attempts: number; failures: number; failure_code: string | null }
+      | undefined;
     const attempts = (row?.attempts ?? 0) + 1;
-    statement(this.db, 'UPDATE queue_inbox SET attempts = ?, next_attempt_at = ?, outcome = ? WHERE id = ?')
-      .run(attempts, this.clock().getTime() + retryDelayMs(attempts), `deferred: ${reason}`, id);
+    const failures = failure.counted ? (row?.failure_code === failure.code ? (row?.failures ?? 0) : 0) + 1 : (row?.failures ?? 0);
+    const code = failure.counted ? failure.code : (row?.failure_code ?? null);
+    const reason = failure.reason.slice(0, 500);
+    if (failure.counted && failures >= (failure.maxFailures ?? DEFAULT_MAX_FAILURES)) {
+      statement(this.db, `UPDATE queue_inbox SET status = 'dead', attempts = ?, failures = ?, failure_code = ?, outcome = ?, raw = NULL, done_at = ? WHERE id = ?`)
+        .run(attempts, failures, code, `dead letter after ${failures} × ${failure.code}: ${reason}`, this.clock().getTime(), id);
+      return { dead: true, attempts, failures };
+    }
+    statement(this.db, 'UPDATE queue_inbox SET attempts = ?, failures = ?, failure_code = ?, next_attempt_at = ?, outcome = ? WHERE id = ?')
+      .run(attempts, failures, code, this.clock().getTime() + retryDelayMs(attempts), `deferred: ${reason}`, id);
+    return { dead: false, attempts, failures };
+  }
+
+  /** Dead letters, newest first (no personal data: the raw mail is gone, the outcome names the failure). */
+  deadLetters(limit = 50): { count: number; recent: DeadLetter[] } {
+    const count = (statement(this.db, `SELECT count(*) AS n FROM queue_inbox WHERE status = 'dead'`).get() as { n: number }).n;
+    const rows = statement(
+      this.db,
+      `SELECT id, message_id, channel, sender_state, received_at, done_at, failure_code, failures, outcome FROM queue_inbox
+       WHERE status = 'dead' ORDER BY done_at DESC LIMIT ?`,
+    ).all(limit) as Array<{
+      id: string;
+      message_id: string;
+      channel: Channel;
+      sender_state: string | null;
+      received_at: number;
+      done_at: number;
+      failure_code: string | null;
+      failures: number;
+      outcome: string | null;
+    }>;
+    return {
+      count,
+      recent: rows.map((r) => ({
+        id: r.id,
+        messageId: r.message_id,
+        channel: r.channel,
+        sender: r.sender_state,
+        receivedAt: new Date(r.received_at).toISOString(),
+        deadAt: new Date(r.done_at).toISOString(),
+        code: r.failure_code ?? 'UNKNOWN',
+        failures: r.failures,
+        reason: r.outcome ?? '',
+      })),
+    };
+  }
+
+  /**
+   * Retention of working storage: finished inbox entries (done, rejected, dead) and sent or failed outbox
+   * entries older than `olderThan` are deleted (their raw data went at once; this drops the bookkeeping).
+   * Returns the rows removed per table.
+   */
+  prune(olderThan: Date): { inbox: number; outbox: number } {
+    const t = olderThan.getTime();
+    const inbox = statement(this.db, `DELETE FROM queue_inbox WHERE status IN ('done', 'rejected', 'dead') AND done_at < ?`).run(t).changes;
+    const outbox = statement(this.db, `DELETE FROM queue_outbox WHERE status IN ('sent', 'failed') AND coalesce(sent_at, created_at) < ?`).run(t).changes;
+    return { inbox, outbox };
   }
 
   /**

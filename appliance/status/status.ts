@@ -40,6 +40,7 @@ export function gatewayStatus(s: StatusSources): GatewayStatus {
     services: s.services.list(),
     peers: s.links.statuses(s.peerChannels()),
     queues: s.queue.depths(),
+    deadLetters: s.queue.deadLetters(10),
     throughput: s.queue.throughput(),
   };
 }

@@ -24,6 +24,24 @@ export interface QueueStatus {
   readonly atRisk: number;
 }
 
+/**
+ * An inbox message the pipeline gave up on: it failed the same way `exchange.maxFailures` times in a row.
+ * Its raw data is gone (DP-PURPOSE); the failure is in the audit log. Operators look at the code and the
+ * sender to decide what to take up with the peer or the vendor.
+ */
+export interface DeadLetter {
+  readonly id: string;
+  readonly messageId: string;
+  readonly channel: Channel;
+  /** The signer, when the message got that far; null when it failed before verification. */
+  readonly sender: string | null;
+  readonly receivedAt: string;
+  readonly deadAt: string;
+  readonly code: string;
+  readonly failures: number;
+  readonly reason: string;
+}
+
 export interface ServiceStatus {
   readonly name: 'relay' | 'pop3' | 'smtp-receiver' | 'token' | 'dna-index';
   readonly state: LinkState;
@@ -42,6 +60,8 @@ export interface GatewayStatus {
   readonly queues: readonly QueueStatus[];
   /** The daemon's provisioning (startGateway): what is missing before the TESTA side opens, certificates near expiry. */
   readonly provisioning?: { readonly ready: boolean; readonly mode: 'production' | 'development' | 'none'; readonly missing: readonly string[]; readonly expiring: readonly string[] };
+  /** Inbox messages given up on (until retention removes them) and the latest few; absent from an older daemon. */
+  readonly deadLetters?: { readonly count: number; readonly recent: readonly DeadLetter[] };
   /** Messages per minute over the last hour (60 buckets, oldest first), per direction. */
   readonly throughput: { readonly in: readonly number[]; readonly out: readonly number[] };
 }

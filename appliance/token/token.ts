@@ -1,4 +1,5 @@
 import * as graphene from 'graphene-pk11';
+import { describeCertificate, type CertificateDescription } from '../util/certificate.js';
 import { X509Certificate, type KeyObject } from 'node:crypto';
 import * as pkijs from 'pkijs';
 import { Mutex } from '../util/mutex.js';
@@ -53,18 +54,11 @@ export interface TokenKeyInfo {
   readonly extractable: boolean | null;
 }
 
-export interface TokenCertificateInfo {
+/** A certificate on the token: the one certificate description, with its token object's label and id. */
+export interface TokenCertificateInfo extends CertificateDescription {
   readonly kind: 'certificate';
   readonly label: string;
   readonly id: string;
-  readonly subject: string;
-  readonly issuer: string;
-  readonly serialNumber: string;
-  readonly notBefore: string;
-  readonly notAfter: string;
-  /** Whole days until notAfter (negative when expired). */
-  readonly daysLeft: number;
-  readonly sha256Fingerprint: string;
 }
 
 export type TokenObjectInfo = TokenKeyInfo | TokenCertificateInfo;
@@ -357,7 +351,7 @@ export class Token {
         }
       }
       for (const cert of this.readCertificates(c)) {
-        out.push(describeCertificate(cert.label, cert.id, cert.der, now));
+        out.push(describeTokenCertificate(cert.label, cert.id, cert.der, now));
       }
       return out;
     });
@@ -786,19 +780,6 @@ export function derToPem(der: Uint8Array, type = 'CERTIFICATE'): string {
   return `-----BEGIN ${type}-----\n${b64}\n-----END ${type}-----\n`;
 }
 
-function describeCertificate(label: string, id: Buffer, der: Buffer, now: Date): TokenCertificateInfo {
-  const x = new X509Certificate(der);
-  const notAfter = new Date(x.validTo);
-  return {
-    kind: 'certificate',
-    label,
-    id: id.toString('hex'),
-    subject: x.subject.replace(/\n/g, ', '),
-    issuer: x.issuer.replace(/\n/g, ', '),
-    serialNumber: x.serialNumber,
-    notBefore: new Date(x.validFrom).toISOString(),
-    notAfter: notAfter.toISOString(),
-    daysLeft: Math.floor((notAfter.getTime() - now.getTime()) / 86_400_000),
-    sha256Fingerprint: x.fingerprint256.replace(/:/g, '').toLowerCase(),
-  };
+function describeTokenCertificate(label: string, id: Buffer, der: Buffer, now: Date): TokenCertificateInfo {
+  return { kind: 'certificate', label, id: id.toString('hex'), ...describeCertificate(new X509Certificate(der), now) };
 }

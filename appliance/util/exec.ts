@@ -7,6 +7,23 @@ export interface ExecResult {
 }
 
 /**
+ * What a child process may inherit from the daemon's environment: what tools need to run and to
+ * find their configuration. Everything else stays behind — in particular a token PIN or POP3
+ * password given as an environment variable (`{ "env": … }` in the configuration).
+ */
+const INHERITED = ['PATH', 'HOME', 'LANG', 'LC_ALL', 'LC_CTYPE', 'TZ', 'TMPDIR', 'SOFTHSM2_CONF', 'OPENSSL_CONF', 'OPENSSL_MODULES'] as const;
+
+/** The environment for a child process: the allowed variables of ours, plus `extra` (names of ours to pass, or values). */
+export function childEnvironment(extra: { readonly pass?: readonly string[]; readonly set?: Readonly<Record<string, string>> } = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const name of [...INHERITED, ...(extra.pass ?? [])]) {
+    const value = process.env[name];
+    if (value !== undefined) env[name] = value;
+  }
+  return { ...env, ...extra.set };
+}
+
+/**
  * Runs a command-line tool (openssl, xmllint, xmlsec1…) with an argument array, optional stdin,
  * and a timeout. Success is judged by the exit code only: OpenSSL 3 prints its success messages
  * on stderr ("CMS Verification successful"), which is why we do not use openssl-wrapper.
@@ -24,7 +41,8 @@ export function run(
         encoding: 'buffer',
         maxBuffer: 256 * 1024 * 1024,
         timeout: options.timeoutMs ?? 60_000,
-        env: options.env ?? process.env,
+        // Only what the tool needs (childEnvironment), never the daemon's whole environment.
+        env: options.env ?? childEnvironment(),
         cwd: options.cwd,
       },
       (error, stdout, stderr) => {

@@ -10,6 +10,7 @@ import { Certificates } from './pages/certificates.js';
 import { Health } from './pages/health.js';
 import { Audit } from './pages/audit.js';
 import { Officers } from './pages/officers.js';
+import { DnaHits } from './pages/dna-hits.js';
 import { Operations } from './pages/operations.js';
 import { Accounts } from './pages/accounts.js';
 import { SignIn } from './pages/signin.js';
@@ -44,6 +45,7 @@ const NAV: readonly NavItem[] = [
   { path: '/certificates', label: 'nav.certificates', allowed: (can) => can('certificates.read') },
   { path: '/health', label: 'nav.health', allowed: (can) => can('health.read') },
   { path: '/audit', label: 'nav.audit', allowed: (can) => can('audit.read') },
+  { path: '/dna-hits', label: 'nav.dnaHits', allowed: (can) => can('dna.validate') },
   { path: '/officers', label: 'nav.officers', allowed: (can) => can('officers.read') || can('statistics.read') },
   { path: '/operations', label: 'nav.operations', allowed: (can) => can('config.read') },
   { path: '/accounts', label: 'nav.accounts', allowed: () => true },
@@ -59,6 +61,8 @@ function pageFor(path: string) {
       return <Audit />;
     case '/officers':
       return <Officers />;
+    case '/dna-hits':
+      return <DnaHits />;
     case '/operations':
       return <Operations />;
     case '/accounts':

@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -28,6 +30,9 @@ test('an export runs in the background, is verified, and both start and end are 
     assert.equal(code(await auditor.request('POST', '/api/audit/exports', { target: { kind: 'usb', driveId: 'usb-9' }, from: '2026-01-01', to: '2026-03-01' })), 'EXPORT_TARGET_INVALID');
     assert.equal(code(await auditor.request('POST', '/api/audit/exports', { target: { kind: 'directory', path: 'relative/dir' }, from: '2026-01-01', to: '2026-03-01' })), 'EXPORT_TARGET_INVALID');
     assert.equal(code(await auditor.request('POST', '/api/audit/exports', { target: { kind: 'directory', path: '/media/../etc' }, from: '2026-01-01', to: '2026-03-01' })), 'EXPORT_TARGET_INVALID');
+    // Only below the configured roots (issue 12 item 7): not any mounted file system.
+    h.config = { ...h.config, audit: { exportRoots: [tmpdir()] } };
+    assert.equal(code(await auditor.request('POST', '/api/audit/exports', { target: { kind: 'directory', path: '/etc' }, from: '2026-01-01', to: '2026-03-01' })), 'EXPORT_ROOT_NOT_ALLOWED');
     const started = await auditor.request('POST', '/api/audit/exports', { target: { kind: 'usb', driveId: 'usb-1' }, from: '2026-01-01', to: '2026-03-01', state: 'DE' });
     assert.equal(started.status, 202, started.text);
     const id = started.json<{ export: AuditExportJob }>().export.id;
@@ -60,7 +65,8 @@ test('a failed verification is reported as such, not as success', async () => {
   });
   try {
     const { auditor: a } = await withAccounts(bad);
-    const started = await a.request('POST', '/api/audit/exports', { target: { kind: 'directory', path: '/srv/export' }, from: '2026-01-01', to: '2026-03-01' });
+    bad.config = { ...bad.config, audit: { exportRoots: [tmpdir()] } };
+    const started = await a.request('POST', '/api/audit/exports', { target: { kind: 'directory', path: join(tmpdir(), 'pruem-export') }, from: '2026-01-01', to: '2026-03-01' });
     const id = started.json<{ export: AuditExportJob }>().export.id;
     let job: AuditExportJob | undefined;
     for (let i = 0; i < 1000 && !job?.finishedAt; i++) {

@@ -10,7 +10,7 @@ import { runOk } from '../../appliance/util/exec.js';
 import { ensureDevelopmentToken, tokenOptionsFromConfig } from '../../provisioning/index.js';
 import { AuditLog } from '../../appliance/audit/log.js';
 import { OfficerRegistry } from '../../appliance/audit/officers.js';
-import { adminAuditSink, auditPort, configFilePort, drivesFromLsblk, officersPort, provisioningPort, statisticsPort } from '../../appliance/api/wiring/index.js';
+import { adminAuditSink, auditPort, configFilePort, officersPort, provisioningPort, statisticsPort } from '../../appliance/api/wiring/index.js';
 import { TestClock, makePki, softwareSigner, outgoingSearch, incomingResponse, incomingRequest, outgoingResponse } from '../audit/helpers.js';
 import type { AuditExportProgress } from '../../appliance/api/wire.js';
 
@@ -84,8 +84,10 @@ test('audit port on the real log: search, export to a drive folder, verification
   const log = new AuditLog(db, { clock: clock.now, origin: 'RO/pruem-gateway' });
   const signer = softwareSigner(await makePki(dir));
   const officers = new OfficerRegistry(db, log, { clock: clock.now });
-  const usb = join(dir, 'usb-stick');
+  const usb = join(dir, 'exports');
   (await import('node:fs')).mkdirSync(usb);
+  // A link planted in the allowed folder must not lead out of it.
+  (await import('node:fs')).symlinkSync(tmp('pruem-wiring-elsewhere-'), join(usb, 'escape'));
   try {
     const op = officersPort(officers, clock.now);
     await op.save({ id: 'officer-7', name: 'Ion Popescu', agency: 'IGPR', channels: ['dna'], authorisedUntil: null }, 'tech');
@@ -99,24 +101,29 @@ test('audit port on the real log: search, export to a drive folder, verification
     sink({ at: clock.iso(), actor: 'tech', role: 'technician', action: 'config.relay.change', target: 'TESTA relay', outcome: 'success', detail: 'relay: null → x', remote: '127.0.0.1' });
     sink({ at: clock.iso(), actor: null, role: null, action: 'session.sign-in', target: 'unknown account', outcome: 'failure', remote: '127.0.0.1' });
 
-    const port = auditPort({ log, signer: () => signer, officers, usbRoots: [usb], now: clock.now });
+    const port = auditPort({ log, signer: () => signer, officers, exportRoots: [usb], now: clock.now });
     const all = await port.search({ from: '2026-02-01T00:00:00Z', to: '2026-03-01T00:00:00Z', limit: 50, offset: 0 });
     assert.equal(all.total, 7, 'grant + 4 exchanges + 2 admin');
     const de = await port.search({ from: '2026-02-01T00:00:00Z', to: '2026-03-01T00:00:00Z', state: 'DE', limit: 50, offset: 0 });
-    assert.deepEqual(de.entries.map((e) => e.kind), ['dna.request.sent', 'dna.response.received']);
-    assert.equal(de.entries[0]?.officer, 'officer-7');
+    assert.deepEqual(de.entries.map((e) => e.kind), ['dna.response.received', 'dna.request.sent'], 'newest first');
+    assert.equal(de.entries[1]?.officer, 'officer-7');
     const byRef = await port.search({ from: '2026-02-01T00:00:00Z', to: '2026-03-01T00:00:00Z', reference: 'REF-2026-1', limit: 50, offset: 0 });
     assert.equal(byRef.total, 1);
     const admin = all.entries.filter((e) => e.kind.startsWith('admin.'));
     assert.ok(admin.some((e) => e.kind === 'admin.config-change' && e.summary.includes('config.relay.change')));
     assert.ok(admin.some((e) => e.kind === 'admin.login-failed'));
 
-    const drives = await port.usbDrives();
-    const drive = drives.find((d) => d.mountPoint === usb);
-    assert.ok(drive);
     const progress: AuditExportProgress[] = [];
-    const result = await port.exportBundle({ target: { kind: 'usb', driveId: drive.id }, from: '2026-02-01T00:00:00Z', to: '2026-03-01T00:00:00Z' }, 'auditor', (p) => progress.push(p));
+    for (const outside of [dir, join(usb, 'escape'), '/tmp']) {
+      await assert.rejects(
+        port.exportBundle({ target: { kind: 'directory', path: outside }, from: '2026-02-01T00:00:00Z', to: '2026-03-01T00:00:00Z' }, 'auditor', () => undefined),
+        (e: Error & { code?: string }) => e.code === 'EXPORT_ROOT_NOT_ALLOWED',
+        outside,
+      );
+    }
+    const result = await port.exportBundle({ target: { kind: 'directory', path: usb }, from: '2026-02-01T00:00:00Z', to: '2026-03-01T00:00:00Z' }, 'auditor', (p) => progress.push(p));
     assert.ok(result.path.startsWith(usb));
+    assert.equal(result.verification?.ok, true, 'read back and verified by the one export path');
     assert.ok(progress.some((p) => p.phase === 'writing'));
     const verified = await port.verifyBundle(result.path);
     assert.equal(verified.ok, true, verified.problems.join('\n'));
@@ -146,19 +153,22 @@ test('audit port on the real log: search, export to a drive folder, verification
   }
 });
 
-test('removable drives are found in lsblk output, partitions included, fixed disks not', () => {
-  const json = JSON.stringify({
+test("the console offers the removable drives the CLI offers (one lsblk reading), never a system disk", async () => {
+  const lsblk = JSON.stringify({
     blockdevices: [
-      { name: 'vda', tran: null, rm: false, mountpoint: '/', label: null, size: 1000, fsavail: 10 },
-      { name: 'sdb', tran: 'usb', rm: true, mountpoint: null, label: null, size: 8000, fsavail: null, children: [{ name: 'sdb1', tran: null, rm: true, mountpoint: '/media/AUDIT', label: 'AUDIT', size: 7999, fsavail: 7000 }] },
-      { name: 'sdc', tran: 'usb', rm: false, mountpoint: '/media/ssd', label: 'SSD', size: '5000', fsavail: '100' },
+      { name: 'vda', path: '/dev/vda', rm: false, hotplug: false, tran: null, size: 1000, type: 'disk', mountpoint: '/', fstype: 'ext4', label: null },
+      { name: 'sdb', path: '/dev/sdb', rm: true, hotplug: true, tran: 'usb', size: 8000, type: 'disk', mountpoint: null, fstype: null, label: null,
+        children: [{ name: 'sdb1', path: '/dev/sdb1', rm: true, hotplug: true, tran: null, size: 7999, type: 'part', mountpoint: null, fstype: 'vfat', label: 'AUDIT' }] },
     ],
   });
-  assert.deepEqual(drivesFromLsblk(json), [
-    { id: 'dev:sdb1', label: 'AUDIT', mountPoint: '/media/AUDIT', sizeBytes: 7999, freeBytes: 7000 },
-    { id: 'dev:sdc', label: 'SSD', mountPoint: '/media/ssd', sizeBytes: 5000, freeBytes: 100 },
-  ]);
-  assert.deepEqual(drivesFromLsblk('not json'), []);
+  const db = new Database(':memory:');
+  const port = auditPort({
+    log: new AuditLog(db, { origin: 'RO/pruem-gateway' }), signer: () => { throw new Error('not used'); }, exportRoots: [],
+    // lsblk's captured output stands in for the machine's drives.
+    devices: { run: async () => ({ code: 0, stdout: Buffer.from(lsblk), stderr: '' }) },
+  });
+  assert.deepEqual(await port.usbDrives(), [{ id: 'dev:/dev/sdb1', label: 'AUDIT', mountPoint: null, sizeBytes: 7999, freeBytes: null }]);
+  db.close();
 });
 
 test('the configuration file is rewritten atomically and privately, and asks for a restart', async () => {

@@ -115,9 +115,9 @@ test('an outgoing search without reason or officers is refused, by type and at r
 test('append joins the caller\'s transaction: a rollback leaves no trace, the tree stays consistent', () => {
   const clock = new TestClock('2026-11-05T08:00:00.000Z');
   const { db, log } = fresh(clock);
-  db.exec('CREATE TABLE queue_outbox (id INTEGER PRIMARY KEY, body TEXT)');
+  db.exec('CREATE TABLE test_outbox (id INTEGER PRIMARY KEY, body TEXT)');
   const send = db.transaction((fail: boolean) => {
-    db.prepare('INSERT INTO queue_outbox (body) VALUES (?)').run('sealed answer');
+    db.prepare('INSERT INTO test_outbox (body) VALUES (?)').run('sealed answer');
     const r = log.append(outgoingResponse(clock));
     if (fail) throw new Error('relay refused');
     return r;
@@ -125,7 +125,7 @@ test('append joins the caller\'s transaction: a rollback leaves no trace, the tr
   assert.equal(send(false).index, 0);
   assert.throws(() => send(true), /relay refused/);
   assert.equal(send(false).index, 1, 'the rolled-back index is reused, no gap');
-  assert.equal((db.prepare('SELECT COUNT(*) AS n FROM queue_outbox').get() as { n: number }).n, 2);
+  assert.equal((db.prepare('SELECT COUNT(*) AS n FROM test_outbox').get() as { n: number }).n, 2);
   assert.equal((db.prepare('SELECT COUNT(*) AS n FROM audit_entries').get() as { n: number }).n, 2);
   const leaves = [0, 1].map((i) => V.leafHash(Buffer.from(log.entry(i)!.leaf)));
   assert.equal(log.head('2026-11')?.root, rootHash(MemoryNodes.fromLeaves(leaves), 2).toString('hex'));

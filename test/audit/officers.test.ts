@@ -2,7 +2,8 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { AuditLog, type AuditLeaf } from '../../appliance/audit/log.js';
 import { AuditError } from '../../appliance/audit/errors.js';
-import { OfficerRegistry, csvCell } from '../../appliance/audit/officers.js';
+import { OfficerRegistry } from '../../appliance/audit/officers.js';
+import { csvCell } from '../../appliance/util/csv.js';
 import { TestClock, openDb, outgoingSearch, tempDir } from './helpers.js';
 
 const tmp = tempDir();
@@ -77,13 +78,16 @@ test('the search guard refuses an unauthorised officer\'s search inside the pipe
   const { clock, db, log, officers } = setup();
   log.useSearchGuard(officers.searchGuard());
   officers.grant({ officerId: 'officer-7', name: 'Ana Pop', channels: ['dna'], grantedBy: 'head-ncp' });
+  officers.grant({ officerId: 'prosecutor-2', name: 'Dan Ene', channels: ['dna', 'fp'], grantedBy: 'head-ncp' });
   db.exec('CREATE TABLE outbox (id INTEGER PRIMARY KEY)');
-  const send = db.transaction((officerId: string, channel: 'dna' | 'fp') => {
+  const send = db.transaction((officerId: string, channel: 'dna' | 'fp', orderingOfficerId = 'prosecutor-2') => {
     db.prepare('INSERT INTO outbox DEFAULT VALUES').run();
-    return log.append(outgoingSearch(clock, { officerId, channel }));
+    return log.append(outgoingSearch(clock, { officerId, orderingOfficerId, channel }));
   });
   clock.advance(1000);
-  assert.equal(send('officer-7', 'dna').index, 1);
+  assert.ok(send('officer-7', 'dna').index >= 1);
+  // The ordering officer is checked too (issue 12 item 5).
+  assert.throws(() => send('officer-7', 'dna', 'prosecutor-9'), (e: unknown) => e instanceof AuditError && e.code === 'OFFICER_UNKNOWN');
   assert.throws(() => send('officer-8', 'dna'), (e: unknown) => e instanceof AuditError && e.code === 'OFFICER_UNKNOWN');
   assert.throws(() => send('officer-7', 'fp'), (e: unknown) => e instanceof AuditError && e.code === 'OFFICER_NOT_AUTHORISED_FOR_CHANNEL');
   assert.equal((db.prepare('SELECT COUNT(*) AS n FROM outbox').get() as { n: number }).n, 1, 'refused searches were not queued');

@@ -4,7 +4,8 @@
  * database of N profiles (default 1 000 000) imported through the real JSON Lines → SQLite path. For each it
  * prints the build time and the main thread's longest stall (a 10 ms timer's longest gap and
  * perf_hooks.monitorEventLoopDelay), then a rebuild after an import while this thread keeps searching, with the
- * search latency during the rebuild and the agreement of the two indexes on sample requests.
+ * search latency during the rebuild and the agreement of the two indexes on sample requests; last, a delta of
+ * 10 000 changes applied to the index in use (issue 15), with the same stall and memory watch.
  *
  *   node --import tsx test/bench/dna-index.ts [N] [--dir DIR] [--reuse] [--seed S] [--requests R]
  *
@@ -124,7 +125,7 @@ async function main(): Promise<void> {
   let firstBuildMs = NaN;
   const first = await watched(async () => {
     const outcome = await index.refresh();
-    if (!outcome?.ok) throw new Error(`worker build failed: ${JSON.stringify(outcome)}`);
+    if (!outcome?.ok || outcome.kind !== 'build') throw new Error(`worker build failed: ${JSON.stringify(outcome)}`);
     firstBuildMs = outcome.buildMs;
   });
   log(`worker, first build: ${(first.ms / 1000).toFixed(2)} s to the index in use (${(firstBuildMs / 1000).toFixed(2)} s building in the worker), longest stall ${first.longestStallMs.toFixed(1)} ms`);
@@ -143,7 +144,7 @@ async function main(): Promise<void> {
   const during: number[] = [];
   let rebuildBuildMs = NaN;
   const rebuild = await watched(async () => {
-    const building = index.refresh();
+    const building = index.rebuild();
     let done = false;
     void building.then(() => (done = true));
     let i = 0;
@@ -154,12 +155,64 @@ async function main(): Promise<void> {
       await new Promise((r) => setImmediate(r));
     }
     const outcome = await building;
-    if (!outcome?.ok) throw new Error(`worker rebuild failed: ${JSON.stringify(outcome)}`);
+    if (!outcome?.ok || outcome.kind !== 'build') throw new Error(`worker rebuild failed: ${JSON.stringify(outcome)}`);
     rebuildBuildMs = outcome.buildMs;
   });
   log(
     `worker, rebuild: ${(rebuild.ms / 1000).toFixed(2)} s (${(rebuildBuildMs / 1000).toFixed(2)} s building), ${during.length} searches meanwhile, ` +
       `longest stall ${rebuild.longestStallMs.toFixed(1)} ms; search p50/p99 ${percentile(during, 50).toFixed(2)}/${percentile(during, 99).toFixed(2)} ms during vs ${percentile(idle, 50).toFixed(2)}/${percentile(idle, 99).toFixed(2)} ms idle`,
+  );
+
+  // A delta import (issue 15): 10 000 changes — new profiles, replacements, deletions — reach the index in use in
+  // place, while this thread keeps searching; the rebuild above is its baseline.
+  const DELTA = 10_000;
+  const deltaLines: string[] = [];
+  const added: string[] = [];
+  const deleted: string[] = [];
+  for (let i = 0; i < DELTA * 0.8; i++) {
+    const rec = { ...nationalRecord(SEED + 2, i), id: `DELTA-${String(i).padStart(6, '0')}` };
+    added.push(rec.id);
+    deltaLines.push(JSON.stringify(rec));
+  }
+  for (let i = 0; i < DELTA * 0.1; i++) deltaLines.push(JSON.stringify({ ...nationalRecord(SEED + 3, i), id: `RO-${String(1000 + i * 7).padStart(9, '0')}` }));
+  for (let i = 0; i < DELTA * 0.1; i++) {
+    const id = `RO-${String(500_000 % N + i * 11).padStart(9, '0')}`;
+    if (store.getById(id)) {
+      deleted.push(id);
+      deltaLines.push(JSON.stringify({ id, op: 'delete' }));
+    }
+  }
+  const tImport = performance.now();
+  const deltaReport = await store.importLines(deltaLines, { today: '2024-05-03', maxListedRefusals: 0 });
+  const importMs = performance.now() - tImport;
+  const memBefore = process.memoryUsage();
+  const duringDelta: number[] = [];
+  let deltaOutcome: Awaited<ReturnType<NationalIndex['refresh']>> = null;
+  const delta = await watched(async () => {
+    const applying = index.refresh();
+    let done = false;
+    void applying.then(() => (done = true));
+    let i = 0;
+    while (!done) {
+      const t = performance.now();
+      index.current().search(sample[i++ % sample.length]!);
+      duringDelta.push(performance.now() - t);
+      await new Promise((r) => setImmediate(r));
+    }
+    deltaOutcome = await applying;
+  });
+  const memAfter = process.memoryUsage();
+  const appliedOutcome = deltaOutcome as Awaited<ReturnType<NationalIndex['refresh']>>;
+  if (!appliedOutcome?.ok || appliedOutcome.kind !== 'delta') throw new Error(`delta not applied: ${JSON.stringify(appliedOutcome)}`);
+  let deltaMisses = 0;
+  for (const id of added.slice(0, 200)) {
+    const rec = store.getById(id);
+    if (rec && !index.current().search(rec.profile.loci).some((h) => h.nationalProfileId === id)) deltaMisses++;
+  }
+  log(
+    `delta of ${deltaLines.length} changes (${deltaReport.inserted} new, ${deltaReport.updated} replaced, ${deltaReport.deleted} deleted; import ${(importMs / 1000).toFixed(2)} s): ` +
+      `applied in ${(delta.ms / 1000).toFixed(2)} s (longest page ${appliedOutcome.longestPageMs.toFixed(1)} ms), longest stall ${delta.longestStallMs.toFixed(1)} ms, ${duringDelta.length} searches meanwhile, ` +
+      `memory +${((memAfter.arrayBuffers - memBefore.arrayBuffers) / 1048576).toFixed(1)} MiB array buffers, +${((memAfter.heapUsed - memBefore.heapUsed) / 1048576).toFixed(1)} MiB heap; ${deltaMisses} of 200 new profiles not found`,
   );
 
   const figures = {
@@ -180,6 +233,16 @@ async function main(): Promise<void> {
     searchP50IdleMs: percentile(idle, 50),
     searchP99IdleMs: percentile(idle, 99),
     disagreements,
+    deltaChanges: deltaLines.length,
+    deltaImportSeconds: importMs / 1000,
+    deltaApplySeconds: delta.ms / 1000,
+    deltaLongestStallMs: delta.longestStallMs,
+    deltaLongestPageMs: (deltaOutcome as { longestPageMs?: number } | null)?.longestPageMs ?? NaN,
+    deltaSearches: duringDelta.length,
+    deltaSearchP99Ms: percentile(duringDelta, 99),
+    deltaArrayBufferGrowthMiB: (memAfter.arrayBuffers - memBefore.arrayBuffers) / 1048576,
+    deltaHeapGrowthMiB: (memAfter.heapUsed - memBefore.heapUsed) / 1048576,
+    deltaMisses,
     rssMiB: process.memoryUsage().rss / 1048576,
   };
   console.log(
@@ -189,13 +252,14 @@ async function main(): Promise<void> {
       `| in process (baseline) | ${figures.inProcessBuildSeconds.toFixed(2)} s | ${figures.inProcessLongestStallMs.toFixed(0)} ms |`,
       `| worker, first build | ${figures.workerFirstBuildSeconds.toFixed(2)} s (${figures.workerBuildOnlySeconds.toFixed(2)} s in the worker) | ${figures.workerFirstBuildLongestStallMs.toFixed(1)} ms |`,
       `| worker, rebuild while searching | ${figures.workerRebuildSeconds.toFixed(2)} s | ${figures.workerRebuildLongestStallMs.toFixed(1)} ms (${during.length} searches, p99 ${figures.searchP99DuringRebuildMs.toFixed(2)} ms) |`,
+      `| delta of ${figures.deltaChanges.toLocaleString('en')} changes applied in place while searching | ${figures.deltaApplySeconds.toFixed(2)} s | ${figures.deltaLongestStallMs.toFixed(1)} ms (${figures.deltaSearches} searches, p99 ${figures.deltaSearchP99Ms.toFixed(2)} ms) |`,
     ].join('\n'),
   );
   console.log(JSON.stringify(figures));
   await index.close();
   store.close();
   if (!values.dir) rmSync(dir, { recursive: true, force: true });
-  if (disagreements > 0) process.exitCode = 1;
+  if (disagreements > 0 || deltaMisses > 0) process.exitCode = 1;
 }
 
 await main();

@@ -1,20 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PassThrough } from 'node:stream';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../appliance/cli/pruem.js';
-
-function capture() {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let stdout = '';
-  let stderr = '';
-  out.on('data', (d: Buffer) => (stdout += d.toString()));
-  err.on('data', (d: Buffer) => (stderr += d.toString()));
-  return { io: { stdout: out, stderr: err }, text: () => ({ stdout, stderr }) };
-}
+import { capture } from './capture.js';
 
 const SUBCOMMANDS = ['run', 'provision', 'demo', 'config', 'status', 'ping', 'dna', 'audit'];
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { daysLeft, expiryLevel } from '../../appliance/api/expiry.js';
-import { csvCell, toCsv } from '../../appliance/api/csv.js';
+import { csvCell, toCsv } from '../../appliance/util/csv.js';
 
 const now = Date.parse('2026-03-01T12:00:00Z');
 const inDays = (d: number) => new Date(now + d * 86_400_000).toISOString();

@@ -6,18 +6,16 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { composeGateway, type GatewayCore } from '../../appliance/main.js';
 import { loadConfig } from '../../appliance/config/config.js';
 import { runOk } from '../../appliance/util/exec.js';
-import { buildDnaRequest } from '../../appliance/dna/handler.js';
-import { writePruemDna } from '../../appliance/dna/codec.js';
-import { normaliseProfile } from '../../appliance/dna/normalise.js';
 import { retryDelayMs } from '../../appliance/queue/deadlines.js';
-import { DEMO_PROFILE, syntheticProfiles } from '../../appliance/demo/seed.js';
+import { syntheticProfiles } from '../../appliance/demo/seed.js';
+import { atDnaRequest, opensslSmime } from '../support/foreign-state.js';
 
 let dir: string;
 let core: GatewayCore;
@@ -25,18 +23,7 @@ const openssl = (...args: string[]) => runOk('openssl', args);
 
 /** A PRUEMDNA request from AT, encrypted for DE and signed by AT, as AT's gateway would mail it. */
 async function requestFromAt(requestId: string): Promise<Buffer> {
-  const normalised = normaliseProfile({ type: 'S', loci: Object.fromEntries(Object.entries(DEMO_PROFILE).map(([k, v]) => [k, [...v]])) });
-  assert.ok(normalised.ok);
-  const built = buildDnaRequest({
-    reqtype: 3, requestingState: 'AT', requestedState: 'DE', requestId, generator: 'test', now: new Date(),
-    profiles: [{ profileIdent: 'AT-S-1', agency: 'AT-BK', date: '2026-11-23', profile: normalised.profile }],
-  });
-  assert.ok(built.ok);
-  const input = join(dir, `${requestId}.in`);
-  writeFileSync(input, `Content-Type: application/xml\r\n\r\n${writePruemDna(built.messages[0]!)}`);
-  await openssl('cms', '-encrypt', '-aes256', '-binary', '-in', input, '-outform', 'DER', '-out', `${input}.enc`, join(dir, 'DE', 'certs', 'ncp-decrypt.pem'));
-  await openssl('cms', '-sign', '-binary', '-nodetach', '-in', `${input}.enc`, '-econtent_type', 'pkcs7-envelopedData', '-signer', join(dir, 'at.pem'), '-inkey', join(dir, 'at.key'), '-outform', 'SMIME', '-out', `${input}.smime`);
-  const body = readFileSync(`${input}.smime`, 'utf8').replace(/\r?\n/g, '\r\n');
+  const body = await opensslSmime(dir, requestId, atDnaRequest(requestId));
   return Buffer.from(`From: ncp@dna.pruem.at.eu-admin.net\r\nTo: ncp@dna.pruem.de.eu-admin.net\r\nSubject: AT/DNA\r\nMessage-ID: <${requestId}@dna.pruem.at.eu-admin.net>\r\nDate: ${new Date().toUTCString()}\r\n${body}`);
 }
 

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { MatchEngine } from '../../appliance/dna/engine.js';
 import { ProfileStore } from '../../appliance/dna/store.js';
-import { IndexNotReadyError, NationalIndex, type IndexBuildOutcome } from '../../appliance/dna-exchange/national-index.js';
+import { IndexNotReadyError, NationalIndex, type IndexBuildOutcome, type IndexDeltaOutcome } from '../../appliance/dna-exchange/national-index.js';
 import { DEMO_PROFILE, syntheticProfiles } from '../../appliance/demo/seed.js';
 import type { DnaLoci } from '../../appliance/dna/profile.js';
 
@@ -107,7 +107,8 @@ describe('NationalIndex', () => {
 
   it('a refresh after an import swaps the index when the new one is ready; searches meanwhile use the old one', async () => {
     const { path, store } = await storeWith('refresh', 2000);
-    const index = new NationalIndex(store, { path });
+    // deltaLimit 0: every change is a rebuild, as before deltas existed (the delta path has tests of its own).
+    const index = new NationalIndex(store, { path, deltaLimit: 0 });
     try {
       const old = await index.ready();
       assert.equal(await index.refresh(), null, 'unchanged store: no rebuild');
@@ -138,7 +139,7 @@ describe('NationalIndex', () => {
 
       const outcome = await rebuilding;
       clearInterval(searching);
-      assert.ok(outcome?.ok, JSON.stringify(outcome));
+      assert.ok(outcome?.ok && outcome.kind === 'build', JSON.stringify(outcome));
       assert.equal(outcome.first, false);
       assert.equal(outcome.generation, 2);
       assert.ok(searchesMeanwhile > 0, 'searches ran while the worker built');
@@ -158,17 +159,93 @@ describe('NationalIndex', () => {
     }
   });
 
+  it('an import reaches the index in use as a delta: added, replaced and deleted profiles, no rebuild, the loop turning', async () => {
+    const { path, store } = await storeWith('delta', 5000);
+    const builds: IndexBuildOutcome[] = [];
+    const deltas: IndexDeltaOutcome[] = [];
+    const index = new NationalIndex(store, { path, onBuild: (o) => builds.push(o), onDelta: (d) => deltas.push(d), deltaPage: 250 });
+    try {
+      const engine = await index.ready();
+      const replaced = store.getById('DE-000007')!;
+      const sizeBefore = engine.size;
+      const more = syntheticProfiles('PL', 1200);
+      await store.importLines(
+        [newcomerLine, JSON.stringify({ id: 'DE-DEMO-0001', op: 'delete' }), JSON.stringify({ id: 'DE-000007', type: 'S', agency: 'DE-BKA', loci: REPLACEMENT }), ...more],
+        TODAY,
+      );
+      let turns = 0;
+      const ticking = setInterval(() => turns++, 0);
+      const outcome = await index.refresh();
+      clearInterval(ticking);
+      assert.ok(outcome?.ok && outcome.kind === 'delta', JSON.stringify(outcome));
+      assert.equal(outcome.fromGeneration, 1);
+      assert.equal(outcome.generation, 2);
+      assert.equal(outcome.removed, 1);
+      assert.ok(outcome.added >= 2 + 1000, `added ${outcome.added}`);
+      assert.ok(turns > 0, 'the event loop turned between pages');
+      assert.equal(index.current(), engine, 'the same index, updated in place');
+      assert.deepEqual(builds.map((b) => b.first), [true], 'no second build');
+      assert.deepEqual(deltas.map((d) => d.ok), [true]);
+      assert.deepEqual(engine.search(NEWCOMER).map((h) => [h.nationalProfileId, h.quality]), [['DE-NEW-1', 1]]);
+      assert.deepEqual(engine.search(demo), []);
+      assert.deepEqual(engine.search(REPLACEMENT).map((h) => [h.nationalProfileId, h.quality]), [['DE-000007', 1]]);
+      assert.deepEqual(engine.search(replaced.profile.loci).filter((h) => h.nationalProfileId === 'DE-000007'), []);
+      assert.equal(engine.size, sizeBefore + outcome.added - 1 - 1, 'one replaced in place, one deleted');
+      assert.equal(index.status().generation, 2);
+      assert.equal(await index.refresh(), null, 'nothing new');
+
+      // The same state as a full build from the store (the worker's), on every profile of the delta and a sample.
+      const rebuilt = MatchEngine.build(store);
+      assert.equal(rebuilt.size, engine.size);
+      for (const id of ['DE-NEW-1', 'DE-000007', 'DE-000100', 'PL-000005', 'PL-001200']) {
+        const p = store.getById(id);
+        if (!p) continue;
+        assert.deepEqual(engine.searchSlots(p.profile.loci), rebuilt.searchSlots(p.profile.loci), id);
+      }
+    } finally {
+      await index.close();
+      store.close();
+    }
+  });
+
+  it('changes of an import still running are left for the next delta; a delta too large is a rebuild', async () => {
+    const { path, store } = await storeWith('delta-limits', 2000);
+    const index = new NationalIndex(store, { path, deltaLimit: 10 });
+    try {
+      await index.ready();
+      // A change written but not yet published (the import has not bumped the generation): not applied.
+      const normal = store.getById('DE-000009')!;
+      store.put('DE-PENDING', 'DE-BKA', { type: 'S', loci: NEWCOMER }, TODAY.today);
+      assert.equal(await index.refresh(), null, 'generation unchanged: nothing to apply');
+      assert.deepEqual(index.current().search(NEWCOMER), []);
+      // Published with the next import: applied with it.
+      await store.importLines([JSON.stringify({ id: 'DE-000009', type: 'S', agency: 'DE-BKA', loci: REPLACEMENT })], TODAY);
+      const small = await index.refresh();
+      assert.ok(small?.ok && small.kind === 'delta' && small.added === 2, JSON.stringify(small));
+      assert.deepEqual(index.current().search(NEWCOMER).map((h) => h.nationalProfileId), ['DE-PENDING']);
+      assert.ok(index.current().search(normal.profile.loci).every((h) => h.nationalProfileId !== 'DE-000009'));
+      // More than deltaLimit changes: the worker builds a new index instead.
+      await store.importLines(syntheticProfiles('FR', 50), TODAY);
+      const big = await index.refresh();
+      assert.ok(big?.ok && big.kind === 'build', JSON.stringify(big));
+      assert.equal(index.status().generation, 3);
+    } finally {
+      await index.close();
+      store.close();
+    }
+  });
+
   it('a failed rebuild leaves the previous index in use and reports the error; the next refresh recovers', async () => {
     const { path, store } = await storeWith('failing', 1000);
     const outcomes: IndexBuildOutcome[] = [];
-    const index = new NationalIndex(store, { path, onBuild: (o) => outcomes.push(o) });
+    const index = new NationalIndex(store, { path, onBuild: (o) => outcomes.push(o), deltaLimit: 0 });
     try {
       const old = await index.ready();
       await store.importLines([newcomerLine], TODAY);
       // The store file disappears from its path (our own connection keeps its open file).
       renameSync(path, `${path}.moved`);
       const failed = await index.refresh();
-      assert.ok(failed && !failed.ok, JSON.stringify(failed));
+      assert.ok(failed && !failed.ok && failed.kind === 'build', JSON.stringify(failed));
       assert.match(failed.error, /unable to open database file/);
       assert.ok(failed.error.includes(path), failed.error);
       assert.equal(index.current(), old);
@@ -205,7 +282,7 @@ describe('NationalIndex', () => {
       assert.equal(index.status().buildingSince, null);
       // refresh() (the daemon's timer) tries again at once.
       const again = await index.refresh();
-      assert.ok(again && !again.ok && again.first);
+      assert.ok(again && !again.ok && again.kind === 'build' && again.first);
     } finally {
       await index.close();
       store.close();
@@ -220,7 +297,7 @@ describe('NationalIndex', () => {
       const building = index.refresh();
       await index.close();
       const outcome = await building;
-      assert.ok(outcome && !outcome.ok, JSON.stringify(outcome));
+      assert.ok(outcome && !outcome.ok && outcome.kind === 'build', JSON.stringify(outcome));
       assert.match(outcome.error, /cancelled/);
       assert.equal(index.status().ready, false);
       assert.equal(await index.refresh(), null);

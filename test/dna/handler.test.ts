@@ -96,6 +96,49 @@ describe('answering a request', () => {
     assert.deepEqual(outcomes, [{ profileRef: '', result: 'E', hits: [] }]);
   });
 
+  it('a request refused by the schema (reqtype 7) is answered E with its ref, request ids, requesting State and profile idents', async () => {
+    const xml = writePruemDna(request(2, 4)).replace(/<reqtype>4<\/reqtype>/g, '<reqtype>7</reqtype>');
+    const parsed = parsePruemDna(xml);
+    assert.ok(!parsed.ok);
+    assert.equal(parsed.error.code, 'SCHEMA_INVALID');
+    assert.ok(parsed.readable, 'the header was readable');
+    const { answer, outcomes } = answerDnaRequest(parsed.error, ctx, parsed.readable);
+    await valid(answer);
+    const req = request(2, 4);
+    assert.equal(answer.header.ref, req.header.ref);
+    assert.deepEqual(answer.header.requesting, req.header.requesting, 'the requester finds its own request block');
+    assert.equal(answer.header.requested.requestId, req.header.requesting.requestId);
+    assert.deepEqual(answer.datas.map((d) => [d.profileIdent, d.result, d.reqtype]), [['DE-S-1', 'E', 4], ['DE-S-2', 'E', 4]]);
+    assert.match(answer.datas[0]!.message ?? '', /reqtype/);
+    assert.deepEqual(outcomes.map((o) => o.profileRef), ['DE-S-1', 'DE-S-2']);
+  });
+
+  it('a refused request with unusable header values still gets a schema-valid E answer with what was usable', async () => {
+    const xml = writePruemDna(request(1, 3))
+      .replace(/<reqtype>3<\/reqtype>/, '<reqtype>7</reqtype>')
+      .replace(/<source_isocode>DE<\/source_isocode>/, '<source_isocode>XX</source_isocode>')
+      .replace(/<date>2024-05-01<\/date>/, '<date>2024-13-45</date>')
+      .replace(/<ref>[^<]*<\/ref>/, `<ref>${'R'.repeat(300)}</ref>`);
+    const parsed = parsePruemDna(xml);
+    assert.ok(!parsed.ok && parsed.readable);
+    const { answer } = answerDnaRequest(parsed.error, ctx, parsed.readable);
+    await valid(answer);
+    assert.equal(answer.header.ref, 'R'.repeat(255), 'cut to what PRUEM_string allows');
+    assert.equal(answer.header.requesting.sourceIsocode, 'DE', 'an invalid code is replaced by the signer');
+    assert.equal(answer.header.requesting.requestId, 'DE-2024-000001');
+    assert.equal(answer.datas[0]!.profileIdent, 'DE-S-1');
+  });
+
+  it('a message that is not XML at all gets an E answer without ids', async () => {
+    const parsed = parsePruemDna('this is not <xml');
+    assert.ok(!parsed.ok);
+    assert.equal(parsed.readable, undefined);
+    const { answer } = answerDnaRequest(parsed.error, ctx, parsed.readable);
+    await valid(answer);
+    assert.equal(answer.header.requesting.requestId, '');
+    assert.equal(answer.datas[0]!.profileIdent, '');
+  });
+
   const whole: Array<[string, (m: PruemDnaMessage) => PruemDnaMessage, RegExp]> = [
     ['addressed to another State', (m) => ({ ...m, header: { ...m.header, requesting: { ...m.header.requesting, destinationIsocode: 'FR' } } }), /addressed to FR, this is RO/],
     ['claiming another sender than the signer', (m) => ({ ...m, header: { ...m.header, requesting: { ...m.header.requesting, sourceIsocode: 'AT' } } }), /claims to come from AT but was sent by DE/],

@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MatchEngine } from '../../appliance/dna/engine.js';
-import { ProfileStore } from '../../appliance/dna/store.js';
+import { FIRST_CHANGE, ProfileStore, type ChangeCursor } from '../../appliance/dna/store.js';
+import Database from 'better-sqlite3';
 import { parseProfileLine } from '../../appliance/dna/jsonl.js';
 
 let dir: string;
@@ -56,6 +57,51 @@ describe('ProfileStore', () => {
     store.close();
   });
 });
+
+describe('ProfileStore changes by generation', () => {
+  it('stamps each change with the generation that publishes it; pages come in slot order, deletions last', async () => {
+    const store = ProfileStore.open(join(dir, 'changes.sqlite'));
+    await store.importLines([line('A'), line('B'), line('C'), line('D')], { today: '2024-01-01' });
+    await store.importLines([line('B', { ...LOCI, vwa: ['11', '12'] }), JSON.stringify({ id: 'C', op: 'delete' }), line('E'), line('A')], { today: '2024-01-02' });
+    assert.equal(store.generation(), 2);
+    assert.equal(store.countChangesBetween(0, 2), 5, 'A, B, D, E as stored now; C deleted');
+    assert.equal(store.countChangesBetween(1, 2), 3, 'A was unchanged in the second import');
+    const ids: string[] = [];
+    let cursor: ChangeCursor | null = FIRST_CHANGE;
+    let pages = 0;
+    while (cursor) {
+      const page = store.changesPage(1, 2, cursor, 1);
+      pages++;
+      for (const c of page.changes) ids.push(c.profile ? store.get(c.slot)!.id : `-${c.slot}`);
+      cursor = page.next;
+    }
+    const c = 3; // C was the third row
+    assert.deepEqual(ids, ['B', 'E', `-${c}`]);
+    assert.ok(pages >= 3);
+    store.close();
+  });
+
+  it('a store written before changes were stamped is upgraded in place: its rows count as generation 0', () => {
+    const path = join(dir, 'old.sqlite');
+    const old = new Database(path);
+    old.exec(`CREATE TABLE profiles (slot INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, type TEXT NOT NULL, agency TEXT NOT NULL, stored_on TEXT NOT NULL, loci BLOB NOT NULL, amelogenin TEXT);
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL); INSERT INTO meta VALUES ('generation', '4');`);
+    old.close();
+    const store = ProfileStore.open(path);
+    assert.equal(store.generation(), 4);
+    assert.equal(store.countChangesBetween(0, 4), 0);
+    store.put('X', 'IGPR', { type: 'S', loci: parseLoci() }, '2024-01-01');
+    assert.equal(store.countChangesBetween(4, 5), 1, 'a new change carries the next generation');
+    store.close();
+    assert.equal(new Database(path).pragma('user_version', { simple: true }), 1);
+  });
+});
+
+function parseLoci() {
+  const parsed = parseProfileLine(line('X'));
+  assert.ok(parsed.kind === 'upsert');
+  return parsed.profile.loci;
+}
 
 describe('JSON Lines records', () => {
   const cases: Array<[string, string, string]> = [

@@ -18,16 +18,18 @@ import type { ChannelHandler } from '../../appliance/exchange/handler.js';
 
 const N = 12;
 
+/** Stands in for the CMS signing time the real queue reads from the signature (transport/smime signingTimeOf). */
+const signedAt = (i: number) => new Date(Date.now() - 60_000 + i * 1000);
+
 function mail(i: number): Buffer {
-  // Sent one second apart, but delivered in reverse order: the Date header decides.
-  const date = new Date(Date.UTC(2026, 10, 23, 10, 0, i)).toUTCString();
-  return Buffer.from(`Message-ID: <req-${i}@at>\r\nDate: ${date}\r\nSubject: AT/DNA\r\n\r\nrequest ${i}`);
+  // Signed one second apart, but delivered in reverse order: the signing time decides.
+  return Buffer.from(`Message-ID: <req-${i}@at>\r\nX-Test-Signed: ${i}\r\nSubject: AT/DNA\r\n\r\nrequest ${i}`);
 }
 
 async function run(lanes: number, delayFor: (i: number) => number) {
   const dir = mkdtempSync(join(tmpdir(), 'inbound-order-'));
   const db = openDatabase(join(dir, 'gw.sqlite'));
-  const queue = new MessageQueue(db);
+  const queue = new MessageQueue(db, undefined, { signedTimeOf: (raw) => signedAt(Number(/X-Test-Signed: (\d+)/.exec(raw.toString())?.[1])) });
   let opening = 0;
   let maxOpening = 0;
   const finished: number[] = [];

@@ -5,6 +5,7 @@
  * belong to it refused, and `pruem status` pinning the configured certificate. (The last test also checks
  * the service board's entry for an empty national DNA database.)
  */
+import { OfficersClients } from '../../appliance/dna-exchange/officers-clients.js';
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -12,7 +13,6 @@ import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import pino from 'pino';
 import { loadConfig } from '../../appliance/config/config.js';
 import { startGateway } from '../../appliance/main.js';
@@ -20,20 +20,12 @@ import { fetchStatus, statusTarget } from '../../appliance/cli/status.js';
 import { provisioningPort } from '../../appliance/api/wiring/provisioning.js';
 import { run, runOk } from '../../appliance/util/exec.js';
 import { freePort } from '../support/ports.js';
+import { captureLog } from '../support/log-capture.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pruem-tls-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function capture(): { logger: pino.Logger; lines: () => Array<Record<string, unknown>> } {
-  const out: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      out.push(chunk.toString());
-      done();
-    },
-  });
-  return { logger: pino({ level: 'info' }, stream), lines: () => out.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
-}
+const capture = () => captureLog();
 
 async function configWith(name: string, api: Record<string, unknown>, officers: Record<string, unknown> | null = null) {
   const path = join(dir, `${name}.json`);
@@ -130,10 +122,12 @@ test("the officers' API over HTTPS with the appliance's certificate, which names
   const gateway = await startGateway(config, { log: pino({ level: 'silent' }) });
   try {
     const cert = readFileSync(join(config.dataDir, 'tls', 'management-cert.pem'));
-    const key = readFileSync(join(config.dataDir, 'officers-api.key'), 'utf8').trim();
+    const made = new OfficersClients(gateway.db, gateway.audit).add('tls-test', 'test');
+    assert.ok(made.ok);
+    const key = made.value.credential;
     const url = `https://127.0.0.1:${gateway.officersPort}/api/statistics/2026`;
     assert.equal((await get(url, { ca: cert, headers: { authorization: `Bearer ${key}` } })).status, 200);
-    assert.equal((await get(url, { ca: cert })).status, 401, 'still needs its bearer key');
+    assert.equal((await get(url, { ca: cert })).status, 401, 'still needs a client credential');
     await assert.rejects(get(`http://127.0.0.1:${gateway.officersPort}/api/statistics/2026`), 'no plain HTTP');
   } finally {
     await gateway.stop();

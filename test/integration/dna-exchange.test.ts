@@ -1,10 +1,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
-import { startGateways, type Gateways } from '../support/gateways.js';
-import { demoOfficer } from '../../appliance/demo/network.js';
+import { eventually, startGateways, type Gateways } from '../support/gateways.js';
+import { demoClientKeyPath, demoOfficer, runPruem } from '../../appliance/demo/network.js';
 import { DEMO_PROFILE } from '../../appliance/demo/seed.js';
 import { composeGateway } from '../../appliance/main.js';
 import { loadConfig } from '../../appliance/config/config.js';
@@ -28,7 +28,7 @@ after(async () => {
 
 function officersApi(state: MemberStateCode) {
   const node = net.node(state);
-  const key = readFileSync(join(node.dataDir, 'officers-api.key'), 'utf8').trim();
+  const key = readFileSync(demoClientKeyPath(node), 'utf8').trim();
   const base = `http://127.0.0.1:${node.spec.officersPort}/api`;
   return {
     async post(path: string, body: unknown) {
@@ -103,10 +103,10 @@ test('Art. 4: a batch to DE gets a hit and a no-hit, correlated per profile', as
 test('the officers API refuses an unauthorised officer and a profile below the inclusion minimum', async () => {
   const unauthorised = await officersApi('RO').post('/dna/searches', { ...search, officerId: 'RO-NOBODY', targets: 'all', profiles: [{ id: 'x', type: 'S', loci: DEMO_PROFILE }] });
   assert.equal(unauthorised.status, 403);
-  assert.equal(unauthorised.body.code, 'OFFICER_NOT_AUTHORISED');
+  assert.equal((unauthorised.body.error as { code: string }).code, 'OFFICER_NOT_AUTHORISED');
   const tooSmall = await officersApi('RO').post('/dna/searches', { ...search, targets: 'all', profiles: [{ id: 'x', type: 'S', loci: { vwa: ['14', '17'], th01: ['6', '7'] } }] });
   assert.equal(tooSmall.status, 422);
-  assert.equal(tooSmall.body.code, 'PROFILE_REFUSED');
+  assert.equal((tooSmall.body.error as { code: string }).code, 'PROFILE_REFUSED');
   const missingReason = await officersApi('RO').post('/dna/searches', { officerId: 'RO-OFFICER-1', orderingOfficerId: 'x', targets: 'all', profiles: [] });
   assert.equal(missingReason.status, 400);
 });
@@ -180,4 +180,37 @@ test('DP-PURPOSE: supplied data are purged from working storage once answered', 
     const done = net.query<{ n: number }>(state, `SELECT count(*) AS n FROM queue_inbox WHERE status = 'done'`)[0]!.n;
     assert.ok(done > 0, `${state} did answer or receive something`);
   }
+});
+
+test('issue 15: a delta imported with `pruem dna import` reaches the running daemon\'s index without a rebuild', async () => {
+  // A profile DE's synthetic database cannot hold (alleles outside the generator's ranges).
+  const fresh = { vwa: ['21', '22'], th01: ['11', '12'], d21s11: ['35', '36'], fga: ['28', '29'], d8s1179: ['18', '19'], d3s1358: ['21', '22'], d18s51: ['23', '24'] };
+  const before = await officersApi('RO').post('/dna/searches', { ...search, targets: ['DE'], profiles: [{ id: 'RO-D-1', type: 'S', loci: fresh }] });
+  assert.equal(before.status, 201, JSON.stringify(before.body));
+  const first = await complete('RO', String(before.body.id));
+  assert.deepEqual(first.results.filter((r) => r.hit).map((r) => r.hit!.profileIdent), [], 'not in DE before the import');
+
+  const de = net.node('DE');
+  const delta = join(de.dataDir, 'delta.jsonl');
+  writeFileSync(delta, `${JSON.stringify({ id: 'DE-DELTA-1', type: 'S', agency: 'DE-BKA', loci: fresh })}\n${JSON.stringify({ id: 'DE-DEMO-0001', op: 'delete' })}\n`);
+  await runPruem(['dna', 'import', '--db', join(de.dataDir, 'dna.sqlite'), delta], join(de.dataDir, 'delta-import.log'));
+
+  // The daemon checks the store every 2 s; the search is answered from the index it updated in place.
+  const gateway = () => readFileSync(join(de.dataDir, 'gateway.log'), 'utf8');
+  await eventually(() => gateway().includes('DNA index updated from an import'), 'DE applies the delta', 30_000);
+  const after = await officersApi('RO').post('/dna/searches', { ...search, targets: ['DE'], profiles: [{ id: 'RO-D-2', type: 'S', loci: fresh }, { id: 'RO-D-3', type: 'S', loci: DEMO_PROFILE }] });
+  assert.equal(after.status, 201, JSON.stringify(after.body));
+  const view = await complete('RO', String(after.body.id));
+  const hits = view.results.filter((r) => r.hit).map((r) => `${r.profileRef}:${r.hit!.profileIdent}:${r.hit!.quality}`);
+  assert.deepEqual(hits, ['RO-D-2:DE-DELTA-1:1'], 'the added profile is found, the deleted one is gone');
+  assert.doesNotMatch(gateway(), /DNA index rebuilt after an import/, 'no full rebuild');
+});
+
+test('issue 15: every hit above is on the validation lists of both sides, waiting for the DNA staff', () => {
+  type Row = { direction: string; partner: string; quality: number; status: string; their_profile: string | null };
+  const ro = net.query<Row>('RO', 'SELECT direction, partner, quality, status, their_profile FROM dna_hit_validations');
+  assert.ok(ro.some((r) => r.direction === 'out' && r.partner === 'DE' && r.quality === 1 && r.status === 'pending' && r.their_profile), JSON.stringify(ro));
+  assert.ok(ro.some((r) => r.direction === 'out' && r.partner === 'AT' && r.quality === 4), JSON.stringify(ro));
+  const de = net.query<Row>('DE', 'SELECT direction, partner, quality, status, their_profile FROM dna_hit_validations');
+  assert.ok(de.some((r) => r.direction === 'in' && r.partner === 'RO' && r.quality === 1 && r.their_profile), JSON.stringify(de));
 });

@@ -3,11 +3,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SMTPServer } from 'smtp-server';
 import { publishedCertificates } from '../../appliance/demo/network.js';
 import { DEMO_PROFILE } from '../../appliance/demo/seed.js';
 import { runOk } from '../../appliance/util/exec.js';
-import { freePort } from '../support/ports.js';
+import { foreignMailbox, type ForeignMailbox } from '../support/foreign-state.js';
 import { eventually, startGateways, type Gateways } from '../support/gateways.js';
 
 /**
@@ -18,32 +17,20 @@ import { eventually, startGateways, type Gateways } from '../support/gateways.js
 const XSD = new URL('../../appliance/dna/pruemdna.xsd', import.meta.url).pathname;
 let dir: string;
 let net: Gateways | undefined;
-let mailbox: SMTPServer | undefined;
-const received: Buffer[] = [];
+let mailbox: ForeignMailbox | undefined;
+let received: Buffer[] = [];
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'pruem-foreign-'));
   // The foreign State (AT): a software key and a self-signed certificate, made with openssl alone.
   await runOk('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'at.key'), '-out', join(dir, 'at.pem'), '-days', '30', '-subj', '/C=AT/O=Foreign NCP/CN=ncp@dna.pruem.at.eu-admin.net']);
-  const mailboxPort = await freePort();
-  mailbox = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    onData(stream, _session, done) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        received.push(Buffer.concat(chunks));
-        done();
-      });
-    },
-  });
-  await new Promise<void>((r) => mailbox!.listen(mailboxPort, '127.0.0.1', () => r()));
+  mailbox = await foreignMailbox();
+  received = mailbox.received;
 
   // Our gateway (DE) knows AT as its only peer; its answers go straight to the foreign State's
   // mailbox, as the TESTA relay would deliver them.
   net = await startGateways(['DE'], {
-    relay: { host: '127.0.0.1', port: mailboxPort },
+    relay: { host: '127.0.0.1', port: mailbox.port },
     syntheticProfiles: 100,
     config: { peers: [{ code: 'AT', certificates: { signing: join(dir, 'at.pem'), encryption: join(dir, 'at.pem') }, crypto: { keyTransport: 'rsa-pkcs1' } }] },
   });
@@ -51,7 +38,7 @@ before(async () => {
 
 after(async () => {
   await net?.close();
-  await new Promise<void>((r) => (mailbox ? mailbox.close(() => r()) : r()));
+  await mailbox?.close();
   if (!process.env.PRUEM_KEEP_TEST_DIRS) rmSync(dir, { recursive: true, force: true });
 });
 

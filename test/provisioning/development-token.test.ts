@@ -141,7 +141,7 @@ test('setupDevelopmentToken: first run stores the chosen PIN; later, a wrong PIN
 });
 
 test('not SoftHSM2 → nothing is done', async () => {
-  const cfg = config({ token: { module: '/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so', label: 'card', pin: { value: '123456' } } });
+  const cfg = config({ token: { module: '/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so', label: 'card', pin: { env: 'PRUEM_CARD_PIN' } } });
   const r = await ensureDevelopmentToken(cfg);
   assert.equal(r.status, 'not-softhsm');
   assert.equal(existsSync(join(cfg.dataDir, 'softhsm')), false);

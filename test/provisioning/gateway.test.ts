@@ -94,7 +94,7 @@ test('production boxes: started before the import, operational after it without 
   assert.equal(waiting.provisioning?.ready, false);
   assert.ok(waiting.provisioning?.missing.some((m) => /^certificate ncp-sign .*not imported — request waiting for the CA/.test(m)), JSON.stringify(waiting.provisioning));
   assert.ok(waiting.provisioning?.missing.some((m) => /^certificate ncp-decrypt /.test(m)));
-  assert.ok(waiting.provisioning?.missing.some((m) => /^certificate audit /.test(m)));
+  assert.ok(waiting.provisioning?.missing.some((m) => /^certificate audit /.test(m)), JSON.stringify(waiting.provisioning));
   assert.match(waiting.services.find((s) => s.name === 'smtp-receiver')?.detail ?? '', /closed until provisioned/);
   assert.equal(await portOpen(ro.ports.smtp), false, 'the SMTP receiver is closed while unprovisioned');
   // The console is served: its first-run wizard answers.
@@ -121,10 +121,15 @@ test('production boxes: started before the import, operational after it without 
   assert.equal(imported.code, 0, imported.out);
   await start('DE');
 
-  const officer = await pruem(['audit', '--config', ro.box.configPath, 'officers', 'add', '--id', 'RO-OFFICER-1', '--name', 'Officer One', '--channels', 'dna']);
-  assert.equal(officer.code, 0, officer.out);
-  assert.ok(existsSync(join(ro.box.dataDir, 'officers-api.key')));
-  const key = readFileSync(join(ro.box.dataDir, 'officers-api.key'), 'utf8').trim();
+  for (const [id, name] of [['RO-OFFICER-1', 'Officer One'], ['RO-PROSECUTOR-1', 'Prosecutor One']]) {
+    const officer = await pruem(['audit', '--config', ro.box.configPath, 'officers', 'add', '--id', id!, '--name', name!, '--channels', 'dna']);
+    assert.equal(officer.code, 0, officer.out);
+  }
+  const keyFile = join(ro.box.dir, 'client.key');
+  const client = await pruem(['officers-client', '--config', ro.box.configPath, 'add', '--name', 'test-client', '--out', keyFile]);
+  assert.equal(client.code, 0, client.out);
+  assert.ok(existsSync(keyFile));
+  const key = readFileSync(keyFile, 'utf8').trim();
   const base = `http://127.0.0.1:${ro.ports.officers}/api`;
   const created = await fetch(`${base}/dna/searches`, {
     method: 'POST',

@@ -11,12 +11,18 @@ function mail(id: string | null, date: string, body = 'x'): Buffer {
   return Buffer.from(`${headers}\r\n\r\n${body}`);
 }
 
+/** The CMS signing time, as transport/smime's signingTimeOf reads it from a signature; here an X-Signed header. */
+function signedTimeOf(raw: Buffer): Date | null {
+  const m = /^X-Signed: (.+)$/m.exec(raw.toString('latin1'));
+  return m?.[1] ? new Date(m[1].trim()) : null;
+}
+
 function withQueue(fn: (q: MessageQueue, path: string, clock: { now: Date }) => void): void {
   const dir = mkdtempSync(join(tmpdir(), 'queue-'));
   const clock = { now: new Date('2026-01-01T10:00:00Z') };
   const db = openDatabase(join(dir, 'gw.sqlite'));
   try {
-    fn(new MessageQueue(db, () => clock.now), join(dir, 'gw.sqlite'), clock);
+    fn(new MessageQueue(db, () => clock.now, { signedTimeOf }), join(dir, 'gw.sqlite'), clock);
   } finally {
     db.close();
     rmSync(dir, { recursive: true, force: true });
@@ -43,10 +49,12 @@ test('a duplicate delivery is stored once and reported as a duplicate', () => {
   });
 });
 
-test('inbound messages are processed in the chronological order of sending, not of arrival', () => {
+const signedMail = (id: string, signed: string, date = 'Thu, 1 Jan 2026 09:00:00 +0000') => Buffer.from(`Message-ID: <${id}>\r\nDate: ${date}\r\nX-Signed: ${signed}\r\n\r\nx`);
+
+test('inbound messages are processed in the chronological order of signing, not of arrival', () => {
   withQueue((q) => {
-    q.receive(mail('late@x', 'Thu, 1 Jan 2026 09:30:00 +0000'), 'dna', 'a@x');
-    q.receive(mail('early@x', 'Thu, 1 Jan 2026 09:10:00 +0000'), 'dna', 'a@x');
+    q.receive(signedMail('late@x', '2026-01-01T09:30:00Z'), 'dna', 'a@x');
+    q.receive(signedMail('early@x', '2026-01-01T09:10:00Z'), 'dna', 'a@x');
     const next = q.nextInbound();
     assert.equal(next?.messageId, 'early@x');
     q.finishInbound(next!.id, 'done', 'answered', 'DE');
@@ -54,12 +62,77 @@ test('inbound messages are processed in the chronological order of sending, not 
   });
 });
 
+test('a back-dated Date header does not jump the DNA-TIME order: the signing time decides', () => {
+  withQueue((q) => {
+    q.receive(signedMail('honest@x', '2026-01-01T09:50:00Z', 'Thu, 1 Jan 2026 09:50:00 +0000'), 'dna', 'a@x');
+    // Signed later, but its unsigned Date header claims the early morning.
+    q.receive(signedMail('backdated@x', '2026-01-01T09:55:00Z', 'Thu, 1 Jan 2026 06:00:00 +0000'), 'dna', 'a@x');
+    // No signing time at all: ordered by when we received it (now), not by its Date header.
+    q.receive(Buffer.from('Message-ID: <unsigned@x>\r\nDate: Thu, 1 Jan 2026 05:00:00 +0000\r\n\r\nx'), 'dna', 'a@x');
+    const order: string[] = [];
+    for (let m = q.nextInbound(); m; m = q.nextInbound()) {
+      order.push(m.messageId);
+      q.finishInbound(m.id, 'done', 'answered', 'DE');
+    }
+    assert.deepEqual(order, ['honest@x', 'backdated@x', 'unsigned@x']);
+  });
+});
+
+test('a signing time older than the window places a message no earlier than the window start', () => {
+  withQueue((q) => {
+    q.receive(signedMail('recent@x', '2026-01-01T08:00:00Z'), 'dna', 'a@x');
+    q.receive(signedMail('ancient@x', '2025-06-01T00:00:00Z'), 'dna', 'a@x');
+    const first = q.nextInbound();
+    // Clamped to now - 24 h, still before 08:00: the opener refuses it for its time.
+    assert.equal(first?.messageId, 'ancient@x');
+    assert.equal(first?.sentAt.toISOString(), '2025-12-31T10:00:00.000Z');
+  });
+});
+
+test('a message failing the same way maxFailures times becomes a dead letter, its raw data purged; waiting does not count', () => {
+  withQueue((q, path, clock) => {
+    const { id } = q.receive(signedMail('poison@x', '2026-01-01T09:59:00Z'), 'dna', 'a@x');
+    for (let i = 0; i < 10; i++) assert.equal(q.deferInbound(id, { code: 'INDEX_NOT_READY', reason: 'waiting', counted: false, maxFailures: 3 }).dead, false);
+    assert.equal(q.deferInbound(id, { code: 'HANDLER_FAILED', reason: 'boom', counted: true, maxFailures: 3 }).dead, false);
+    // Another kind of failure starts the count again.
+    assert.equal(q.deferInbound(id, { code: 'SEAL_FAILED', reason: 'x', counted: true, maxFailures: 3 }).failures, 1);
+    assert.equal(q.deferInbound(id, { code: 'SEAL_FAILED', reason: 'x', counted: true, maxFailures: 3 }).dead, false);
+    const last = q.deferInbound(id, { code: 'SEAL_FAILED', reason: 'no address', counted: true, maxFailures: 3 });
+    assert.deepEqual([last.dead, last.failures], [true, 3]);
+    clock.now = new Date(clock.now.getTime() + 86_400_000);
+    assert.equal(q.nextInbound(), null, 'a dead letter is never tried again');
+    assert.equal(q.inboxRecord(id)?.status, 'dead');
+    const dead = q.deadLetters();
+    assert.equal(dead.count, 1);
+    assert.deepEqual([dead.recent[0]?.messageId, dead.recent[0]?.code, dead.recent[0]?.failures], ['poison@x', 'SEAL_FAILED', 3]);
+    const db = openDatabase(path);
+    const row = db.prepare('SELECT raw FROM queue_inbox WHERE id = ?').get(id) as { raw: Buffer | null };
+    db.close();
+    assert.equal(row.raw, null, 'DP-PURPOSE: the supplied data is gone');
+  });
+});
+
+test('prune removes finished rows older than the retention, never pending ones', () => {
+  withQueue((q, _path, clock) => {
+    const old = q.receive(signedMail('old@x', '2026-01-01T09:00:00Z'), 'dna', 'a@x');
+    q.finishInbound(old.id, 'done', 'answered', 'DE');
+    const pending = q.receive(signedMail('pending@x', '2026-01-01T09:00:01Z'), 'dna', 'a@x');
+    clock.now = new Date(clock.now.getTime() + 31 * 86_400_000);
+    const recent = q.receive(signedMail('recent@x', '2026-01-31T09:00:00Z'), 'dna', 'a@x');
+    q.finishInbound(recent.id, 'rejected', 'BAD_SIGNATURE', null);
+    assert.deepEqual(q.prune(new Date(clock.now.getTime() - 30 * 86_400_000)), { inbox: 1, outbox: 0 });
+    assert.equal(q.inboxRecord(old.id), null);
+    assert.equal(q.inboxRecord(pending.id)?.status, 'pending');
+    assert.equal(q.inboxRecord(recent.id)?.status, 'rejected');
+  });
+});
+
 test('deferred messages of a channel can be made due at once; others keep their back-off', () => {
   withQueue((q) => {
     const dna = q.receive(mail('d@x', 'Thu, 1 Jan 2026 09:00:00 +0000'), 'dna', 'a@x');
     const fp = q.receive(mail('f@x', 'Thu, 1 Jan 2026 09:00:01 +0000'), 'fp', 'a@x');
-    q.deferInbound(dna.id, 'index being built');
-    q.deferInbound(fp.id, 'token locked');
+    q.deferInbound(dna.id, { code: 'INDEX_NOT_READY', reason: 'index being built', counted: false });
+    q.deferInbound(fp.id, { code: 'TOKEN_UNAVAILABLE', reason: 'token locked', counted: false });
     assert.equal(q.nextInbound(), null, 'both wait out their back-off');
     assert.equal(q.retryDeferredNow('dna'), 1);
     assert.equal(q.nextInbound()?.messageId, 'd@x');

@@ -8,7 +8,7 @@ import {
   Pop3Session,
   unstuffDots,
 } from '../../appliance/transport/mail/pop3.js';
-import type { MailEnvelope, StoreResult } from '../../appliance/transport/mail/types.js';
+import type { MailEnvelope, MailRefusal, StoreResult } from '../../appliance/transport/mail/types.js';
 
 /*
  * The real-server path (Postfix → maildir → Dovecot → fetcher) is in test/integration/mail-servers.test.ts.
@@ -322,12 +322,17 @@ describe('POP3 fetcher against an in-process server', () => {
     s.add('big', mail('big', `${'B'.repeat(5000)}\r\n`));
     s.add('small', mail('small'));
     const rec = recorder();
-    const r = await fetcher(s, { maxMessageBytes: 1000 }).fetchNew(rec.store);
+    const refusals: MailRefusal[] = [];
+    const f = fetcher(s, { maxMessageBytes: 1000, onRefused: (x) => refusals.push(x) });
+    const r = await f.fetchNew(rec.store);
     assert.equal(r.fetched, 1);
     assert.equal(r.failed, 1);
     assert.match(r.failures[0]?.reason ?? '', /exceeds the limit of 1000 bytes/);
     assert.equal(s.retrCount, 1);
     assert.deepEqual(s.uids(), ['big']);
+    // Reported for the audit log once, though it is seen again at every poll.
+    await f.fetchNew(rec.store);
+    assert.deepEqual(refusals.map((x) => [x.code, x.ref]), [['OVERSIZED', 'pop3:big']]);
   });
 
   test('replies cut at awkward places (split terminator, a lone "." chunk) are read correctly', async () => {

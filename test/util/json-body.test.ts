@@ -65,14 +65,16 @@ test('reads JSON within the limit, an empty body as {}, and refuses the rest wit
 
 test("the officers' API answers a body that is not JSON 400 BAD_JSON and never calls submit", async () => {
   let submitted = 0;
+  const key = 'k'.repeat(43);
   const app = createOfficersApi({
-    apiKey: 'k'.repeat(43),
+    clients: { authenticate: (c) => (c === key ? { id: '1', name: 'test', createdAt: '', createdBy: 'test', revokedAt: null, revokedBy: null, lastUsedAt: null } : null) },
+    audit: { append: () => undefined },
     searches: {} as DnaSearches,
     notes: {} as ProfileNotes,
     statistics: {} as Statistics,
     submit: async () => {
       submitted++;
-      return { ok: false, error: { code: 'INVALID_REQUEST', message: 'x' } };
+      return { ok: false, error: { code: 'VALIDATION_FAILED', message: 'x' } };
     },
   });
   const server = await listen(app, '127.0.0.1', 0);
@@ -80,10 +82,10 @@ test("the officers' API answers a body that is not JSON 400 BAD_JSON and never c
     const auth = { authorization: `Bearer ${'k'.repeat(43)}` };
     const bad = await post(server.port, '/api/dna/searches', '{"profile":', auth);
     assert.equal(bad.status, 400);
-    assert.equal((JSON.parse(bad.text) as { code: string }).code, 'BAD_JSON');
+    assert.equal((JSON.parse(bad.text) as { error: { code: string } }).error.code, 'BAD_JSON');
     const big = await post(server.port, '/api/dna/searches', 'x', { ...auth, 'content-length': String(64 * 1024 * 1024) });
     assert.equal(big.status, 413);
-    assert.equal((JSON.parse(big.text) as { code: string }).code, 'PAYLOAD_TOO_LARGE');
+    assert.equal((JSON.parse(big.text) as { error: { code: string } }).error.code, 'PAYLOAD_TOO_LARGE');
     assert.equal(submitted, 0);
     const unauthorised = await post(server.port, '/api/dna/searches', '{}');
     assert.equal(unauthorised.status, 401);

@@ -6,6 +6,7 @@ import type { InternalRouteModule } from '../internals.js';
 import { callDependency, channelSchema, isoInstant, memberStateSchema, parseBody } from '../validate.js';
 import type { AuditExportJob, AuditExportRequest, AuditQuery } from '../wire.js';
 import type { ApiDeps } from '../deps.js';
+import { isAllowedExportPath } from '../../audit/usb.js';
 
 /** A search page is bounded: the console pages through results, it never pulls the whole log. */
 const MAX_PAGE = 200;
@@ -103,8 +104,8 @@ class ExportJobs {
       try {
         const result = await this.deps.audit.exportBundle(request, actor, (progress) => update({ progress }));
         update({ result, progress: { phase: 'verifying', done: result.entries, total: result.entries } });
-        // Verified by reading back what was written, as the auditor's offline check would.
-        const verification = await this.deps.audit.verifyBundle(result.path);
+        // Verified by reading back what was written (from the drive, remounted), as the auditor's offline check would.
+        const verification = result.verification ?? (await this.deps.audit.verifyBundle(result.path));
         update({ verification, progress: { phase: verification.ok ? 'done' : 'failed', done: result.entries, total: result.entries } });
       } catch (e) {
         const current = this.jobs.get(id);
@@ -153,10 +154,13 @@ export const auditRoutes: InternalRouteModule = (router, kit, { deps }) => {
       if (!isAbsolute(p) || normalize(p) !== p.replace(/\/+$/, '') || p.split('/').includes('..')) {
         throw new ApiError('EXPORT_TARGET_INVALID', { reason: 'an absolute path without ".." is needed' });
       }
+      // The same allow-list the export itself applies (audit/usb.ts), checked here to answer at once.
+      const roots = deps.config.current().audit.exportRoots;
+      if (!isAllowedExportPath(p, roots)) throw new ApiError('EXPORT_ROOT_NOT_ALLOWED', { roots: roots.join(', ') });
     } else {
       const drives = await callDependency('audit', () => deps.audit.usbDrives());
       const driveId = request.target.driveId;
-      if (!drives.some((d) => d.id === driveId)) throw new ApiError('EXPORT_TARGET_INVALID', { reason: 'no such USB drive is mounted' });
+      if (!drives.some((d) => d.id === driveId)) throw new ApiError('EXPORT_TARGET_INVALID', { reason: 'no such USB drive is attached' });
     }
     const described = describeRequest(request);
     const user = ctx.state.user ?? undefined;

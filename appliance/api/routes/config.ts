@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { parseConfig, type GatewayConfig } from '../../config/config.js';
-import { canonicalJson, diffConfig, redactConfig, type RevisionStore } from '../../config/revisions.js';
+import { canonicalJson, diffConfig, redactConfig, withSecretsFrom, type RevisionStore } from '../../config/revisions.js';
 import { ApiError } from '../errors.js';
 import type { ApiInternals, InternalRouteModule } from '../internals.js';
 import type { ApiContext, RouteKit } from '../routing.js';
@@ -89,7 +89,8 @@ export const configRoutes: InternalRouteModule = (router, kit, internals: ApiInt
     const revision = await changeConfig(ctx, kit, internals, {
       action: 'config.revert',
       target: `configuration back to revision ${id}`,
-      mutate: () => target.config,
+      // Revisions keep no literal secrets: the running configuration's are put back in.
+      mutate: (current) => withSecretsFrom(target.config, current),
       revertOf: id,
     });
     ctx.body = { revision };

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { ApiError } from '../errors.js';
 import type { InternalRouteModule } from '../internals.js';
 import { callDependency, channelSchema, isoInstant, parseBody } from '../validate.js';
-import { toCsv } from '../csv.js';
+import { toCsv } from '../../util/csv.js';
 
 const officerSchema = z
   .object({

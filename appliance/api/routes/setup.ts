@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import { migrateSchema } from '../../db/schema.js';
 import { z } from 'zod';
 import type Database from 'better-sqlite3';
 import { ApiError } from '../errors.js';
@@ -38,7 +39,7 @@ export function isIpv4(text: string, withPrefix: boolean): boolean {
 
 class SetupProgress {
   constructor(private readonly db: Database.Database) {
-    db.exec('CREATE TABLE IF NOT EXISTS api_setup (step TEXT PRIMARY KEY, done_at INTEGER NOT NULL, data TEXT)');
+    migrateSchema(db);
   }
   done(step: Step): boolean {
     return this.db.prepare('SELECT 1 FROM api_setup WHERE step = ?').get(step) !== undefined;

@@ -1,28 +1,27 @@
-import { existsSync, statfsSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import type { AuditLog, EntryQuery, StoredEntry, AuditLeaf } from '../../audit/log.js';
 import type { AuditSigner } from '../../audit/signer.js';
 import type { OfficerRegistry, OfficerGrant } from '../../audit/officers.js';
 import type { AdminAction, AuditEvent } from '../../audit/events.js';
-import { exportBundle } from '../../audit/export.js';
-import { verifyBundle } from '../../audit/verify-audit.mjs';
+import { exportTo, listRemovableDevices, type DeviceDeps, type ExportTarget } from '../../audit/usb.js';
+import { verifyBundle, type VerifyReport } from '../../audit/verify-audit.mjs';
 import type { AuditError } from '../../audit/errors.js';
-import { run } from '../../util/exec.js';
 import { isMemberStateCode, type Channel, type MemberStateCode } from '../../peers/member-states.js';
 import type { AdminAuditEvent, AuditPort, OfficersPort, StatisticsPort } from '../deps.js';
-import type { AuditEntry, AuditQuery, Officer, StatisticsRow, UsbDrive } from '../wire.js';
+import type { AuditEntry, AuditQuery, AuditVerifyResult, Officer, StatisticsRow, UsbDrive } from '../wire.js';
 
 /** Offset paging reads offset+limit rows; past this the console should narrow the period instead. */
 const MAX_OFFSET = 100_000;
 /** Rows read per step when counting a year's statistics. */
 const STATS_PAGE = 5_000;
 
-function coded(code: 'PERIOD_INVALID' | 'VALIDATION_FAILED' | 'EXPORT_TARGET_INVALID', message: string): Error {
+function coded(code: 'PERIOD_INVALID' | 'VALIDATION_FAILED' | 'EXPORT_TARGET_INVALID' | 'EXPORT_ROOT_NOT_ALLOWED', message: string): Error {
   return Object.assign(new Error(message), { code });
 }
 
 function auditFailure(e: AuditError): Error {
   if (e.code === 'FILTER_INVALID') return coded('VALIDATION_FAILED', e.message);
+  if (e.code === 'EXPORT_TARGET_NOT_ALLOWED') return coded('EXPORT_ROOT_NOT_ALLOWED', e.message);
   if (e.code === 'EXPORT_TARGET_NOT_EMPTY' || e.code.startsWith('DEVICE_') || e.code === 'MOUNT_FAILED') return coded('EXPORT_TARGET_INVALID', `${e.code}: ${e.message}`);
   return Object.assign(new Error(`${e.code}: ${e.message}`), { auditCode: e.code });
 }
@@ -85,122 +84,85 @@ export function entryView(stored: StoredEntry): AuditEntry {
   }
 }
 
-interface LsblkDevice {
-  name?: string;
-  tran?: string | null;
-  rm?: boolean | string | null;
-  mountpoint?: string | null;
-  label?: string | null;
-  size?: number | string | null;
-  fsavail?: number | string | null;
-  children?: LsblkDevice[];
-}
-
-/** Mounted removable (or USB-attached) file systems from `lsblk --json`. Pure, so it is tested on captured output. */
-export function drivesFromLsblk(json: string): UsbDrive[] {
-  let parsed: { blockdevices?: LsblkDevice[] };
-  try {
-    parsed = JSON.parse(json) as { blockdevices?: LsblkDevice[] };
-  } catch {
-    return [];
-  }
-  const out: UsbDrive[] = [];
-  const num = (v: number | string | null | undefined) => (v === null || v === undefined || v === '' ? null : Number(v));
-  const walk = (devices: LsblkDevice[] | undefined, removable: boolean) => {
-    for (const d of devices ?? []) {
-      const isRemovable = removable || d.tran === 'usb' || d.rm === true || d.rm === '1';
-      if (isRemovable && d.mountpoint && d.name) {
-        out.push({ id: `dev:${d.name}`, label: d.label || d.name, mountPoint: d.mountpoint, sizeBytes: num(d.size), freeBytes: num(d.fsavail) });
-      }
-      walk(d.children, isRemovable);
-    }
-  };
-  walk(parsed.blockdevices, false);
-  return out;
-}
-
-export async function listUsbDrives(extraRoots: readonly string[] = []): Promise<UsbDrive[]> {
-  let drives: UsbDrive[] = [];
-  try {
-    const r = await run('lsblk', ['--json', '--bytes', '-o', 'NAME,TRAN,RM,MOUNTPOINT,LABEL,SIZE,FSAVAIL'], { timeoutMs: 5_000 });
-    if (r.code === 0) drives = drivesFromLsblk(r.stdout.toString('utf8'));
-  } catch {
-    // No lsblk: only the configured roots are offered.
-  }
-  for (const root of extraRoots) {
-    if (!existsSync(root)) continue;
-    let size: number | null = null;
-    let free: number | null = null;
-    try {
-      const s = statfsSync(root);
-      size = s.blocks * s.bsize;
-      free = s.bavail * s.bsize;
-    } catch {
-      // statfs is informative only.
-    }
-    drives.push({ id: `dir:${root}`, label: basename(root), mountPoint: root, sizeBytes: size, freeBytes: free });
-  }
-  return drives;
-}
-
 export interface AuditWiring {
   readonly log: AuditLog;
   readonly signer: () => AuditSigner;
   readonly officers?: OfficerRegistry;
-  /** Directories offered as export drives besides removable devices (an appliance's mounted USB slot, a test's folder). */
-  readonly usbRoots?: readonly string[];
+  /** Folders a directory export may be written below (configuration `audit.exportRoots`). */
+  readonly exportRoots: readonly string[];
   readonly now?: () => Date;
+  /** Tests: where drives are mounted, loop devices accepted, another lsblk. */
+  readonly devices?: { readonly mountRoot?: string; readonly allowNonRemovable?: boolean; readonly run?: DeviceDeps['run'] };
 }
 
-/** Search, export and verification on the Art. 30 log (appliance/audit). */
+function verification(report: VerifyReport): AuditVerifyResult {
+  const entries = typeof report.summary['entries'] === 'number' ? report.summary['entries'] : 0;
+  return {
+    ok: report.ok,
+    entries,
+    problems: report.errors.map((e) => `${e.code}: ${e.message}`),
+    detail: [...report.facts, ...report.warnings.map((w) => `warning ${w.code}: ${w.message}`)].join('\n').slice(0, 4000),
+  };
+}
+
+/**
+ * Search, export and verification on the Art. 30 log (appliance/audit). Exports go through the one
+ * export path the CLI uses too (audit/usb.ts exportTo): a USB drive is mounted privately, written,
+ * flushed, unmounted, remounted read-only, verified from the device and unmounted; a folder must lie
+ * below an allowed root.
+ */
 export function auditPort(w: AuditWiring): AuditPort {
   const now = w.now ?? (() => new Date());
+  const deviceDeps: DeviceDeps = w.devices?.run ? { run: w.devices.run } : {};
   return {
     async search(q: AuditQuery) {
       if (q.offset > MAX_OFFSET) throw coded('VALIDATION_FAILED', `offset above ${MAX_OFFSET}: narrow the period`);
-      const query = toQuery(q);
-      let total = 0;
-      for (const n of w.log.countEntriesByPeriod(query, Number.MAX_SAFE_INTEGER).values()) total += n;
-      const rows = w.log.queryEntries(query, -1, Number.MAX_SAFE_INTEGER, q.offset + q.limit).slice(q.offset);
-      return { entries: rows.map(entryView), total };
+      // The log's one search (newest first, with the total); the CLI's export filters are the same EntryQuery.
+      const found = w.log.search(toQuery(q), { offset: q.offset, limit: q.limit });
+      return { entries: found.entries.map(entryView), total: found.total };
     },
 
-    usbDrives: () => listUsbDrives(w.usbRoots),
+    async usbDrives() {
+      const devices = await listRemovableDevices(deviceDeps);
+      if (!devices.ok) throw auditFailure(devices.error);
+      return devices.value
+        .filter((d) => d.type === 'part' || d.children.length === 0)
+        .map((d): UsbDrive => ({ id: `dev:${d.path}`, label: d.label ?? d.name, mountPoint: d.mountpoint, sizeBytes: d.sizeBytes, freeBytes: null }));
+    },
 
     async exportBundle(request, actor, onProgress) {
-      const drives = request.target.kind === 'usb' ? await listUsbDrives(w.usbRoots) : [];
-      const base = request.target.kind === 'usb' ? drives.find((d) => request.target.kind === 'usb' && d.id === request.target.driveId)?.mountPoint : request.target.path;
-      if (!base) throw coded('EXPORT_TARGET_INVALID', 'the USB drive is no longer mounted');
       const stamp = now().toISOString().replace(/[:.]/g, '-');
-      const outDir = join(base, `pruem-audit-${stamp}`);
-      const result = await exportBundle(w.log, outDir, {
-        filters: {
-          from: new Date(request.from),
-          to: new Date(request.to),
-          ...(request.state ? { state: request.state } : {}),
-          ...(request.channel ? { channel: request.channel } : {}),
-          ...(request.officer ? { officerId: request.officer } : {}),
-          ...(request.reference ? { referenceNumber: request.reference } : {}),
+      const target: ExportTarget =
+        request.target.kind === 'usb'
+          ? { kind: 'device', device: request.target.driveId.replace(/^dev:/, '') }
+          : { kind: 'directory', path: join(request.target.path, `pruem-audit-${stamp}`) };
+      const result = await exportTo(
+        target,
+        w.log,
+        {
+          filters: {
+            from: new Date(request.from),
+            to: new Date(request.to),
+            ...(request.state ? { state: request.state } : {}),
+            ...(request.channel ? { channel: request.channel } : {}),
+            ...(request.officer ? { officerId: request.officer } : {}),
+            ...(request.reference ? { referenceNumber: request.reference } : {}),
+          },
+          actor,
+          signer: w.signer(),
+          ...(w.officers ? { officers: w.officers } : {}),
+          onProgress: (p) => onProgress({ phase: p.phase, done: p.done, total: p.total }),
         },
-        actor,
-        signer: w.signer(),
-        ...(w.officers ? { officers: w.officers } : {}),
-        destination: request.target.kind === 'usb' ? `USB drive ${request.target.driveId} at ${base}` : `directory ${base}`,
-        onProgress: (p) => onProgress({ phase: p.phase, done: p.done, total: p.total }),
-      });
+        { roots: w.exportRoots, ...(w.devices?.mountRoot ? { mountRoot: w.devices.mountRoot } : {}), ...(w.devices?.allowNonRemovable ? { allowNonRemovable: true } : {}) },
+        deviceDeps,
+      );
       if (!result.ok) throw auditFailure(result.error);
-      return { path: result.value.dir, entries: result.value.entries, files: result.value.files };
+      const path = target.kind === 'device' ? `${target.device}:${result.value.dir}` : result.value.dir;
+      return { path, entries: result.value.entries, files: result.value.files, verification: verification(result.value.readBack) };
     },
 
     async verifyBundle(path) {
-      const report = await verifyBundle(path);
-      const entries = typeof report.summary['entries'] === 'number' ? report.summary['entries'] : 0;
-      return {
-        ok: report.ok,
-        entries,
-        problems: report.errors.map((e) => `${e.code}: ${e.message}`),
-        detail: [...report.facts, ...report.warnings.map((w) => `warning ${w.code}: ${w.message}`)].join('\n').slice(0, 4000),
-      };
+      return verification(await verifyBundle(path));
     },
   };
 }
@@ -307,6 +269,7 @@ function adminActionOf(e: AdminAuditEvent): AdminAction {
   if (e.action.startsWith('certificate.') || e.action === 'setup.keys') return 'certificate-change';
   if (e.action === 'setup.token') return 'token-operation';
   if (e.action.startsWith('officer.')) return 'officer-change';
+  if (e.action.startsWith('officers-client.')) return 'client-credential-change';
   if (e.action.startsWith('audit.export') || e.action === 'statistics.export' || e.action === 'diagnostics.download') return 'export';
   // account.*, config.*, setup.*, system.*, test-message.*, access.denied: the log has no closer word yet.
   return 'config-change';
@@ -319,7 +282,7 @@ function adminActionOf(e: AdminAuditEvent): AdminAction {
  */
 export function adminAuditSink(log: AuditLog): (e: AdminAuditEvent) => void {
   return (e) => {
-    if (e.outcome === 'success' && (e.action.startsWith('officer.') || e.action === 'audit.export' || e.action === 'audit.export.start')) return;
+    if (e.outcome === 'success' && (e.action.startsWith('officer.') || e.action.startsWith('officers-client.') || e.action === 'audit.export' || e.action === 'audit.export.start')) return;
     const action = adminActionOf(e);
     const details: Record<string, string | number | boolean | null> = {
       consoleAction: e.action,

@@ -5,7 +5,7 @@
  *
  * Everything here is an adapter: the rules live in the parts (provisioning/, audit/, exchange/).
  */
-import { writeFileSync, renameSync } from 'node:fs';
+import { writeFileAtomic } from '../../util/fs.js';
 import type Database from 'better-sqlite3';
 import type { GatewayConfig } from '../../config/config.js';
 import type { GatewayStatus } from '../../status/types.js';
@@ -13,6 +13,9 @@ import type { Token } from '../../token/token.js';
 import type { AuditLog } from '../../audit/log.js';
 import type { AuditSigner } from '../../audit/signer.js';
 import { OfficerRegistry } from '../../audit/officers.js';
+import { OfficersClients } from '../../dna-exchange/officers-clients.js';
+import { ApiError } from '../errors.js';
+import type { OfficersClientsPort } from '../deps.js';
 import type { MailChannel, MemberStateCode } from '../../peers/member-states.js';
 import { runOk } from '../../util/exec.js';
 import type { ApiDeps, ConfigPort, SystemPort } from '../deps.js';
@@ -22,7 +25,7 @@ import { testMessageSender } from './test-message.js';
 import { networkctlReload, networkdPort } from './network.js';
 
 export { provisioningPort, toTokenState } from './provisioning.js';
-export { adminAuditSink, auditPort, officersPort, statisticsPort, listUsbDrives, drivesFromLsblk, entryView } from './audit.js';
+export { adminAuditSink, auditPort, officersPort, statisticsPort, entryView } from './audit.js';
 export { testMessageSender } from './test-message.js';
 export { networkdPort, renderNetworkdUnit, parseNetworkdUnit, networkctlReload } from './network.js';
 
@@ -36,15 +39,24 @@ export function configFilePort(initial: GatewayConfig, path: string | null, onAp
   return {
     current: () => current,
     async apply(next) {
-      if (path) {
-        const tmp = `${path}.${process.pid}.tmp`;
-        writeFileSync(tmp, `${JSON.stringify(next, null, 2)}\n`, { mode: 0o600 });
-        renameSync(tmp, path);
-      }
+      if (path) writeFileAtomic(path, `${JSON.stringify(next, null, 2)}\n`, 0o600);
       current = next;
       onApplied?.(next);
       return { restartRequired: true };
     },
+  };
+}
+
+/** The officers' API client registry as the console's port: its error values as the catalogue's errors. */
+export function officersClientsPort(clients: OfficersClients): OfficersClientsPort {
+  const value = <T>(r: { ok: true; value: T } | { ok: false; error: { code: 'CLIENT_NAME_INVALID' | 'CLIENT_NAME_TAKEN' | 'CLIENT_NOT_FOUND' | 'CLIENT_ALREADY_REVOKED'; message: string } }): T => {
+    if (!r.ok) throw new ApiError(r.error.code, undefined, { message: r.error.message });
+    return r.value;
+  };
+  return {
+    list: async () => clients.list(),
+    add: async (name, actor) => value(clients.add(name, actor)),
+    revoke: async (id, actor) => value(clients.revoke(id, actor)),
   };
 }
 
@@ -71,7 +83,6 @@ export interface GatewayParts {
   readonly officers?: OfficerRegistry;
   /** Queue a link-test PING (pipeline.originate); enables peer test messages. */
   readonly ping?: (peer: MemberStateCode, channel: MailChannel) => Promise<string>;
-  readonly usbRoots?: readonly string[];
   /** systemd-networkd folder for the management interface (the image: /etc/systemd/network); absent: the wizard keeps the network as it is. */
   readonly network?: { readonly dir: string; readonly interface: string; readonly reload: boolean };
   /** After the console imported a certificate: the daemon re-checks its provisioning at once. */
@@ -88,8 +99,9 @@ export function buildApiDeps(parts: GatewayParts, overrides: Partial<ApiDeps> = 
     status: () => parts.status(),
     config,
     provisioning: provisioningPort({ token: parts.token, config: () => config.current(), configPath: parts.configPath, ...(parts.onProvisioned ? { onProvisioned: parts.onProvisioned } : {}) }),
-    audit: auditPort({ log: parts.audit, signer, officers, ...(parts.usbRoots ? { usbRoots: parts.usbRoots } : {}) }),
+    audit: auditPort({ log: parts.audit, signer, officers, exportRoots: parts.config.audit.exportRoots }),
     officers: officersPort(officers),
+    officersClients: officersClientsPort(new OfficersClients(parts.db, parts.audit)),
     statistics: statisticsPort(parts.audit),
     auditAdmin: adminAuditSink(parts.audit),
     sendTestMessage: testMessageSender({

@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../../util/fs.js';
 import { join } from 'node:path';
 import { runOk } from '../../util/exec.js';
 import type { NetworkPort } from '../deps.js';
@@ -40,11 +41,7 @@ export function networkdPort(opts: { dir: string; interface: string; reload?: ()
       return existsSync(path) ? parseNetworkdUnit(readFileSync(path, 'utf8')) : null;
     },
     async apply(settings) {
-      mkdirSync(opts.dir, { recursive: true });
-      const target = join(opts.dir, FILE(settings.interface));
-      const tmp = `${target}.${process.pid}.tmp`;
-      writeFileSync(tmp, renderNetworkdUnit(settings), { mode: 0o644 });
-      renameSync(tmp, target);
+      writeFileAtomic(join(opts.dir, FILE(settings.interface)), renderNetworkdUnit(settings), 0o644);
       await opts.reload?.();
     },
   };

@@ -1,6 +1,6 @@
 import Pop3Command from 'node-pop3';
 import type { Readable } from 'node:stream';
-import { sanitizeReason, silentLogger, type LinkCheck, type MailLogger, type StoreMessage } from './types.js';
+import { sanitizeReason, silentLogger, type LinkCheck, type MailLogger, type OnMailRefused, type StoreMessage } from './types.js';
 
 /*
  * POP3 retrieval (Annex ch.1 §5: mailboxes read with POP3), the alternative to being delivered to by
@@ -42,6 +42,8 @@ export interface Pop3FetcherOptions {
   readonly timeoutMs?: number;
   readonly maxMessageBytes?: number;
   readonly logger?: MailLogger;
+  /** A message refused here (too large to fetch), reported once per message: for the audit log's security events. */
+  readonly onRefused?: OnMailRefused;
 }
 
 export interface Pop3Failure {
@@ -314,6 +316,8 @@ export function createPop3Fetcher(opts: Pop3FetcherOptions): Pop3Fetcher {
   const origin = `pop3:${opts.host}:${opts.port}`;
   /** UIDs the store refused for good; kept for the life of the fetcher so a poison message is not re-fetched every poll. */
   const refused = new Set<string>();
+  /** Oversized messages already reported: they stay on the server and are seen again at every poll. */
+  const reportedOversized = new Set<string>();
   /** Two overlapping sessions on one maildrop would collide on its lock (and on which of them deletes what). */
   let running: Promise<unknown> = Promise.resolve();
 
@@ -368,6 +372,14 @@ export function createPop3Fetcher(opts: Pop3FetcherOptions): Pop3Fetcher {
         if (!Number.isFinite(size) || size > maxBytes) {
           failures.push({ uid, reason: `message of ${sizes.get(n) ?? '?'} bytes exceeds the limit of ${maxBytes} bytes`, permanent: false });
           log.warn({ uid, size: sizes.get(n), limit: maxBytes }, 'pop3: message too large, left on server');
+          if (!reportedOversized.has(uid)) {
+            reportedOversized.add(uid);
+            try {
+              opts.onRefused?.({ code: 'OVERSIZED', reason: `message of ${sizes.get(n) ?? '?'} bytes exceeds the limit of ${maxBytes} bytes`, ref: `pop3:${uid}`, mailFrom: '', rcptTo: [], remoteAddress: origin, at: new Date() });
+            } catch (err) {
+              log.error({ uid, err: describe(err) }, 'pop3: recording a refusal failed');
+            }
+          }
           continue;
         }
         let raw: Buffer;

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { SMTPServer, type SMTPServerDataStream, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
-import { sanitizeReason, silentLogger, type MailLogger, type StoreMessage } from './types.js';
+import { sanitizeReason, silentLogger, type MailLogger, type OnMailRefused, type StoreMessage } from './types.js';
 
 /*
  * The SMTP edge that the TESTA central relay forwards our mail to. It moves bytes: it never parses
@@ -56,6 +56,8 @@ export interface SmtpReceiverOptions {
   readonly acceptedDomains: readonly string[];
   readonly store: StoreMessage;
   readonly logger?: MailLogger;
+  /** A message refused at this edge (over the size limit): for the audit log's security events. */
+  readonly onRefused?: OnMailRefused;
   /**
    * Name in the greeting, EHLO answer and Received: header. Must differ from the relay's own
    * hostname: Postfix bounces mail to a server that greets with its own name ("loops back to myself").
@@ -116,10 +118,23 @@ export function startSmtpReceiver(opts: SmtpReceiverOptions): Promise<SmtpReceiv
   const serverName = opts.serverName ?? 'pruem-gateway.invalid';
   const tls = opts.tls;
 
+  /** Reports a refusal for the audit log; a failing report is logged, the refusal stands. */
+  const refused = (session: SMTPServerSession, code: 'OVERSIZED', reason: string, mailFrom: string, at: Date): void => {
+    try {
+      opts.onRefused?.({ code, reason, ref: `smtp:${session.id}`, mailFrom, rcptTo: session.envelope.rcptTo.map((r) => r.address), remoteAddress: session.remoteAddress, at });
+    } catch (err) {
+      log.error({ session: session.id, err: err instanceof Error ? err.message : String(err) }, 'smtp: recording a refusal failed');
+    }
+  };
+
   const options: SMTPServerOptions = {
     name: serverName,
     banner: 'Pruem gateway',
     size: maxBytes,
+    // SIZE is advertised without its number: with the number, the library would refuse a declared oversize
+    // at MAIL FROM itself, unseen by us — and such a refusal belongs in the audit log (onRefused). We refuse
+    // it in onMailFrom instead, with the same 552 and the limit in the reason.
+    hideSize: true,
     // We send 552 ourselves, with the limit in the reason; the library's rejectOversized would too,
     // but only after draining, same as ours, with a less specific text.
     rejectOversized: false,
@@ -135,9 +150,17 @@ export function startSmtpReceiver(opts: SmtpReceiverOptions): Promise<SmtpReceiv
     closeTimeout: opts.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS,
     logger: false,
 
-    onMailFrom(_address, session, callback) {
+    onMailFrom(address, session, callback) {
       if (tls?.required && !session.secure) {
         callback(reply(530, '5.7.0 Must issue a STARTTLS command first'));
+        return;
+      }
+      const args: Record<string, unknown> = address.args ? (address.args as Record<string, unknown>) : {};
+      const declared = Number(args.SIZE ?? NaN);
+      if (Number.isFinite(declared) && declared > maxBytes) {
+        log.warn({ session: session.id, remote: session.remoteAddress, bytes: declared, limit: maxBytes }, 'smtp: message over size limit (declared)');
+        refused(session, 'OVERSIZED', `declared message size ${declared} bytes exceeds the limit of ${maxBytes} bytes`, address.address, new Date());
+        callback(reply(552, `5.3.4 Message size ${declared} bytes exceeds the limit of ${maxBytes} bytes`));
         return;
       }
       callback();
@@ -183,6 +206,7 @@ export function startSmtpReceiver(opts: SmtpReceiverOptions): Promise<SmtpReceiv
         if (aborted) return;
         if (oversized || stream.sizeExceeded) {
           log.warn({ session: session.id, remote: session.remoteAddress, bytes: size, limit: maxBytes }, 'smtp: message over size limit');
+          refused(session, 'OVERSIZED', `message of ${size} bytes exceeds the limit of ${maxBytes} bytes`, session.envelope.mailFrom ? session.envelope.mailFrom.address : '', receivedAt);
           callback(reply(552, `5.3.4 Message size ${size} bytes exceeds the limit of ${maxBytes} bytes`));
           return;
         }

@@ -36,6 +36,24 @@ export interface LinkCheck {
   readonly latencyMs: number;
 }
 
+/**
+ * A message the mail edge refused before it reached the queue (so the pipeline never sees it): reported
+ * so the daemon can record the attempt as a security event. Carries no content, only the envelope.
+ */
+export interface MailRefusal {
+  readonly code: 'OVERSIZED';
+  readonly reason: string;
+  /** What names the attempt: `smtp:<session id>` or `pop3:<uid>`. */
+  readonly ref: string;
+  readonly mailFrom: string;
+  readonly rcptTo: readonly string[];
+  readonly remoteAddress: string;
+  readonly at: Date;
+}
+
+/** Called for each refusal; must not throw (a throw is logged and ignored: the refusal stands). */
+export type OnMailRefused = (refusal: MailRefusal) => void;
+
 /** The subset of pino's Logger the mail edges use, so tests can pass a recorder. */
 export interface MailLogger {
   debug(obj: object, msg?: string): void;

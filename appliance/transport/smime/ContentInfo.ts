@@ -10,7 +10,14 @@ export function parseBer(bytes: Uint8Array, structure: string): asn1js.AsnType {
   // the whole EnvelopedData inside a signature (parsed again where it is used) and the ciphertext.
   // That doubled the cost of opening a message (docs/bench.md). copyInput: false — the bytes are ours
   // and not changed while the result is alive.
-  const parsed = asn1js.fromBER(view, { parseEmbedded: false, copyInput: false, maxContentLength: Math.max(view.byteLength, 1) });
+  let parsed: ReturnType<typeof asn1js.fromBER>;
+  try {
+    parsed = asn1js.fromBER(view, { parseEmbedded: false, copyInput: false, maxContentLength: Math.max(view.byteLength, 1) });
+  } catch (e) {
+    // asn1js throws, instead of returning an error block, for some malformed values (a UTCTime or
+    // GeneralizedTime that is not a time: found by test/fuzz): still malformed input, not a crash.
+    throw new SmimeError('MALFORMED_CMS', `${structure}: not BER (${e instanceof Error ? e.message : String(e)})`);
+  }
   if (parsed.offset === -1 || parsed.result.error) {
     throw new SmimeError('MALFORMED_CMS', `${structure}: not BER (${parsed.result.error || 'parse error'})`);
   }

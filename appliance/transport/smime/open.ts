@@ -1,8 +1,11 @@
+import { createHash } from 'node:crypto';
+import * as asn1js from 'asn1js';
 import type { Token } from '../../token/token.js';
 import type { PeerDirectory } from '../../peers/directory.js';
 import { mailbox } from '../../peers/directory.js';
 import type { MemberStateCode } from '../../peers/member-states.js';
 import { SmimeError, type OpenErrorCode } from './errors.js';
+import { fail, type Failure } from '../../util/result.js';
 import {
   decodeBody,
   decodeHeaderValue,
@@ -38,6 +41,13 @@ export interface OpenedMessage {
   readonly from: string;
   readonly to: readonly string[];
   readonly signerFingerprint: string;
+  /** The CMS signing time (signed attribute); null when the signature has no signed attributes (openssl -noattr). */
+  readonly signingTime: Date | null;
+  /**
+   * SHA-256 (hex) of the signed content exactly as the signature covers it: what the sender signed, the
+   * basis of replay detection (the Message-ID and Date headers are not signed).
+   */
+  readonly signedDigest: string;
   /** What the peer used, for the audit log and the console. */
   readonly algorithms: {
     readonly digest: VerifiedSignature['digest'];
@@ -49,10 +59,8 @@ export interface OpenedMessage {
   };
 }
 
-export interface OpenFailure {
-  readonly ok: false;
-  readonly error: { readonly code: OpenErrorCode; readonly message: string };
-}
+/** A refusal with its code (util/result.ts convention). */
+export type OpenFailure = Failure<OpenErrorCode>;
 
 export type OpenResult = OpenedMessage | OpenFailure;
 
@@ -60,7 +68,7 @@ const PKCS7_MIME = new Set(['application/pkcs7-mime', 'application/x-pkcs7-mime'
 const PKCS7_SIGNATURE = new Set(['application/pkcs7-signature', 'application/x-pkcs7-signature']);
 
 function failure(code: OpenErrorCode, message: string): OpenFailure {
-  return { ok: false, error: { code, message } };
+  return fail(code, message);
 }
 
 /** The EnvelopedData carried by an `application/pkcs7-mime; smime-type=enveloped-data` entity. */
@@ -178,6 +186,8 @@ async function open(rawMail: Buffer, opts: OpenOptions): Promise<OpenResult> {
     from,
     to,
     signerFingerprint: verified.certificate.fingerprintSha256,
+    signingTime: verified.signingTime,
+    signedDigest: createHash('sha256').update(verified.content).digest('hex'),
     algorithms: {
       digest: verified.digest,
       cipher: decrypted.cipher,
@@ -187,4 +197,33 @@ async function open(rawMail: Buffer, opts: OpenOptions): Promise<OpenResult> {
       legacy: verified.legacy || !decrypted.modernCipher,
     },
   };
+}
+
+/**
+ * The signing time a mail's signature claims, read without verifying anything (cheap enough for the SMTP
+ * receiver, before its 250): only for ordering the inbox by DNA-TIME. The opener verifies the same
+ * attribute before anything is answered, so a forged time gets the message refused, never answered
+ * early. Null when there is none or the mail does not parse. Never throws.
+ */
+export function signingTimeOf(rawMail: Buffer, maxBytes = 64 * 1024 * 1024): Date | null {
+  try {
+    if (rawMail.length > maxBytes) return null;
+    const mail = parseMimeEntity(rawMail);
+    const type = mail.contentType.mediaType;
+    let der: Buffer;
+    if (PKCS7_MIME.has(type)) der = decodeBody(mail);
+    else if (type === 'multipart/signed') {
+      const parts = splitMultipart(mail);
+      if (parts.length !== 2) return null;
+      der = decodeBody(parseMimeEntity(parts[1]!));
+    } else return null;
+    const signed = parseSignedData(der);
+    const attrs = signed.signerInfos.length === 1 ? signed.signerInfos[0]!.signedAttrs : undefined;
+    const found = attrs?.attributes.filter((a) => a.type === OID.signingTime) ?? [];
+    if (found.length !== 1) return null;
+    const t = found[0]!.values[0];
+    return t instanceof asn1js.UTCTime || t instanceof asn1js.GeneralizedTime ? t.toDate() : null;
+  } catch {
+    return null;
+  }
 }

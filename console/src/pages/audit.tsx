@@ -143,8 +143,8 @@ function ExportWizard({ filters }: { filters: Filters }) {
               <select name="drive" value={driveId} onChange={(e) => setDriveId(inputValue(e))}>
                 {drives.data?.drives.map((d) => (
                   <option key={d.id} value={d.id}>
-                    {d.label} ({d.mountPoint}
-                    {d.freeBytes !== null ? `, ${t('audit.export.free', { free: bytes(d.freeBytes) })}` : ''})
+                    {d.label} ({d.id.replace(/^dev:/, '')}
+                    {d.sizeBytes !== null ? `, ${bytes(d.sizeBytes)}` : ''})
                   </option>
                 ))}
               </select>

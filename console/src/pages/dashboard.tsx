@@ -128,6 +128,36 @@ export function Dashboard() {
         </table>
       </Card>
 
+      {data.deadLetters && data.deadLetters.count > 0 && (
+        <Card title={t('dash.deadLetters')}>
+          <p class="risk-banner" role="alert" data-dead-letters={data.deadLetters.count}>
+            {t('dash.deadLettersSummary', { n: data.deadLetters.count })}
+          </p>
+          <table class="grid dead-letters">
+            <thead>
+              <tr>
+                <th>{t('dash.col.channel')}</th>
+                <th>{t('dash.col.state')}</th>
+                <th>{t('dash.col.deadAt')}</th>
+                <th>{t('dash.col.failure')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {data.deadLetters.recent.map((d) => (
+                <tr key={d.id} data-dead-letter={d.messageId} title={d.reason}>
+                  <td>{t(`channel.${d.channel}` as MessageKey)}</td>
+                  <td>{d.sender ?? '—'}</td>
+                  <td>{dateTime(d.deadAt)}</td>
+                  <td>
+                    <code>{d.code}</code> × {d.failures}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </Card>
+      )}
+
       <Card title={t('dash.links')}>
         <div class="row spread">
           <span class="muted" data-links-summary>

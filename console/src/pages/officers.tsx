@@ -1,12 +1,12 @@
 import { useState } from 'preact/hooks';
 import type { Channel } from '../../../appliance/peers/member-states.js';
 import { CHANNELS } from '../../../appliance/peers/member-states.js';
-import type { Officer, StatisticsRow } from '../../../appliance/api/wire.js';
+import type { Officer, OfficersClientView, StatisticsRow } from '../../../appliance/api/wire.js';
 import { api } from '../api.js';
 import { useApp } from '../app.js';
 import { StackedBars } from '../charts.js';
 import { Badge, Card, ErrorLine, Field, inputValue, Page, Status, useAction, useData } from '../components.js';
-import { dateOnly, number } from '../format.js';
+import { dateOnly, dateTime, number } from '../format.js';
 import { stateName, t, type MessageKey } from '../i18n/index.js';
 
 interface Draft {
@@ -71,6 +71,77 @@ function OfficerForm({ draft, setDraft, onSaved }: { draft: Draft; setDraft: (d:
       </button>
       <Status action={action} />
     </form>
+  );
+}
+
+/** The officers' API client credentials (one per national client system). */
+function Clients({ canWrite }: { canWrite: boolean }) {
+  const list = useData(() => api<{ clients: OfficersClientView[] }>('GET', '/officers-clients'), []);
+  const action = useAction();
+  const [name, setName] = useState('');
+  const [made, setMade] = useState<{ name: string; credential: string } | null>(null);
+  const add = async (e: Event) => {
+    e.preventDefault();
+    const r = await action.run(() => api<{ client: OfficersClientView; credential: string }>('POST', '/officers-clients', { body: { name } }));
+    if (r) {
+      setMade({ name: r.client.name, credential: r.credential });
+      setName('');
+      void list.reload();
+    }
+  };
+  const revoke = async (id: string) => {
+    await action.run(() => api('POST', `/officers-clients/${encodeURIComponent(id)}/revoke`));
+    void list.reload();
+  };
+  return (
+    <Card title={t('oc.title')}>
+      <p class="muted">{t('oc.help')}</p>
+      <ErrorLine error={list.error} />
+      <Status action={action} />
+      {made && (
+        <p class="credential">
+          {t('oc.credential', { name: made.name })} <code>{made.credential}</code>
+        </p>
+      )}
+      {list.data && list.data.clients.length === 0 && <p class="muted">{t('oc.none')}</p>}
+      {list.data && list.data.clients.length > 0 && (
+        <table class="grid clients">
+          <thead>
+            <tr>
+              <th>{t('oc.col.name')}</th>
+              <th>{t('oc.col.created')}</th>
+              <th>{t('oc.col.lastUsed')}</th>
+              <th>{t('off.col.status')}</th>
+              {canWrite && <th>{t('common.actions')}</th>}
+            </tr>
+          </thead>
+          <tbody>
+            {list.data.clients.map((c) => (
+              <tr key={c.id} data-client={c.name}>
+                <td>{c.name}</td>
+                <td>
+                  {dateTime(c.createdAt)} <span class="muted">{c.createdBy}</span>
+                </td>
+                <td>{c.lastUsedAt ? dateTime(c.lastUsedAt) : t('oc.never')}</td>
+                <td>{c.revokedAt ? <Badge tone="idle">{t('off.revoked')}</Badge> : <Badge tone="ok">{t('off.active')}</Badge>}</td>
+                {canWrite && <td class="actions">{!c.revokedAt && <button onClick={() => void revoke(c.id)}>{t('off.revoke')}</button>}</td>}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {canWrite && (
+        <form class="form-grid" onSubmit={add}>
+          <h3>{t('oc.add')}</h3>
+          <Field label={t('oc.col.name')}>
+            <input name="client-name" value={name} onInput={(e) => setName(inputValue(e))} required pattern="[a-z0-9][a-z0-9._\-]{1,47}" />
+          </Field>
+          <button type="submit" class="primary" disabled={action.busy}>
+            {t('oc.make')}
+          </button>
+        </form>
+      )}
+    </Card>
   );
 }
 
@@ -214,6 +285,7 @@ export function Officers() {
           )}
         </Card>
       )}
+      {can('officers.read') && <Clients canWrite={can('officers.write')} />}
       {can('statistics.read') && <Statistics />}
     </Page>
   );

@@ -8,7 +8,7 @@
  * the kit's loci that PRUEMDNA has.
  */
 import { ESS_LOCI, type LocusName } from '../../../appliance/dna/loci.js';
-import { EUROPE_FREQUENCIES } from './frequencies.js';
+import { EUROPE_FREQUENCIES } from '../../../appliance/dna/frequencies.js';
 
 const SGM_CORE: LocusName[] = [...ESS_LOCI, 'd16s539', 'd2s1338', 'd19s433'];
 const IDENTIFILER_EXTRA: LocusName[] = ['d13s317', 'd7s820', 'd5s818', 'csf1po', 'tpox'];

@@ -1,5 +1,6 @@
 /**
- * Published STR allele frequencies for the synthetic national databases of the benchmark.
+ * Published STR allele frequencies: the random-match estimate shown beside a hit to the DNA staff who validate it
+ * (hit-statistics.ts), and the synthetic national databases of the benchmarks.
  *
  * Source: norSTR — allele frequency databases of the Department of Forensic Sciences, Oslo University
  * Hospital, "Europe" database v2023 (R package norSTR by M. D. Vigeland, https://github.com/magnusdv/norSTR,
@@ -8,7 +9,7 @@
  * listed. FES, F13A1, F13B, CD4 and GABA are old Interpol loci that no current kit types; the synthetic
  * databases leave them empty, as real ones do.
  */
-import type { LocusName } from '../../../appliance/dna/loci.js';
+import type { LocusName } from './loci.js';
 
 export type FrequencyTable = Partial<Record<LocusName, ReadonlyArray<readonly [string, number]>>>;
 

@@ -1,0 +1,153 @@
+/**
+ * Poison messages end (issue 12 item 4): a message whose handler throws, or whose commit fails, every time
+ * is tried `maxFailures` times and then becomes a dead letter — never again attempted, its raw data purged,
+ * the failure in the Art. 30 log and in the status API. A handler that waits for its index is not counted.
+ * The opener and sealer are doubles behind the pipeline's ports; the queue, the audit log and SQLite are real.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openDatabase, type Db } from '../../appliance/db/database.js';
+import { MessageQueue } from '../../appliance/queue/queue.js';
+import { LinkTracker } from '../../appliance/exchange/links.js';
+import { ExchangePipeline } from '../../appliance/exchange/pipeline.js';
+import type { ChannelHandler } from '../../appliance/exchange/handler.js';
+import { AuditLog } from '../../appliance/audit/log.js';
+import { createExchangeAudit } from '../../appliance/audit/exchange-audit.js';
+import { gatewayStatus, ServiceBoard } from '../../appliance/status/status.js';
+
+async function withPipeline(handler: ChannelHandler, fn: (x: { db: Db; queue: MessageQueue; pipeline: ExchangePipeline; audit: AuditLog; clock: { now: Date }; advance: () => void }) => Promise<void>) {
+  const dir = mkdtempSync(join(tmpdir(), 'dead-letter-'));
+  const db = openDatabase(join(dir, 'gw.sqlite'));
+  const clock = { now: new Date() };
+  const now = () => clock.now;
+  const queue = new MessageQueue(db, now);
+  const links = new LinkTracker(db, now);
+  const audit = new AuditLog(db, { origin: 'DE/pruem-gateway', clock: now });
+  const pipeline = new ExchangePipeline({
+    db,
+    queue,
+    links,
+    opener: { open: async () => ({ ok: true, sender: 'AT', payload: Buffer.from('PROFILE'), payloadContentType: 'text/plain', subject: 'AT/DNA', signedDigest: 'ab'.repeat(32), signingTime: clock.now }) },
+    sealer: { seal: async ({ reply }) => ({ raw: reply.payload, mailFrom: 'ncp@de', rcptTo: 'ncp@at' }) },
+    sender: null,
+    handlers: [handler],
+    audit: createExchangeAudit(db, audit),
+    ourState: 'DE',
+    messageIdDomain: () => 'dna.pruem.de.eu-admin.net',
+    clock: now,
+    maxFailures: 5,
+  });
+  try {
+    await fn({ db, queue, pipeline, audit, clock, advance: () => (clock.now = new Date(clock.now.getTime() + 10 * 60_000)) });
+  } finally {
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const mail = Buffer.from('Message-ID: <poison@at>\r\nSubject: AT/DNA\r\n\r\nPROFILE-DATA');
+
+function auditActions(audit: AuditLog): Array<{ action: string; target?: string; details?: Record<string, unknown> }> {
+  return audit
+    .search({ from: new Date(0), to: new Date(Date.now() + 365 * 86_400_000) }, { offset: 0, limit: 100 })
+    .entries.map((e) => e.record.event)
+    .filter((e) => e.kind === 'admin')
+    .map((e) => ({ action: e.action, ...(e.target ? { target: e.target } : {}), ...(e.details ? { details: e.details } : {}) }));
+}
+
+test('a handler that always throws: five counted attempts, then a dead letter — data purged, audited, in the status', async () => {
+  let calls = 0;
+  const handler: ChannelHandler = {
+    channel: 'dna',
+    accepts: () => true,
+    handle: () => {
+      calls++;
+      throw new Error('engine exploded');
+    },
+  };
+  await withPipeline(handler, async ({ db, queue, pipeline, audit, advance }) => {
+    const { id } = queue.receive(mail, 'dna', 'ncp@dna.pruem.at.eu-admin.net');
+    for (let i = 0; i < 20; i++) {
+      await pipeline.processNextInbound();
+      advance();
+    }
+    assert.equal(calls, 5, 'tried exactly maxFailures times, never an endless retry');
+    assert.equal(queue.inboxRecord(id)?.status, 'dead');
+    const raw = db.prepare('SELECT raw FROM queue_inbox WHERE id = ?').get(id) as { raw: Buffer | null };
+    assert.equal(raw.raw, null, 'the supplied data is purged (DP-PURPOSE)');
+    const dead = auditActions(audit).filter((a) => a.action === 'message-dead-lettered');
+    assert.equal(dead.length, 1);
+    assert.equal(dead[0]?.target, 'poison@at');
+    assert.equal(dead[0]?.details?.code, 'HANDLER_FAILED');
+    assert.equal(dead[0]?.details?.failures, 5);
+    assert.doesNotMatch(JSON.stringify(dead[0]), /PROFILE-DATA/, 'no supplied data in the record');
+    const status = gatewayStatus({
+      memberState: 'DE', version: 't', startedAt: new Date(), demo: false, queue, links: new LinkTracker(db), services: new ServiceBoard(), peerChannels: () => [],
+    });
+    assert.equal(status.deadLetters?.count, 1);
+    assert.equal(status.deadLetters?.recent[0]?.code, 'HANDLER_FAILED');
+    assert.equal(status.queues.find((q) => q.channel === 'dna' && q.direction === 'in')?.depth, 0, 'no longer counted as pending');
+  });
+});
+
+test('a commit that always fails (the handler persist throws) also ends as a dead letter, nothing half-written', async () => {
+  const handler: ChannelHandler = {
+    channel: 'dna',
+    accepts: () => true,
+    handle: () => ({
+      replies: [{ payload: Buffer.from('answer'), payloadContentType: 'text/plain', subject: 'DE/DNA' }],
+      summary: 'answered',
+      records: [],
+      persist: () => {
+        throw new Error('constraint failed');
+      },
+    }),
+  };
+  await withPipeline(handler, async ({ db, queue, pipeline, advance }) => {
+    const { id } = queue.receive(mail, 'dna', 'ncp@dna.pruem.at.eu-admin.net');
+    for (let i = 0; i < 8; i++) {
+      await pipeline.processNextInbound();
+      advance();
+    }
+    assert.equal(queue.inboxRecord(id)?.status, 'dead');
+    assert.match(queue.inboxRecord(id)?.outcome ?? '', /dead letter after 5 × COMMIT_FAILED/);
+    assert.equal((db.prepare('SELECT count(*) AS n FROM queue_outbox').get() as { n: number }).n, 0, 'no answer was queued by a failed commit');
+  });
+});
+
+test('a handler waiting for its index defers without counting: never a dead letter for that', async () => {
+  let calls = 0;
+  const handler: ChannelHandler = {
+    channel: 'dna',
+    accepts: () => true,
+    handle: () => {
+      calls++;
+      return { kind: 'defer', code: 'DNA_INDEX_NOT_READY', reason: 'national DNA index is being built', waiting: true };
+    },
+  };
+  await withPipeline(handler, async ({ queue, pipeline, audit, advance }) => {
+    const { id } = queue.receive(mail, 'dna', 'ncp@dna.pruem.at.eu-admin.net');
+    for (let i = 0; i < 12; i++) {
+      await pipeline.processNextInbound();
+      advance();
+    }
+    assert.equal(calls, 12);
+    assert.equal(queue.inboxRecord(id)?.status, 'pending');
+    assert.match(queue.inboxRecord(id)?.outcome ?? '', /^deferred: national DNA index is being built/);
+    assert.equal(auditActions(audit).length, 0);
+  });
+});
+
+test('a handler may reject: recorded as a rejection and a security event, no answer', async () => {
+  const handler: ChannelHandler = { channel: 'dna', accepts: () => true, handle: () => ({ kind: 'reject', code: 'NOT_FOR_US', reason: 'addressed elsewhere' }) };
+  await withPipeline(handler, async ({ queue, pipeline, audit }) => {
+    const { id } = queue.receive(mail, 'dna', 'ncp@dna.pruem.at.eu-admin.net');
+    await pipeline.processNextInbound();
+    assert.equal(queue.inboxRecord(id)?.status, 'rejected');
+    const events = auditActions(audit);
+    assert.deepEqual(events.map((e) => [e.action, e.details?.code, e.details?.signer]), [['message-rejected', 'NOT_FOR_US', 'AT']]);
+  });
+});
