@@ -7,6 +7,9 @@ import { loadConfig } from '../../appliance/config/config.js';
 import { runOk, run } from '../../appliance/util/exec.js';
 import { readRecord } from '../../provisioning/state.js';
 import { liveCertificate } from '../../provisioning/live.js';
+import { tokenOptionsFromConfig } from '../../provisioning/index.js';
+import { Token } from '../../appliance/token/token.js';
+import { X509Certificate, verify } from 'node:crypto';
 import { makeBox, makeCa, issueAll, issue, initialFlags, pruem, type Box, type TestCa } from './support.js';
 
 let root: string;
@@ -120,6 +123,10 @@ test('renewal: a new key and CSR while the old certificate serves; importing the
   const signerPath = join(box.dataDir, 'certs', 'ncp-sign.pem');
   const live = liveCertificate(signerPath);
   const oldFingerprint = live.fingerprint256;
+  // The running daemon's token session: it signs before, during and after the renewal.
+  const daemonToken = await Token.open(tokenOptionsFromConfig(loadConfig(box.configPath)));
+  const signsWith = async (cert: X509Certificate) => verify('sha256', Buffer.from('checkpoint'), cert.publicKey, await daemonToken.sign('ncp-sign', Buffer.from('checkpoint')));
+  assert.ok(await signsWith(new X509Certificate(readFileSync(signerPath))));
 
   const r = await pruem(['provision', 'renew', '--key', 'ncp-sign', '--config', box.configPath]);
   assert.equal(r.code, 0, r.out);
@@ -129,6 +136,7 @@ test('renewal: a new key and CSR while the old certificate serves; importing the
   assert.equal(status.code, 0, `still operational during the renewal: ${status.out}`);
   assert.match(status.out, /renewal requested/);
   assert.equal(live.fingerprint256, oldFingerprint);
+  assert.ok(await signsWith(live), 'the old key keeps serving while the new certificate is requested');
 
   const csr = join(box.dataDir, 'provisioning', 'csr', 'ncp-sign~next.csr');
   const renewed = await issue(ca, csr, join(root, 'renewed-sign.pem'));
@@ -144,4 +152,10 @@ test('renewal: a new key and CSR while the old certificate serves; importing the
   assert.equal(live.fingerprint256, (await import('node:crypto')).createHash('sha256').update(live.raw).digest('hex').toUpperCase().match(/../g)!.join(':'));
   const final = await pruem(['provision', 'status', '--config', box.configPath]);
   assert.equal(final.code, 0, final.out);
+  // The daemon's session signs with the new key at once (no restart): the signature verifies under the new certificate.
+  try {
+    assert.ok(await signsWith(live));
+  } finally {
+    await daemonToken.close();
+  }
 });
