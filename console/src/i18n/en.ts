@@ -112,6 +112,8 @@ export const en = {
   'dash.col.lastSuccess': 'Last success',
   'dash.col.lastError': 'Last error',
   'dash.queues': 'Queues',
+  'dash.notProvisioned': 'Not provisioned: the TESTA side stays closed until these are done (pruem provision, the serial console or the set-up wizard)',
+  'dash.certExpiring': 'Certificates to renew',
   'dash.deadLetters': 'Dead letters',
   'dash.deadLettersSummary': '{n} message(s) given up on after repeated failures: their data was purged and the failure recorded in the audit log',
   'dash.col.deadAt': 'Given up',

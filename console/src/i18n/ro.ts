@@ -114,6 +114,8 @@ export const ro: Record<MessageKey, string> = {
   'dash.col.lastSuccess': 'Ultimul succes',
   'dash.col.lastError': 'Ultima eroare',
   'dash.queues': 'Cozi',
+  'dash.notProvisioned': 'Neprovizionat: partea TESTA rămâne închisă până la finalizarea acestor pași (pruem provision, consola serială sau asistentul de configurare)',
+  'dash.certExpiring': 'Certificate de reînnoit',
   'dash.deadLetters': 'Mesaje abandonate',
   'dash.deadLettersSummary': '{n} mesaje abandonate după eșecuri repetate: datele lor au fost șterse, iar eșecul a fost înregistrat în jurnalul de audit',
   'dash.col.deadAt': 'Abandonat la',
