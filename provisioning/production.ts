@@ -330,6 +330,11 @@ export async function provisioningState(config: GatewayConfig, token: Token | nu
   const expiring: string[] = [];
   let blocking = false;
   const tokenState = token?.status();
+  if (record?.mode === 'production' && 'value' in config.token.pin) {
+    // A PIN written into the configuration travels with every copy of it (backups, support bundles).
+    missing.push('token.pin: a literal PIN in the configuration is for development only — use a PIN file or an environment variable (pruem provision --pin-file/--pin-env)');
+    blocking = true;
+  }
   if (!token || tokenState?.state !== 'ready') {
     missing.push(`token "${config.token.label}": ${tokenState ? `${tokenState.state}: ${tokenState.detail}` : 'not open'}`);
     blocking = true;

@@ -98,7 +98,12 @@ test('a certificate for another key is refused with a clear message; the right o
   assert.deepEqual(Object.keys(record.certificates).sort(), ['audit', 'ncp-decrypt', 'ncp-sign']);
   const status = await pruem(['provision', 'status', '--config', box.configPath]);
   assert.equal(status.code, 0, status.out);
-  writeFileSync(join(root, 'done'), '');
+  // A literal PIN in a production configuration is not accepted as provisioned.
+  const raw = JSON.parse(readFileSync(box.configPath, 'utf8')) as { token: Record<string, unknown> };
+  writeFileSync(box.configPath, JSON.stringify({ ...raw, token: { ...raw.token, pin: { value: 'ro-user-4711' } } }));
+  const literal = await pruem(['provision', 'status', '--config', box.configPath]);
+  assert.equal(literal.code, 1, literal.out);
+  assert.match(literal.out, /token\.pin: a literal PIN in the configuration is for development only/);
 });
 
 test('the same steps as prompts (a technician at a terminal)', async () => {
