@@ -37,9 +37,11 @@ import { NationalIndex } from './dna-exchange/national-index.js';
 import { ProfileNotes } from './dna-exchange/notes.js';
 import { HitValidations, VALIDATION_RETENTION_MS } from './dna-exchange/hit-validation.js';
 import { dnaValidationRoutes } from './dna-exchange/validation-routes.js';
+import { dnaComparisonRoutes } from './dna-exchange/comparison-routes.js';
 import { dnaChannelHandler } from './dna-exchange/channel.js';
 import { reportIndexBuilds, reportIndexDeltas } from './dna-exchange/index-reporting.js';
 import { submitDnaSearch } from './dna-exchange/submit.js';
+import { DnaComparisons } from './dna-exchange/comparisons.js';
 import { createOfficersApi, listen as listenOfficersApi } from './dna-exchange/officers-api.js';
 import { OfficersClients } from './dna-exchange/officers-clients.js';
 import { apiLogTo } from './api/log.js';
@@ -59,6 +61,8 @@ const GENERATOR = `pruem-gateway ${VERSION}`;
 const AUDIT_CHECKPOINT_MS = 5 * 60_000;
 /** How often the daemon looks for an import into the national DNA database (one small read; issue 15: ≤ 5 s to searchable). */
 const DNA_RELOAD_CHECK_MS = 2_000;
+/** How often comparison runs send their next batch (≤ 500 profiles): ~8 M profiles a day at most, within partners' limits. */
+const COMPARISON_STEP_MS = 5_000;
 
 export type Logger = pino.Logger;
 
@@ -82,7 +86,12 @@ export interface GatewayCore {
   readonly auditSigner: AuditSigner;
   readonly officers: OfficerRegistry;
   readonly statistics: Statistics;
-  readonly dna: { readonly store: ProfileStore; readonly index: NationalIndex; readonly searches: DnaSearches; readonly notes: ProfileNotes; readonly validations: HitValidations };
+  readonly dna: { readonly store: ProfileStore; readonly index: NationalIndex; readonly searches: DnaSearches; readonly notes: ProfileNotes;
+    readonly validations: HitValidations;
+    readonly comparisons: DnaComparisons;
+    /** An officer's search abroad, or a comparison run's batch (submit.ts). */
+    readonly submit: (raw: unknown, alsoInTransaction?: (searchId: string) => void) => ReturnType<typeof submitDnaSearch>;
+  };
   readonly log: Logger;
   readonly startedAt: Date;
   status(): GatewayStatus;
@@ -179,10 +188,18 @@ export async function composeGateway(config: GatewayConfig, opts: { log?: Logger
     audit,
     ourState: config.memberState,
     messageIdDomain: (channel) => directory.ourAddress(channel).split('@')[1] ?? 'localhost',
-    log: (event, fields) => (event === 'inbound-dead-letter' || event === 'inbound-error' ? log.error(fields, event) : log.info(fields, event)),
+    log: (event, fields) => (['inbound-dead-letter', 'inbound-error', 'audit-failed'].includes(event) ? log.error(fields, event) : log.info(fields, event)),
     maxFailures: config.exchange.maxFailures,
     replayWindow,
   });
+  // An officer's search and a comparison run's batch go the same way: checked, sealed, queued and audited at once.
+  const submitDna = (raw: unknown, alsoInTransaction?: (searchId: string) => void) =>
+    submitDnaSearch(
+      { pipeline, searches: dna.searches, officers, directory, ourState: config.memberState, agency: config.agency, generator: GENERATOR, maxProfilesPerMessage: config.limits.maxProfilesPerMessage },
+      raw,
+      alsoInTransaction,
+    );
+  const comparisons = new DnaComparisons(db, dnaStore, config.dnaComparisons);
   const peerChannels = () =>
     directory.list().flatMap((p) => (['dna', 'fp'] as const).map((channel) => ({ state: p.code, channel, enabled: p.channels[channel].enabled })));
   return {
@@ -199,7 +216,7 @@ export async function composeGateway(config: GatewayConfig, opts: { log?: Logger
     auditSigner,
     officers,
     statistics,
-    dna,
+    dna: { ...dna, submit: submitDna, comparisons },
     log,
     startedAt,
     status: () => gatewayStatus({ memberState: config.memberState, version: VERSION, startedAt, demo: config.relay === null || process.env.PRUEM_DEMO === '1', queue, links, services, peerChannels }),
@@ -301,20 +318,7 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
         searches: core.dna.searches,
         notes: core.dna.notes,
         statistics: core.statistics,
-        submit: (body) =>
-          submitDnaSearch(
-            {
-              pipeline,
-              searches: core.dna.searches,
-              officers: core.officers,
-              directory,
-              ourState: config.memberState,
-              agency: config.agency,
-              generator: GENERATOR,
-              maxProfilesPerMessage: config.limits.maxProfilesPerMessage,
-            },
-            body,
-          ),
+        submit: (body) => core.dna.submit(body),
       });
       const officersTls = await loadListenerTls(config, new Date(), config.listen.officers);
       if (!officersTls.ok) throw new Error(`officers' API: ${officersTls.error}`);
@@ -330,6 +334,11 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
     services.set('dna-index', 'degraded', 'being built; DNA requests wait in the queue until it is ready');
     void core.dna.index.refresh();
     const dnaReloadTimer = setInterval(() => void core.dna.index.refresh(), DNA_RELOAD_CHECK_MS);
+    // Art. 4 comparison runs: tonight's start at their hour; every run in progress sends its next batch.
+    const comparisonTimer = setInterval(
+      () => void core.dna.comparisons.tick((raw, also) => core.dna.submit(raw, also)).catch((e: Error) => log.error({ reason: e.message }, 'DNA comparison run step failed')),
+      COMPARISON_STEP_MS,
+    );
     // Signed tree heads at regular checkpoints, and the two-year retention (Art. 30(4)) once a day.
     const checkpointTimer = setInterval(() => void checkpoint().catch((e: Error) => log.error({ reason: e.message }, 'audit checkpoint failed')), AUDIT_CHECKPOINT_MS);
     // Working storage too: finished queue rows, the rejection list, replay digests past their window.
@@ -348,7 +357,7 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
       pruneWorking();
       void core.audit.applyRetention(new Date(), core.auditSigner).catch((e: Error) => log.error({ reason: e.message }, 'audit retention failed'));
     }, 24 * 3_600_000);
-    running.push(() => [dnaReloadTimer, checkpointTimer, retentionTimer].forEach(clearInterval));
+    running.push(() => [dnaReloadTimer, comparisonTimer, checkpointTimer, retentionTimer].forEach(clearInterval));
 
     const tls = await loadListenerTls(config);
     if (!tls.ok) throw new Error(tls.error);
@@ -367,6 +376,7 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
         audit: core.audit,
         auditSigner: core.auditSigner,
         officers: core.officers,
+        statistics: core.statistics,
         ping: (peer, channel) =>
           core.pipeline.originate({
             peer,
@@ -376,18 +386,13 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
             records: [],
           }),
       }, {
-        // The annual counters outlive the audit log's two-year retention (Annex ch.4 asks for them yearly).
-        statistics: {
-          annual: async (year) =>
-            core.statistics.annual(year).map(({ state, channel, direction, requests, hits, noHits, errors }) => ({ state, channel, direction, requests, hits, noHits, errors })),
-        },
         log: apiLogTo(log),
         config: configPort,
         onSetupCode: (code) => {
           setupCode = code;
           log.warn({ setupCode: code }, 'no console account yet: open the console and enter this set-up code');
         },
-        extraRoutes: [dnaValidationRoutes(core.dna.validations)],
+        extraRoutes: [dnaValidationRoutes(core.dna.validations), dnaComparisonRoutes(core.dna.comparisons)],
         // The Secure flag on the session cookie wherever the request came over TLS.
         security: { secureCookies: tls.tls !== null },
       }),

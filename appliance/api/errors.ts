@@ -39,6 +39,7 @@ export const API_ERRORS = {
   CONFIRMATION_REQUIRED: { status: 400, message: 'Confirm this action by typing the word asked for.' },
   EXPORT_NOT_FOUND: { status: 404, message: 'No such export.' },
   HIT_ALREADY_DECIDED: { status: 409, message: 'This hit was already confirmed or excluded.' },
+  COMPARISON_REFUSED: { status: 409, message: 'The comparison run cannot start: no agreement with that partner for that profile type, or a run is in progress.' },
   HIT_NOT_CONFIRMED: { status: 409, message: 'Only a confirmed hit can be the basis of a follow-up request.' },
   EXPORT_TARGET_INVALID: { status: 400, message: 'Choose a mounted USB drive or a directory on the appliance.' },
   EXPORT_BUSY: { status: 409, message: 'An export is already running.' },

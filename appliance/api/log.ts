@@ -9,11 +9,11 @@ export interface LevelLogger {
 
 /**
  * The console API's and the officers' API's events on the daemon's logger: a failure (500, a lost
- * audit record) as an error, a first-run code as a warning (it must be seen), the rest as info.
+ * audit record) as an error, a first-run code or a refused credential as a warning, the rest as info.
  */
 export function apiLogTo(logger: LevelLogger): ApiLog {
   return (event, fields) => {
-    const level = /internal|failed/.test(event) ? 'error' : /setup\.code/.test(event) ? 'warn' : 'info';
+    const level = /internal|failed/.test(event) ? 'error' : /setup\.code|refused|denied/.test(event) ? 'warn' : 'info';
     logger[level]({ event, ...fields }, event);
   };
 }

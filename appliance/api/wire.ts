@@ -207,6 +207,8 @@ export interface StatisticsRow {
   readonly direction: 'in' | 'out';
   readonly requests: number;
   readonly hits: number;
+  /** DNA hits by quality (1 exact … 4 near match); fingerprints and vehicles count quality 1. */
+  readonly hitsByQuality: Readonly<Record<1 | 2 | 3 | 4, number>>;
   readonly noHits: number;
   readonly errors: number;
 }

@@ -240,7 +240,7 @@ export interface ExportPolicy {
 export type TargetExportResult = ExportResult & { readonly readBack: VerifyReport; readonly device?: string };
 
 /**
- * Whether `path` lies below one of `roots`, judged on real paths (symlinks resolved on the part that
+ * Whether `path` is one of `roots` or lies below one, judged on real paths (symlinks resolved on the part that
  * exists), so neither ".." nor a link planted in an allowed folder leads out of it.
  */
 export function isAllowedExportPath(path: string, roots: readonly string[]): boolean {
@@ -258,7 +258,7 @@ export function isAllowedExportPath(path: string, roots: readonly string[]): boo
   return roots.some((root) => {
     if (!isAbsolute(root)) return false;
     const r = relative(real(root), target);
-    return r === '' ? false : !r.startsWith('..') && !isAbsolute(r);
+    return r === '' || (!r.startsWith('..') && !isAbsolute(r));
   });
 }
 

@@ -177,6 +177,27 @@ export const configSchema = z
       })
       .strict()
       .default({ enabled: false, device: '/dev/ttyS0', baudRate: 115200, idleMinutes: 10 }),
+    /**
+     * Art. 4 comparisons by agreement (issue 15): per partner, our new and changed profiles of the agreed types
+     * are sent every night at `hourUtc`, at most `maxProfilesPerMessage` a message and `maxProfilesPerDay` a day
+     * (the partner's declared limit). The officers are those the agreement names (Art. 30(2)).
+     */
+    dnaComparisons: z
+      .array(
+        z
+          .object({
+            partner: memberState,
+            types: z.array(z.enum(['P', 'S'])).min(1).max(2).default(['S']),
+            hourUtc: z.number().int().min(0).max(23).default(2),
+            maxProfilesPerMessage: z.number().int().min(1).max(500).default(500),
+            maxProfilesPerDay: z.number().int().min(1).default(100_000),
+            officerId: z.string().trim().min(1).max(100),
+            orderingOfficerId: z.string().trim().min(1).max(100),
+            reason: z.string().trim().min(3).max(1000).default('Art. 4 comparison by agreement'),
+          })
+          .strict(),
+      )
+      .default([]),
     /** Audit log exports (Art. 30): folders a directory export may be written below; relative to dataDir. USB drives are always allowed. */
     audit: z
       .object({ exportRoots: z.array(z.string().min(1)).max(20).default(['exports']) })

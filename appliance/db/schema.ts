@@ -202,6 +202,35 @@ const STEPS: readonly Step[] = [
       `);
     },
   },
+  {
+    version: 5,
+    what: 'Art. 4 comparison runs by agreement, nightly and bulk (issue 15)',
+    up: (db) => {
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS dna_comparison_runs (
+          id TEXT PRIMARY KEY,
+          kind TEXT NOT NULL CHECK (kind IN ('nightly', 'bulk')),
+          partner TEXT NOT NULL,
+          type TEXT NOT NULL CHECK (type IN ('P', 'S')),
+          started_at INTEGER NOT NULL,
+          finished_at INTEGER,
+          state TEXT NOT NULL,
+          from_generation INTEGER NOT NULL,
+          to_generation INTEGER NOT NULL,
+          cursor_slot INTEGER NOT NULL DEFAULT 0,
+          total INTEGER NOT NULL,
+          sent INTEGER NOT NULL DEFAULT 0,
+          messages INTEGER NOT NULL DEFAULT 0,
+          day TEXT NOT NULL,
+          sent_today INTEGER NOT NULL DEFAULT 0,
+          last_error TEXT
+        );
+        CREATE INDEX IF NOT EXISTS dna_comparison_runs_partner ON dna_comparison_runs(partner, type, started_at);
+        CREATE TABLE IF NOT EXISTS dna_comparison_searches (run_id TEXT NOT NULL, search_id TEXT NOT NULL, PRIMARY KEY (run_id, search_id));
+        CREATE TABLE IF NOT EXISTS dna_comparison_marks (partner TEXT NOT NULL, type TEXT NOT NULL, generation INTEGER NOT NULL, PRIMARY KEY (partner, type));
+      `);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = STEPS[STEPS.length - 1]!.version;

@@ -77,7 +77,11 @@ export function createOfficersApi(deps: OfficersApiDeps): Koa<OfficersState> {
   app.use(async (ctx, next) => {
     const auth = ctx.get('authorization');
     const client = auth.startsWith('Bearer ') ? deps.clients.authenticate(auth.slice(7).trim()) : null;
-    if (!client) throw new ApiError('CLIENT_CREDENTIAL_REQUIRED');
+    if (!client) {
+      // Attempted access is worth seeing in the daemon's log (never the credential itself).
+      log('officers.auth.refused', { remote: ctx.ip, method: ctx.method, path: ctx.path, presented: auth !== '' });
+      throw new ApiError('CLIENT_CREDENTIAL_REQUIRED');
+    }
     ctx.state.client = client;
     await next();
     if (ctx.status === 404 && ctx.body === undefined) throw new ApiError('NOT_FOUND');

@@ -64,7 +64,12 @@ export interface SubmitDeps {
  * Art. 30(2)), normalised for export (DNA-WILD, DNA-INCL), split per message-size limit, then
  * sealed for every requested State and queued and audited for all of them at once, or not at all.
  */
-export async function submitDnaSearch(deps: SubmitDeps, raw: unknown): Promise<{ ok: true; search: SearchView } | { ok: false; error: SubmitError }> {
+export async function submitDnaSearch(
+  deps: SubmitDeps,
+  raw: unknown,
+  /** Written in the same transaction as the search (a comparison run's progress: a crash never sends a batch twice). */
+  alsoInTransaction?: (searchId: string) => void,
+): Promise<{ ok: true; search: SearchView } | { ok: false; error: SubmitError }> {
   const parsed = dnaSearchInput.safeParse(raw);
   if (!parsed.success) {
     return {
@@ -138,7 +143,10 @@ export async function submitDnaSearch(deps: SubmitDeps, raw: unknown): Promise<{
   }
   // All or nothing: every target's message is sealed before any is queued, and the search, its
   // requests, queue rows and audit records are written in one transaction.
-  await deps.pipeline.originateAll(messages, () => deps.searches.insert(search));
+  await deps.pipeline.originateAll(messages, () => {
+    deps.searches.insert(search);
+    alsoInTransaction?.(search.id);
+  });
   const view = deps.searches.get(search.id);
   if (!view) throw new Error(`search ${search.id} vanished`);
   return { ok: true, search: view };

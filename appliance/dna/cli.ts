@@ -24,6 +24,9 @@ commands:
                                           print the PRUEMDNA answer to a request
   validate FILE.xml                       check a PRUEMDNA file (schema and Annex rules)
   stats    --db STORE.sqlite              build the index and print its size
+  compare  --config FILE --partner CC --type S|P [--changes]
+                                          start an Art. 4 comparison run with a partner
+  comparisons --config FILE [--run ID]    each agreement's last run and pending profiles
 
 Run "pruem dna <command> --help" for the options of a command.
 `;
@@ -205,6 +208,11 @@ export async function dnaCommand(argv: string[], io: Io): Promise<number> {
         return validateCommand(rest, io);
       case 'stats':
         return statsCommand(rest, io);
+      // Comparison runs live with the exchange (they need the gateway's database and configuration).
+      case 'compare':
+        return (await import('../dna-exchange/comparison-cli.js')).compareCommand(rest, io);
+      case 'comparisons':
+        return (await import('../dna-exchange/comparison-cli.js')).comparisonsCommand(rest, io);
       case undefined:
       case '--help':
       case '-h':

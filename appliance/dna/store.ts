@@ -175,6 +175,19 @@ export class ProfileStore implements EngineSource {
     return { changes, next: gone.length === limit && last ? { phase: 'removed', seq: last.seq, slot: last.slot } : null };
   }
 
+  /** Profiles of a type published after generation `after` up to `upTo` (a comparison run's size). */
+  countOfType(type: ProfileType, after: number, upTo: number): number {
+    return this.db.prepare('SELECT count(*) FROM profiles WHERE type = ? AND seq > ? AND seq <= ?').pluck().get(type, after, upTo) as number;
+  }
+
+  /** The next page of those profiles in slot order after `afterSlot` (a comparison run's next batch). */
+  pageOfType(type: ProfileType, after: number, upTo: number, afterSlot: number, limit: number): StoredProfile[] {
+    const rows = this.db
+      .prepare('SELECT slot, id, type, agency, stored_on, loci, amelogenin FROM profiles WHERE type = ? AND seq > ? AND seq <= ? AND slot > ? ORDER BY slot LIMIT ?')
+      .all(type, after, upTo, afterSlot, limit) as Row[];
+    return rows.map((r) => this.toStored(r));
+  }
+
   /** How many changes were published after generation `after` up to `upTo` (a delta too large is a rebuild). */
   countChangesBetween(after: number, upTo: number): number {
     const a = this.db.prepare('SELECT count(*) FROM profiles WHERE seq > ? AND seq <= ?').pluck().get(after, upTo) as number;

@@ -176,8 +176,10 @@ export class ExchangePipeline {
         this.deferOrBury(item, defer(codeOf(error, 'COMMIT_FAILED'), messageOf(error), true, step.kind === 'answer' ? step.opened.sender : null));
       }
     } catch (error) {
-      // Even recording the failure failed (database gone): the message stays pending as it was.
+      // Even recording the failure failed (database gone): the message stays pending as it was, and this lane
+      // idles before the next try instead of spinning on it.
       this.log('inbound-error', { id: item.id, reason: messageOf(error) });
+      return false;
     } finally {
       this.inFlight.delete(item.id);
       turn.done();
@@ -210,6 +212,12 @@ export class ExchangePipeline {
       // Our token being absent or locked says nothing about the message: it waits, uncounted.
       if (opened.transient) return defer(opened.error.code, opened.error.message, false);
       return { kind: 'reject', code: opened.error.code, reason: opened.error.message, opened: null };
+    }
+    // The inbox was ordered by the signing time read, unverified, at receipt: it must be the one now verified,
+    // or a planted copy of the attribute (outside the signed attributes) could have bought a place in the order.
+    const verifiedSecond = opened.signingTime ? Math.floor(opened.signingTime.getTime() / 1000) : null;
+    if (item.signedAt && Math.floor(item.signedAt.getTime() / 1000) !== verifiedSecond) {
+      return { kind: 'reject', code: 'SIGNING_TIME_MISMATCH', reason: `ordered by a signing time of ${item.signedAt.toISOString()}, but the verified one is ${opened.signingTime?.toISOString() ?? 'absent'}`, opened };
     }
     const stale = this.outsideWindow(opened.signingTime ?? null, now);
     if (stale) return { kind: 'reject', code: 'SIGNING_TIME_OUTSIDE_WINDOW', reason: stale, opened };
@@ -363,22 +371,31 @@ export class ExchangePipeline {
   /** A deferral, or the dead letter it turns into at the limit, recorded with its audit entry in one transaction. */
   private deferOrBury(item: InboxItem, step: Deferral): void {
     const now = this.clock();
-    const result = this.o.db.transaction(() => {
-      const r = this.o.queue.deferInbound(item.id, { code: step.code, reason: step.reason, counted: step.counted, maxFailures: this.o.maxFailures });
-      if (r.dead) {
-        this.o.audit.deadLettered?.({
-          channel: item.channel as MailChannel,
-          messageId: item.messageId,
-          mailFrom: item.mailFrom,
-          sender: step.sender,
-          code: step.code,
-          reason: step.reason,
-          failures: r.failures,
-          occurredAt: now,
-        });
-      }
-      return r;
-    })();
+    const bury = (withAudit: boolean) =>
+      this.o.db.transaction(() => {
+        const r = this.o.queue.deferInbound(item.id, { code: step.code, reason: step.reason, counted: step.counted, maxFailures: this.o.maxFailures });
+        if (r.dead && withAudit) {
+          this.o.audit.deadLettered?.({
+            channel: item.channel as MailChannel,
+            messageId: item.messageId,
+            mailFrom: item.mailFrom,
+            sender: step.sender,
+            code: step.code,
+            reason: step.reason,
+            failures: r.failures,
+            occurredAt: now,
+          });
+        }
+        return r;
+      })();
+    let result: ReturnType<typeof bury>;
+    try {
+      result = bury(true);
+    } catch (error) {
+      // The audit log refused the dead-letter record: the message still ends (no endless retry); the log says why.
+      this.log('audit-failed', { id: item.id, code: step.code, reason: messageOf(error) });
+      result = bury(false);
+    }
     this.log(result.dead ? 'inbound-dead-letter' : 'inbound-deferred', { id: item.id, code: step.code, reason: step.reason, attempts: result.attempts, failures: result.failures });
   }
 

@@ -38,6 +38,8 @@ export interface InboxItem {
   readonly mailFrom: string;
   readonly raw: Buffer;
   readonly attempts: number;
+  /** The signing time read from the signature at receipt, unverified (the ordering hint); null when none was found. */
+  readonly signedAt: Date | null;
 }
 
 export interface OutboxItem {
@@ -75,6 +77,7 @@ interface InboxRow {
   mail_from: string;
   raw: Buffer;
   attempts: number;
+  signed_at: number | null;
 }
 
 interface OutboxRow {
@@ -147,10 +150,10 @@ export class MessageQueue {
     const id = randomUUID();
     const inserted = statement(
       this.db,
-      `INSERT OR IGNORE INTO queue_inbox (id, message_id, channel, received_at, sent_at, deadline, mail_from, raw)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR IGNORE INTO queue_inbox (id, message_id, channel, received_at, sent_at, deadline, mail_from, raw, signed_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
-      .run(id, messageId, channel, now.getTime(), sentAt.getTime(), deadlineFor(channel, now).getTime(), mailFrom, raw);
+      .run(id, messageId, channel, now.getTime(), sentAt.getTime(), deadlineFor(channel, now).getTime(), mailFrom, raw, signed?.getTime() ?? null);
     if (inserted.changes === 1) return { id, duplicate: false };
     const existing = statement(this.db, 'SELECT id FROM queue_inbox WHERE message_id = ?').get(messageId) as { id: string };
     return { id: existing.id, duplicate: true };
@@ -164,7 +167,7 @@ export class MessageQueue {
   nextInbound(skip: ReadonlySet<string> = new Set()): InboxItem | null {
     const rows = statement(
       this.db,
-      `SELECT id, message_id, channel, received_at, sent_at, deadline, mail_from, raw, attempts FROM queue_inbox
+      `SELECT id, message_id, channel, received_at, sent_at, deadline, mail_from, raw, attempts, signed_at FROM queue_inbox
        WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY sent_at, received_at, rowid LIMIT ?`,
     ).all(this.clock().getTime(), skip.size + 1) as InboxRow[];
     const row = rows.find((r) => !skip.has(r.id));
@@ -399,6 +402,7 @@ function toInboxItem(row: InboxRow): InboxItem {
     mailFrom: row.mail_from,
     raw: row.raw,
     attempts: row.attempts,
+    signedAt: row.signed_at === null ? null : new Date(row.signed_at),
   };
 }
 

@@ -66,7 +66,7 @@ test('officers: authorise, change, revoke; auditors read the list; every change 
   }
 });
 
-test('annual statistics as JSON and as a CSV download', async () => {
+test('annual statistics as JSON, as a CSV download with hits by quality, and as a printable page', async () => {
   const h = createHarness();
   try {
     const { auditor, operator } = await withAccounts(h);
@@ -76,7 +76,18 @@ test('annual statistics as JSON and as a CSV download', async () => {
     assert.equal(csv.status, 200);
     assert.match(String(csv.headers['content-type']), /^text\/csv/);
     assert.match(String(csv.headers['content-disposition']), /pruem-statistics-2025\.csv/);
-    assert.equal(csv.text, 'year,state,channel,direction,requests,hits,no_hits,errors\r\n2025,DE,dna,out,25,2,3,0\r\n2025,AT,dna,in,4,1,3,1\r\n');
+    assert.equal(
+      csv.text,
+      'year,state,channel,direction,requests,hits,hits_q1,hits_q2,hits_q3,hits_q4,no_hits,errors\r\n2025,DE,dna,out,25,2,1,0,0,1,3,0\r\n2025,AT,dna,in,4,1,1,0,0,0,3,1\r\n',
+    );
+    const page = await auditor.request('GET', '/api/statistics/2025.html');
+    assert.equal(page.status, 200);
+    assert.match(String(page.headers['content-type']), /^text\/html/);
+    assert.match(page.text, /statistics 2025/);
+    assert.match(page.text, /<td>DE<\/td><td>DNA<\/td><td>our searches in DE<\/td><td class="n">25<\/td><td class="n">2<\/td><td class="n">1<\/td>/);
+    assert.match(page.text, /<td>Total<\/td><td><\/td><td><\/td><td class="n">29<\/td><td class="n">3<\/td>/);
+    assert.doesNotMatch(page.text, /<script/);
+    assert.ok(h.audited.some((e) => e.action === 'statistics.export' && e.detail === '2 rows as HTML'));
     assert.equal((await auditor.request('GET', '/api/statistics/1999')).status, 400);
     assert.equal((await operator.request('GET', '/api/statistics/2025.csv')).status, 403);
   } finally {

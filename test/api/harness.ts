@@ -158,8 +158,8 @@ export function createHarness(overrides: Partial<ApiDeps> = {}): Harness {
     },
     statistics: {
       annual: async (year): Promise<StatisticsRow[]> => [
-        { state: 'DE', channel: 'dna', direction: 'out', requests: year - 2000, hits: 2, noHits: 3, errors: 0 },
-        { state: 'AT', channel: 'dna', direction: 'in', requests: 4, hits: 1, noHits: 3, errors: 1 },
+        { state: 'DE', channel: 'dna', direction: 'out', requests: year - 2000, hits: 2, hitsByQuality: { 1: 1, 2: 0, 3: 0, 4: 1 }, noHits: 3, errors: 0 },
+        { state: 'AT', channel: 'dna', direction: 'in', requests: 4, hits: 1, hitsByQuality: { 1: 1, 2: 0, 3: 0, 4: 0 }, noHits: 3, errors: 1 },
       ],
     },
     auditAdmin: (e) => {

@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { appendFileSync, readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { auditCommand, parseWhen, type AuditCliDeps } from '../../appliance/audit/cli.js';
 import { AuditLog, type AuditLeaf } from '../../appliance/audit/log.js';
@@ -152,4 +152,42 @@ test('devices lists what the detector finds', async () => {
   assert.equal(r.out, '/dev/sdb1\t16.0 GB\tpart\tvfat\tDPA-2026\n');
   const real = await cli(['devices']);
   assert.equal(real.code, 0);
+});
+
+test("officers' API clients: add (credential once, or to a 0600 file), list, revoke — recorded with the CLI user", async () => {
+  const { log, deps } = appliance();
+  const add = await cli(['clients', 'add', '--name', 'case-system'], deps);
+  assert.equal(add.code, 0, add.err);
+  const credential = add.out.trim().split('\n').at(-1)!;
+  assert.match(credential, /^pruem-oc\.[0-9a-f]{12}\.[A-Za-z0-9_-]{43}$/);
+  const file = join(tmp.path, 'afis.key');
+  const toFile = await cli(['clients', 'add', '--name', 'afis', '--out', file], deps);
+  assert.equal(toFile.code, 0, toFile.err);
+  assert.equal(statSync(file).mode & 0o777, 0o600);
+  assert.equal(toFile.out.includes(readFileSync(file, 'utf8').trim()), false, 'not printed when written to a file');
+  assert.equal((await cli(['clients', 'add', '--name', 'afis'], deps)).code, 1, 'names are unique');
+  const list = await cli(['clients', 'list', '--json'], deps);
+  assert.deepEqual((JSON.parse(list.out) as Array<{ name: string; createdBy: string }>).map((c) => [c.name, c.createdBy]).sort(), [['afis', 'dpo-1'], ['case-system', 'dpo-1']]);
+  assert.equal(list.out.includes(credential), false);
+  assert.equal((await cli(['clients', 'revoke', '--name', 'case-system'], deps)).code, 0);
+  assert.equal((await cli(['clients', 'revoke', '--name', 'case-system'], deps)).code, 1);
+  assert.equal((await cli(['clients', 'frobnicate'], deps)).code, 2);
+  const changes = log.search({ from: new Date(0), to: new Date('2100-01-01') }, { offset: 0, limit: 50 }).entries.filter((e) => e.record.event.kind === 'admin' && e.record.event.action === 'client-credential-change');
+  assert.equal(changes.length, 3);
+  assert.ok(changes.every((e) => e.record.event.kind === 'admin' && e.record.event.actor === 'dpo-1'));
+});
+
+test('a folder export outside the configured roots is refused; inside, it is written and read back', async () => {
+  const { clock, log, officers } = appliance();
+  log.append(outgoingSearch(clock, { peerState: 'DE' }));
+  const root = join(tmp.path, 'export-root');
+  const deps: AuditCliDeps = { context: async () => ({ log, officers, signer: softwareSigner(pki), actor: 'dpo-1', exportRoots: [root] }) };
+  const outside = await cli(['export', '--from', '2026-11-01', '--to', '2026-11-30', '--out', join(tmp.path, 'elsewhere')], deps);
+  assert.equal(outside.code, 1);
+  assert.match(outside.err, /error \[EXPORT_TARGET_NOT_ALLOWED\]/);
+  const dotdot = await cli(['export', '--from', '2026-11-01', '--to', '2026-11-30', '--out', `${root}/../elsewhere`], deps);
+  assert.equal(dotdot.code, 1);
+  const inside = await cli(['export', '--from', '2026-11-01', '--to', '2026-11-30', '--out', join(root, 'november')], deps);
+  assert.equal(inside.code, 0, inside.err);
+  assert.match(inside.out, /read back and verified/);
 });

@@ -298,7 +298,8 @@ test('audit: an auditor searches, runs an export and sees it verified', async ()
   assert.ok((await page.locator('table.audit tbody tr').count()) > 0, 'the console actions are in the log');
   await page.click('text=Start the export wizard');
   await page.check('input[name=target] >> nth=1');
-  const exportDir = join(net.root, 'export');
+  // Below the configured export roots (audit.exportRoots, default <dataDir>/exports): other folders are refused.
+  const exportDir = join(net.node('RO').dataDir, 'exports');
   mkdirSync(exportDir, { recursive: true });
   await page.fill('input[name=export-path]', exportDir);
   await page.click('.wizard button.primary');

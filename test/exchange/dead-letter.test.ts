@@ -151,3 +151,43 @@ test('a handler may reject: recorded as a rejection and a security event, no ans
     assert.deepEqual(events.map((e) => [e.action, e.details?.code, e.details?.signer]), [['message-rejected', 'NOT_FOR_US', 'AT']]);
   });
 });
+
+test('when the audit log refuses every record, a failing message still ends (a dead letter, the refusal logged), never a loop', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dead-letter-audit-'));
+  const db = openDatabase(join(dir, 'gw.sqlite'));
+  const clock = { now: new Date() };
+  const queue = new MessageQueue(db, () => clock.now);
+  const logged: string[] = [];
+  const refuse = () => {
+    throw new Error('audit log unavailable');
+  };
+  const pipeline = new ExchangePipeline({
+    db,
+    queue,
+    links: new LinkTracker(db),
+    opener: { open: async () => ({ ok: false, error: { code: 'UNKNOWN_SIGNER', message: 'stranger' } }) },
+    sealer: { seal: async () => ({ raw: Buffer.alloc(0), mailFrom: '', rcptTo: '' }) },
+    sender: null,
+    handlers: [],
+    audit: { exchange: refuse, rejected: refuse, deadLettered: refuse },
+    ourState: 'DE',
+    messageIdDomain: () => 'dna.pruem.de.eu-admin.net',
+    clock: () => clock.now,
+    log: (event) => logged.push(event),
+  });
+  try {
+    const { id } = queue.receive(mail, 'dna', 'ncp@dna.pruem.at.eu-admin.net');
+    let rounds = 0;
+    for (; rounds < 20 && queue.inboxRecord(id)?.status === 'pending'; rounds++) {
+      await pipeline.processNextInbound();
+      clock.now = new Date(clock.now.getTime() + 10 * 60_000);
+    }
+    assert.equal(rounds, 5, 'five attempts');
+    assert.equal(queue.inboxRecord(id)?.status, 'dead');
+    assert.ok(logged.includes('audit-failed'));
+    assert.equal(logged.filter((e) => e === 'inbound-dead-letter').length, 1);
+  } finally {
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -19,7 +19,8 @@ import type { ChannelHandler } from '../../appliance/exchange/handler.js';
 const N = 12;
 
 /** Stands in for the CMS signing time the real queue reads from the signature (transport/smime signingTimeOf). */
-const signedAt = (i: number) => new Date(Date.now() - 60_000 + i * 1000);
+const base = Math.floor(Date.now() / 1000) * 1000 - 60_000;
+const signedAt = (i: number) => new Date(base + i * 1000);
 
 function mail(i: number): Buffer {
   // Signed one second apart, but delivered in reverse order: the signing time decides.
@@ -44,7 +45,7 @@ async function run(lanes: number, delayFor: (i: number) => number) {
       opening--;
       finished.push(i);
       if (i === 5) return { ok: false, error: { code: 'BAD_SIGNATURE', message: 'tampered' } };
-      return { ok: true, sender: 'AT', payload: Buffer.from(String(i)), payloadContentType: 'text/plain', subject: 'AT/DNA' };
+      return { ok: true, sender: 'AT', payload: Buffer.from(String(i)), payloadContentType: 'text/plain', subject: 'AT/DNA', signingTime: signedAt(i) };
     },
   };
   const handler: ChannelHandler = {

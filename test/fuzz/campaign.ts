@@ -23,6 +23,8 @@ export interface CampaignOptions {
   /** The worker's old-generation heap limit: above it, the input is an unbounded allocation. */
   readonly heapLimitMb?: number;
   readonly onProgress?: (line: string) => void;
+  /** Called with each parser's report as soon as it is done (a long run keeps what it measured). */
+  readonly onReport?: (report: ParserReport) => void;
 }
 
 /** One parser's campaign, merged over its workers (a hang or a death starts a new one). */
@@ -51,7 +53,7 @@ function startWorker(input: WorkerInput, heapLimitMb: number): Worker {
   return new Worker(boot, { eval: true, execArgv: [], workerData: input, resourceLimits: { maxOldGenerationSizeMb: heapLimitMb } });
 }
 
-async function runParser(parser: ParserName, set: SeedSet, opts: Required<Omit<CampaignOptions, 'parsers' | 'onProgress'>> & Pick<CampaignOptions, 'onProgress'>): Promise<ParserReport> {
+async function runParser(parser: ParserName, set: SeedSet, opts: Required<Omit<CampaignOptions, 'parsers' | 'onProgress' | 'onReport'>> & Pick<CampaignOptions, 'onProgress'>): Promise<ParserReport> {
   const started = performance.now();
   const segments: Snapshot[] = [];
   const hangs: number[] = [];
@@ -141,7 +143,9 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
     const reports: ParserReport[] = [];
     for (const parser of opts.parsers ?? PARSERS) {
       opts.onProgress?.(`${parser}: ${opts.count} inputs…`);
-      reports.push(await runParser(parser, set, opts));
+      const report = await runParser(parser, set, opts);
+      reports.push(report);
+      opts.onReport?.(report);
     }
     const seedCounts = Object.fromEntries(PARSERS.map((p) => [p, set.files[p].length])) as Record<ParserName, number>;
     return { seedsMs, seedCounts, reports };
@@ -155,30 +159,36 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
 
 /** The campaign's figures as a table, one row per parser. */
 export function formatCampaign(r: CampaignResult): string {
-  const rows = r.reports.map((p) => {
-    const top = Object.entries(p.outcomes).sort((a, b) => b[1] - a[1]).slice(0, 4).map(([k, v]) => `${k} ${v}`).join(', ');
-    return [
-      p.parser.padEnd(13),
-      String(p.inputs).padStart(8),
-      `${(p.wallMs / 1000).toFixed(1)} s`.padStart(9),
-      `${Math.round(p.inputs / (p.wallMs / 1000))}/s`.padStart(8),
-      `${((p.parseMs * 1000) / Math.max(p.measured, 1)).toFixed(0)} µs`.padStart(9),
-      `${p.medianUs.toFixed(0)} µs`.padStart(9),
-      `${p.p99Us.toFixed(0)} µs`.padStart(10),
-      `${p.maxMs.toFixed(1)} ms #${p.maxIndex}`.padStart(18),
-      String(p.overBudget).padStart(5),
-      `${p.heapStartMb.toFixed(0)}→${p.heapEndMb.toFixed(0)} (peak ${p.heapPeakMb.toFixed(0)}) MB`.padStart(22),
-      String(p.crashCount).padStart(6),
-      String(p.hangs.length).padStart(5),
-      String(p.deaths.length).padStart(5),
-      `  ${top}`,
-    ].join(' ');
-  });
-  const head = ['parser'.padEnd(13), 'inputs'.padStart(8), 'time'.padStart(9), 'rate'.padStart(8), 'mean'.padStart(9), 'median'.padStart(9), 'p99'.padStart(10), 'slowest input'.padStart(18), '>bud'.padStart(5), 'heap after GC'.padStart(22), 'crash'.padStart(6), 'hang'.padStart(5), 'died'.padStart(5), '  outcomes (top 4)'].join(' ');
-  const details = r.reports.flatMap((p) => [
+  return [FUZZ_TABLE_HEAD, ...r.reports.map(formatParserRow), ...r.reports.flatMap(parserDetails)].join('\n');
+}
+
+export function formatParserRow(p: ParserReport): string {
+  const top = Object.entries(p.outcomes).sort((a, b) => b[1] - a[1]).slice(0, 4).map(([k, v]) => `${k} ${v}`).join(', ');
+  return [
+    p.parser.padEnd(13),
+    String(p.inputs).padStart(8),
+    `${(p.wallMs / 1000).toFixed(1)} s`.padStart(9),
+    `${Math.round(p.inputs / (p.wallMs / 1000))}/s`.padStart(8),
+    `${((p.parseMs * 1000) / Math.max(p.measured, 1)).toFixed(0)} µs`.padStart(9),
+    `${p.medianUs.toFixed(0)} µs`.padStart(9),
+    `${p.p99Us.toFixed(0)} µs`.padStart(10),
+    `${p.maxMs.toFixed(1)} ms #${p.maxIndex}`.padStart(18),
+    String(p.overBudget).padStart(5),
+    `${p.heapStartMb.toFixed(0)}→${p.heapEndMb.toFixed(0)} (peak ${p.heapPeakMb.toFixed(0)}) MB`.padStart(22),
+    String(p.crashCount).padStart(6),
+    String(p.hangs.length).padStart(5),
+    String(p.deaths.length).padStart(5),
+    `  ${top}`,
+  ].join(' ');
+}
+
+export const FUZZ_TABLE_HEAD = ['parser'.padEnd(13), 'inputs'.padStart(8), 'time'.padStart(9), 'rate'.padStart(8), 'mean'.padStart(9), 'median'.padStart(9), 'p99'.padStart(10), 'slowest input'.padStart(18), '>bud'.padStart(5), 'heap after GC'.padStart(22), 'crash'.padStart(6), 'hang'.padStart(5), 'died'.padStart(5), '  outcomes (top 4)'].join(' ');
+
+/** Each crash, hang and death of one parser's campaign, with the input's index (reproducible from the seed). */
+export function parserDetails(p: ParserReport): string[] {
+  return [
     ...p.crashes.map((c) => `CRASH ${p.parser} input #${c.index}: ${c.message}`),
     ...p.hangs.map((i) => `HANG ${p.parser} input #${i}`),
     ...p.deaths.map((d) => `DIED ${p.parser} input #${d.index}: ${d.reason}`),
-  ]);
-  return [head, ...rows, ...details].join('\n');
+  ];
 }

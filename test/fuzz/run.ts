@@ -11,7 +11,7 @@
  */
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
-import { formatCampaign, runCampaign } from './campaign.js';
+import { FUZZ_TABLE_HEAD, formatCampaign, formatParserRow, parserDetails, runCampaign } from './campaign.js';
 import { PARSERS, type ParserName } from './seeds.js';
 
 const { values } = parseArgs({
@@ -36,6 +36,8 @@ const result = await runCampaign({
   hangMs: Number(values['hang-seconds']) * 1000,
   heapLimitMb: Number(values['heap-mb']),
   onProgress: (line) => process.stdout.write(`${line}\n`),
+  // Each row as soon as its parser is done, so a run cut short keeps what it measured.
+  onReport: (r) => process.stdout.write(`${FUZZ_TABLE_HEAD}\n${formatParserRow(r)}\n${parserDetails(r).map((l) => `${l}\n`).join('')}`),
 });
 process.stdout.write(`\nfuzz campaign: ${count} inputs per parser, seed ${values.seed}, on ${cpus()[0]?.model ?? 'unknown CPU'} (${cpus().length} cores), Node ${process.version}\n`);
 process.stdout.write(`seeds made in ${(result.seedsMs / 1000).toFixed(1)} s (SoftHSM2 token + openssl): ${Object.entries(result.seedCounts).map(([k, v]) => `${k} ${v}`).join(', ')}\n\n`);

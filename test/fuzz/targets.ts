@@ -11,6 +11,7 @@ import { decryptEnvelopedData } from '../../appliance/transport/smime/EnvelopedD
 import { SmimeError } from '../../appliance/transport/smime/errors.js';
 import { decodeBody, decodeHeaderValue, looksLikeMimeEntity, parseMimeEntity, splitMultipart } from '../../appliance/transport/smime/MimeEntity.js';
 import { parseSignedData, verifySignedData } from '../../appliance/transport/smime/SignedData.js';
+import { signingTimeOf } from '../../appliance/transport/smime/open.js';
 import type { ParserName, SeedSet } from './seeds.js';
 
 export type Target = (input: Buffer) => string | Promise<string>;
@@ -25,6 +26,8 @@ export function makeTarget(parser: ParserName, set: SeedSet, token: Token | null
   switch (parser) {
     case 'mime':
       return (input) => {
+        // The receiver reads the signing time before its 250 (DNA-TIME order): it must never throw, whatever the bytes.
+        signingTimeOf(input);
         try {
           const entity = parseMimeEntity(input);
           decodeHeaderValue(entity.header('subject') ?? '');

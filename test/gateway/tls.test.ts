@@ -5,7 +5,6 @@
  * belong to it refused, and `pruem status` pinning the configured certificate. (The last test also checks
  * the service board's entry for an empty national DNA database.)
  */
-import { OfficersClients } from '../../appliance/dna-exchange/officers-clients.js';
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -16,6 +15,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { loadConfig } from '../../appliance/config/config.js';
 import { startGateway } from '../../appliance/main.js';
+import { OfficersClients, LEGACY_CLIENT_NAME } from '../../appliance/dna-exchange/officers-clients.js';
 import { fetchStatus, statusTarget } from '../../appliance/cli/status.js';
 import { provisioningPort } from '../../appliance/api/wiring/provisioning.js';
 import { run, runOk } from '../../appliance/util/exec.js';
@@ -119,8 +119,16 @@ test("the agency's own certificate is used as configured; a key that is not its 
 
 test("the officers' API over HTTPS with the appliance's certificate, which names its address", async () => {
   const config = await configWith('officers', { tls: 'self-signed' }, { tls: 'self-signed' });
-  const gateway = await startGateway(config, { log: pino({ level: 'silent' }) });
+  // The single shared key of earlier versions, left in the data folder: taken over as a named client at start.
+  (await import('node:fs')).mkdirSync(config.dataDir, { recursive: true });
+  writeFileSync(join(config.dataDir, 'officers-api.key'), `${'L'.repeat(43)}\n`, { mode: 0o600 });
+  const { logger, lines } = capture();
+  const gateway = await startGateway(config, { log: logger });
   try {
+    assert.equal((await import('node:fs')).existsSync(join(config.dataDir, 'officers-api.key')), false, 'the clear key file is gone');
+    assert.ok(new OfficersClients(gateway.db, gateway.audit).list().some((c) => c.name === LEGACY_CLIENT_NAME));
+    assert.equal(statSync(config.dataDir).mode & 0o777, 0o700, 'the data folder is private');
+    assert.equal(statSync(join(config.dataDir, 'gateway.sqlite')).mode & 0o777, 0o600);
     const cert = readFileSync(join(config.dataDir, 'tls', 'management-cert.pem'));
     const made = new OfficersClients(gateway.db, gateway.audit).add('tls-test', 'test');
     assert.ok(made.ok);
@@ -128,6 +136,10 @@ test("the officers' API over HTTPS with the appliance's certificate, which names
     const url = `https://127.0.0.1:${gateway.officersPort}/api/statistics/2026`;
     assert.equal((await get(url, { ca: cert, headers: { authorization: `Bearer ${key}` } })).status, 200);
     assert.equal((await get(url, { ca: cert })).status, 401, 'still needs a client credential');
+    assert.equal((await get(url, { ca: cert, headers: { authorization: `Bearer ${'L'.repeat(43)}` } })).status, 200, 'the old shared key still works until revoked');
+    // The officers' API logs through the daemon's logger (issue 12 item 3).
+    const refused = lines().find((l) => l['event'] === 'officers.auth.refused');
+    assert.equal(refused?.['level'], 40, JSON.stringify(lines().slice(-5)));
     await assert.rejects(get(`http://127.0.0.1:${gateway.officersPort}/api/statistics/2026`), 'no plain HTTP');
   } finally {
     await gateway.stop();

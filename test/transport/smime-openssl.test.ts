@@ -15,7 +15,7 @@ import { PeerDirectory } from '../../appliance/peers/directory.js';
 import { Token } from '../../appliance/token/token.js';
 import { run, runOk } from '../../appliance/util/exec.js';
 import { buildMailMessage } from '../../appliance/transport/mail/message.js';
-import { openMessage, sealMessage, type OpenResult } from '../../appliance/transport/smime/index.js';
+import { openMessage, signingTimeOf, sealMessage, type OpenResult } from '../../appliance/transport/smime/index.js';
 import { provisionDevelopmentKeys } from '../../provisioning/index.js';
 import { createTestToken, type TestToken } from '../support/softhsm.js';
 
@@ -143,9 +143,28 @@ test('openssl → gateway: RSA-OAEP-SHA256 key transport, bare EnvelopedData, si
   assertOpened(r4);
   assert.equal(r4.sender, 'DE');
   // no signed attributes (openssl cms -sign -noattr): the signature covers the eContent itself
-  const r5 = await openMessage(await deSendsOpaque(DNA_XML, { noAttr: true }), opts());
+  const m5 = await deSendsOpaque(DNA_XML, { noAttr: true });
+  const r5 = await openMessage(m5, opts());
   assertOpened(r5);
   assert.deepEqual(r5.payload, DNA_XML);
+  assert.equal(r5.signingTime, null, 'no signed attributes, no signing time');
+  assert.equal(signingTimeOf(m5), null);
+});
+
+test('openssl → gateway: the signing time read before verification (DNA-TIME order) is the verified one; the signed digest is stable', async () => {
+  for (const mail of [await deSendsOpaque(DNA_XML), await deSendsOpaque(DNA_XML, { keyid: true, noCerts: true }), await deSendsMultipart(DNA_XML)]) {
+    const r = await openMessage(mail, opts());
+    assertOpened(r);
+    assert.ok(r.signingTime, 'openssl cms -sign includes signingTime');
+    assert.ok(Math.abs(r.signingTime.getTime() - Date.now()) < 10 * 60_000);
+    assert.equal(signingTimeOf(mail)?.getTime(), r.signingTime.getTime());
+    assert.match(r.signedDigest, /^[0-9a-f]{64}$/);
+    // The same signed bytes under other headers: the same digest (the replay key does not depend on the mail headers).
+    const renamed = Buffer.from(mail.toString('latin1').replace(/^Message-ID: .*$/im, 'Message-ID: <other@de>').replace(/^Subject: .*$/im, 'Subject: again'), 'latin1');
+    const again = await openMessage(renamed, opts());
+    assertOpened(again);
+    assert.equal(again.signedDigest, r.signedDigest);
+  }
 });
 
 test('openssl → gateway: decrypted content that is a MIME entity yields its decoded body and Content-Type', async () => {

@@ -3,6 +3,7 @@ import { ApiError } from '../errors.js';
 import type { InternalRouteModule } from '../internals.js';
 import { callDependency, channelSchema, isoInstant, parseBody } from '../validate.js';
 import { toCsv } from '../../util/csv.js';
+import { statisticsReport } from '../statistics-report.js';
 
 const officerSchema = z
   .object({
@@ -63,19 +64,27 @@ export const officerRoutes: InternalRouteModule = (router, kit, { deps }) => {
 
   router.get('/statistics/:year', kit.requirePermission('statistics.read'), async (ctx) => {
     const raw = ctx.params['year'] ?? '';
-    const csv = raw.endsWith('.csv');
-    const y = year(csv ? raw.slice(0, -4) : raw);
+    const format = raw.endsWith('.csv') ? 'csv' : raw.endsWith('.html') ? 'html' : 'json';
+    const y = year(format === 'json' ? raw : raw.slice(0, raw.lastIndexOf('.')));
     const rows = await callDependency('statistics', () => deps.statistics.annual(y));
-    if (!csv) {
+    if (format === 'json') {
       ctx.body = { year: y, rows };
       return;
     }
-    ctx.type = 'text/csv; charset=utf-8';
-    ctx.set('Content-Disposition', `attachment; filename="pruem-statistics-${y}.csv"`);
-    ctx.body = toCsv(
-      ['year', 'state', 'channel', 'direction', 'requests', 'hits', 'no_hits', 'errors'],
-      rows.map((r) => [y, r.state, r.channel, r.direction, r.requests, r.hits, r.noHits, r.errors]),
-    );
-    await kit.audit(ctx, { action: 'statistics.export', target: `annual statistics ${y}`, outcome: 'success', detail: `${rows.length} rows as CSV` });
+    if (format === 'html') {
+      // The printable return for the Council (Annex ch.4 §2.1): a page of its own, no script, print styles.
+      ctx.type = 'text/html; charset=utf-8';
+      ctx.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'");
+      ctx.body = statisticsReport(y, deps.config.current().memberState, rows, new Date(kit.now()));
+    } else {
+      ctx.type = 'text/csv; charset=utf-8';
+      ctx.set('Content-Disposition', `attachment; filename="pruem-statistics-${y}.csv"`);
+      ctx.body = toCsv(
+        ['year', 'state', 'channel', 'direction', 'requests', 'hits', 'hits_q1', 'hits_q2', 'hits_q3', 'hits_q4', 'no_hits', 'errors'],
+        rows.map((r) => [y, r.state, r.channel, r.direction, r.requests, r.hits, r.hitsByQuality[1], r.hitsByQuality[2], r.hitsByQuality[3], r.hitsByQuality[4], r.noHits, r.errors]),
+      );
+    }
+    await kit.audit(ctx, { action: 'statistics.export', target: `annual statistics ${y}`, outcome: 'success', detail: `${rows.length} rows as ${format.toUpperCase()}` });
   });
+
 };

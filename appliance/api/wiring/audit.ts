@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { Statistics } from '../../exchange/statistics.js';
 import type { AuditLog, EntryQuery, StoredEntry, AuditLeaf } from '../../audit/log.js';
 import type { AuditSigner } from '../../audit/signer.js';
 import type { OfficerRegistry, OfficerGrant } from '../../audit/officers.js';
@@ -226,38 +227,14 @@ export function officersPort(registry: OfficerRegistry, now: () => Date = () => 
 }
 
 /**
- * Annual statistics (Annex ch. 4) counted from the log itself, so they agree with what an auditor
- * can verify: requests are request events, hits/no-hits/errors are the results of the answers.
- * out = our searches in that State (answers we received); in = that State's searches in our data (answers we sent).
+ * Annual statistics (Annex ch. 4): the counters the pipeline keeps in the transaction of each exchange
+ * (exchange/statistics.ts), the one source — they outlive the log's two-year retention, which the yearly
+ * return to the Council needs. out = our searches in that State; in = that State's searches in our data.
  */
-export function statisticsPort(log: AuditLog): StatisticsPort {
+export function statisticsPort(statistics: Statistics): StatisticsPort {
   return {
     async annual(year) {
-      const query: EntryQuery = { from: new Date(Date.UTC(year, 0, 1)), to: new Date(Date.UTC(year + 1, 0, 1)) };
-      const rows = new Map<string, StatisticsRow & { requests: number; hits: number; noHits: number; errors: number }>();
-      const row = (state: MemberStateCode, channel: Channel, direction: 'in' | 'out') => {
-        const key = `${state}/${channel}/${direction}`;
-        let r = rows.get(key);
-        if (!r) rows.set(key, (r = { state, channel, direction, requests: 0, hits: 0, noHits: 0, errors: 0 }));
-        return r;
-      };
-      let after = -1;
-      for (;;) {
-        const page = log.queryEntries(query, after, Number.MAX_SAFE_INTEGER, STATS_PAGE);
-        if (page.length === 0) break;
-        for (const stored of page) {
-          after = stored.index;
-          const e = (JSON.parse(stored.leaf) as AuditLeaf).event;
-          if (e.kind !== 'exchange' || !isMemberStateCode(e.peerState)) continue;
-          const ours = (e.direction === 'sent') === (e.role === 'request');
-          const r = row(e.peerState, e.channel, ours ? 'out' : 'in');
-          if (e.role === 'request') r.requests++;
-          else if (e.result === 'hit') r.hits++;
-          else if (e.result === 'no-hit') r.noHits++;
-          else if (e.result === 'error') r.errors++;
-        }
-      }
-      return [...rows.values()].sort((a, b) => a.state.localeCompare(b.state) || a.channel.localeCompare(b.channel) || a.direction.localeCompare(b.direction));
+      return statistics.annual(year).map(({ state, channel, direction, requests, hits, hitsByQuality, noHits, errors }) => ({ state, channel, direction, requests, hits, hitsByQuality, noHits, errors }));
     },
   };
 }

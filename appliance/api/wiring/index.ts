@@ -21,6 +21,7 @@ import { runOk } from '../../util/exec.js';
 import type { ApiDeps, ConfigPort, SystemPort } from '../deps.js';
 import { provisioningPort } from './provisioning.js';
 import { adminAuditSink, auditPort, officersPort, statisticsPort } from './audit.js';
+import { Statistics } from '../../exchange/statistics.js';
 import { testMessageSender } from './test-message.js';
 import { networkctlReload, networkdPort } from './network.js';
 
@@ -81,6 +82,8 @@ export interface GatewayParts {
   readonly audit: AuditLog;
   readonly auditSigner: AuditSigner | (() => AuditSigner);
   readonly officers?: OfficerRegistry;
+  /** The annual counters (the daemon's own instance; one over `db` otherwise). */
+  readonly statistics?: Statistics;
   /** Queue a link-test PING (pipeline.originate); enables peer test messages. */
   readonly ping?: (peer: MemberStateCode, channel: MailChannel) => Promise<string>;
   /** systemd-networkd folder for the management interface (the image: /etc/systemd/network); absent: the wizard keeps the network as it is. */
@@ -102,7 +105,7 @@ export function buildApiDeps(parts: GatewayParts, overrides: Partial<ApiDeps> = 
     audit: auditPort({ log: parts.audit, signer, officers, exportRoots: parts.config.audit.exportRoots }),
     officers: officersPort(officers),
     officersClients: officersClientsPort(new OfficersClients(parts.db, parts.audit)),
-    statistics: statisticsPort(parts.audit),
+    statistics: statisticsPort(parts.statistics ?? new Statistics(parts.db)),
     auditAdmin: adminAuditSink(parts.audit),
     sendTestMessage: testMessageSender({
       config: () => config.current(),

@@ -42,6 +42,7 @@ const roErrors: Partial<Record<ApiErrorCode | 'NETWORK', string>> = {
   REVISION_NOT_FOUND: 'Revizia de configurație nu există.',
   CONFIRMATION_REQUIRED: 'Confirmați acțiunea scriind cuvântul cerut.',
   EXPORT_NOT_FOUND: 'Exportul nu există.',
+  COMPARISON_REFUSED: 'Comparația nu poate începe: nu există un acord cu acel partener pentru acel tip de profil, sau o rulare este în curs.',
   EXPORT_TARGET_INVALID: 'Alegeți un stick USB montat sau un director de pe echipament.',
   EXPORT_BUSY: 'Un export este deja în curs.',
   PERIOD_INVALID: 'Perioada nu este validă: dați datele de început și de sfârșit, în ordine.',
@@ -61,6 +62,8 @@ const roErrors: Partial<Record<ApiErrorCode | 'NETWORK', string>> = {
   CLIENT_NAME_TAKEN: 'Există deja un client cu acest nume.',
   CLIENT_NOT_FOUND: 'Clientul API-ului ofițerilor nu există.',
   CLIENT_ALREADY_REVOKED: 'Cheia acestui client este deja revocată.',
+  HIT_ALREADY_DECIDED: 'Această potrivire a fost deja confirmată sau exclusă.',
+  HIT_NOT_CONFIRMED: 'Doar o potrivire confirmată poate sta la baza unei cereri de continuare.',
   INTERNAL: 'Eroare internă.',
   NETWORK: 'Poarta nu răspunde.',
 };

@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
 import type { ValidationDetail, ValidationSummary, Workload } from '../../../appliance/dna-exchange/hit-validation.js';
+import type { ComparisonRun, RunReport } from '../../../appliance/dna-exchange/comparisons.js';
 import { api } from '../api.js';
 import { Badge, Card, ErrorLine, Field, inputValue, Page, Status, downloadText, useAction, useData, type Tone } from '../components.js';
 import { t, type MessageKey } from '../i18n/index.js';
@@ -64,6 +65,7 @@ export function DnaHits() {
         )}
       </Card>
       {open && <HitDetail key={open} id={open} onDecided={() => void reload()} />}
+      <Comparisons />
     </Page>
   );
 }
@@ -186,6 +188,54 @@ function HitDetail({ id, onDecided }: { id: string; onDecided: () => void }) {
           )}
           <Status action={action} />
         </>
+      )}
+    </Card>
+  );
+}
+
+interface AgreementView {
+  partner: string;
+  type: 'P' | 'S';
+  hourUtc: number;
+  sentThrough: number | null;
+  pending: number;
+  lastRun: RunReport | null;
+}
+
+/** Art. 4 comparisons by agreement: each partner's last run, what waits for the next, and the hits by quality. */
+function Comparisons() {
+  const { data, error } = useData(() => api<{ agreements: AgreementView[]; runs: ComparisonRun[] }>('GET', '/dna/comparisons'), [], 30_000);
+  return (
+    <Card title={t('cmp.title')}>
+      <ErrorLine error={error} />
+      {data && data.agreements.length === 0 && <p class="muted">{t('cmp.none')}</p>}
+      {data && data.agreements.length > 0 && (
+        <table class="grid">
+          <thead>
+            <tr>
+              <th>{t('dash.col.state')}</th>
+              <th>{t('cmp.col.type')}</th>
+              <th class="num">{t('cmp.col.hour')}</th>
+              <th class="num">{t('cmp.col.pending')}</th>
+              <th>{t('cmp.col.lastRun')}</th>
+              <th class="num">{t('cmp.col.progress')}</th>
+              <th>{t('cmp.col.hits')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {data.agreements.map((a) => (
+              <tr key={`${a.partner}-${a.type}`}>
+                <td>{a.partner}</td>
+                <td>{a.type}</td>
+                <td class="num">{String(a.hourUtc).padStart(2, '0')}:00 UTC</td>
+                <td class="num">{a.pending}</td>
+                <td>{a.lastRun ? `${a.lastRun.kind}, ${t(`cmp.state.${a.lastRun.state}` as MessageKey)}, ${a.lastRun.startedAt.slice(0, 16).replace('T', ' ')}` : t('common.never')}</td>
+                <td class="num">{a.lastRun ? `${a.lastRun.sent} / ${a.lastRun.total}` : '–'}</td>
+                <td>{a.lastRun ? ([1, 2, 3, 4] as const).map((q) => `Q${q}: ${a.lastRun!.hitsByQuality[q]}`).join('  ') : '–'}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
       )}
     </Card>
   );

@@ -168,9 +168,14 @@ function Statistics() {
             ))}
           </select>
         </Field>
-        <a class="button" href={`/api/statistics/${year}.csv`} download>
-          {t('stats.csv')}
-        </a>
+        <span>
+          <a class="button" href={`/api/statistics/${year}.csv`} download>
+            {t('stats.csv')}
+          </a>{' '}
+          <a class="button" href={`/api/statistics/${year}.html`} target="_blank" rel="noopener">
+            {t('stats.print')}
+          </a>
+        </span>
       </div>
       <ErrorLine error={error} />
       {data && rows.length === 0 && <p class="muted">{t('stats.empty', { year })}</p>}
