@@ -7,7 +7,7 @@
  */
 import { writeFileAtomic } from '../../util/fs.js';
 import type Database from 'better-sqlite3';
-import type { GatewayConfig } from '../../config/config.js';
+import { loadConfig, type GatewayConfig } from '../../config/config.js';
 import type { GatewayStatus } from '../../status/types.js';
 import type { Token } from '../../token/token.js';
 import type { AuditLog } from '../../audit/log.js';
@@ -101,7 +101,16 @@ export function buildApiDeps(parts: GatewayParts, overrides: Partial<ApiDeps> = 
     version: parts.version,
     status: () => parts.status(),
     config,
-    provisioning: provisioningPort({ token: parts.token, config: () => config.current(), configPath: parts.configPath, ...(parts.onProvisioned ? { onProvisioned: parts.onProvisioned } : {}) }),
+    provisioning: provisioningPort({
+      token: parts.token,
+      config: () => config.current(),
+      configPath: parts.configPath,
+      onProvisioned: () => {
+        // An import may have written the configuration file (the console's TLS pair): the console's copy follows it.
+        if (parts.configPath) void config.apply(loadConfig(parts.configPath)).catch(() => undefined);
+        parts.onProvisioned?.();
+      },
+    }),
     audit: auditPort({ log: parts.audit, signer, officers, exportRoots: parts.config.audit.exportRoots }),
     officers: officersPort(officers),
     officersClients: officersClientsPort(new OfficersClients(parts.db, parts.audit)),
