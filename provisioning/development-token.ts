@@ -44,7 +44,7 @@ export function tokenOptionsFromConfig(config: GatewayConfig, extra: Partial<Tok
   let pin: string;
   let pinUnavailable: string | undefined;
   try {
-    pin = readSecret(t.pin);
+    pin = extra.pin ?? readSecret(t.pin);
   } catch (e) {
     // The daemon starts anyway (allowNotReady) and says why the token is locked; other callers need the PIN.
     if (!extra.allowNotReady) throw e;

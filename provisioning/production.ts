@@ -509,10 +509,10 @@ async function stepToken(run: Run, t: NonNullable<ProvisionInput['token']>): Pro
   const path = run.ctx.configPath;
   const label = t.label ?? run.config.token.label;
   run.pin = t.userPin;
-  // The PIN source first: the daemon must find the PIN the token will have (a crash after C_InitToken
-  // must not strand a token whose PIN nobody wrote down).
-  if ('file' in t.pinSource) writeFileDurable(t.pinSource.file, `${t.userPin}\n`, 0o600);
   const source = t.pinSource;
+  const writePin = () => {
+    if ('file' in source) writeFileDurable(source.file, `${t.userPin}\n`, 0o600);
+  };
   const sameSource = JSON.stringify(run.config.token.pin) === JSON.stringify(source);
   if (path && (!sameSource || label !== run.config.token.label || (t.module !== undefined && t.module !== run.config.token.module))) {
     run.config = await run.audited('config-change', 'token PIN source', () =>
@@ -532,15 +532,20 @@ async function stepToken(run: Run, t: NonNullable<ProvisionInput['token']>): Pro
   if (!exists) {
     if (!t.soPin) throw new ProvisioningError('TOKEN_INIT_FAILED', `no token labelled "${label}": give the SO PIN to initialise one`);
     if (!/^[0-9A-Za-z_-]{4,64}$/.test(t.soPin)) throw new ProvisioningError('TOKEN_INIT_FAILED', 'the SO PIN must be 4 to 64 letters, digits, - or _');
+    // The PIN source first: the daemon must find the PIN the token will have (a crash after C_InitToken
+    // must not strand a token whose PIN nobody wrote down).
+    writePin();
     await run.audited('token-operation', `token "${label}"`, () => initialiseToken(run.config, label, t.soPin!, t.userPin), () => 'initialised (SO PIN and user PIN set)');
     run.say(`token "${label}" initialised`);
   }
   if (exists && t.soPin) {
-    // A token zeroised by a factory reset keeps its label but has no user PIN yet.
-    const probe = await Token.open(tokenOptionsFromConfig(run.config, { pin: t.userPin, allowNotReady: true }));
+    // A token zeroised by a factory reset keeps its label but has no user PIN yet. Probed without a PIN
+    // (no login is tried, so a card does not count a wrong try).
+    const probe = await Token.open(tokenOptionsFromConfig(run.config, { pin: '', allowNotReady: true }));
     const detail = probe.status().detail;
     await probe.close();
     if (/not initialised/.test(detail)) {
+      writePin();
       await run.audited('token-operation', `token "${label}"`, () => initialiseUserPin(run.config, t.soPin!, t.userPin), () => 'user PIN set (SO PIN)');
     }
   }
@@ -553,6 +558,8 @@ async function stepToken(run: Run, t: NonNullable<ProvisionInput['token']>): Pro
     run.ctx.audit({ action: 'token-operation', target: `token "${label}"`, outcome: 'failure', detail: 'the user PIN does not log in' });
     throw new TokenError('TOKEN_LOCKED', `the user PIN does not log in to token "${label}"`);
   }
+  // An existing token: the PIN file is written only once the PIN is known to be right (a typo must not replace a good file).
+  writePin();
   run.done('token', exists ? 'existing token, PIN verified' : 'initialised');
 }
 

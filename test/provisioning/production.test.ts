@@ -64,6 +64,13 @@ test('flags provision a fresh token in production mode: keys on the token, a CSR
   const again = await pruem(['provision', ...initialFlags(box)]);
   assert.equal(again.code, 0, again.out);
   assert.deepEqual(readRecord(box.dataDir)!.keys['ncp-sign']!.spkiSha256, record.keys['ncp-sign']!.spkiSha256);
+  // A mistyped PIN for the existing token is refused and does not replace the good PIN file.
+  const typo = join(root, 'typo.pin');
+  writeFileSync(typo, 'ro-user-4712\n');
+  const wrong = await pruem(['provision', '--config', box.configPath, '--user-pin-file', typo, '--pin-file', join(box.dataDir, 'token.pin')]);
+  assert.equal(wrong.code, 1, wrong.out);
+  assert.match(wrong.out, /login refused|does not log in/);
+  assert.equal(readFileSync(join(box.dataDir, 'token.pin'), 'utf8').trim(), 'ro-user-4711');
   const audit = auditRows(box);
   assert.ok(audit.some((e) => e.action === 'token-operation' && /token "prod-ro"/.test(e.target) && e.outcome === 'success'));
   assert.ok(audit.some((e) => e.action === 'token-operation' && /key ncp-decrypt/.test(e.target)));
