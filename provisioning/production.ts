@@ -439,7 +439,8 @@ class Run {
   async openToken(): Promise<Token> {
     if (this.token && this.token.status().state === 'ready') return this.token;
     if (this.token && !this.ownToken) {
-      const s = await this.token.reconnect();
+      // The daemon's Token: with the PIN the token step was given (it may have had none), else as it is.
+      const s = this.pin !== null ? await this.token.setPin(this.pin) : await this.token.reconnect();
       if (s.state === 'ready') return this.token;
       throw new TokenError('TOKEN_LOCKED', `token "${this.config.token.label}": ${s.state}: ${s.detail}`);
     }

@@ -333,11 +333,22 @@ export class SerialSession {
     this.out(p ? (p.ready ? 'Ready.' : 'Missing:') : '');
     for (const m of p?.missing ?? []) this.out(`  - ${m}`);
     this.out(' 1 Generate keys and certificate requests   2 Import the national CA chain');
-    this.out(' 3 Import our certificates   4 Import peer certificates   5 Summary   0 Back');
+    this.out(' 3 Import our certificates   4 Import peer certificates   5 Summary');
+    this.out(' 6 Initialise the token / give its PIN   0 Back');
     const c = await this.ask('provisioning> ');
     const out = (line: string) => this.out(line);
     let input: ProvisionInput | null = null;
     if (c === '1') input = { keys: true };
+    else if (c === '6') {
+      const config = this.deps.config.current();
+      const userPin = await this.ask('User PIN: ', true);
+      const soPin = await this.ask('SO PIN (only to initialise a new or reset token; empty: skip): ', true);
+      const current = config.token.pin;
+      const where = await this.ask(`The daemon reads the PIN from ("file PATH" or "env NAME") [${'env' in current ? `env ${current.env}` : `file ${'file' in current ? current.file : `${config.dataDir}/token.pin`}`}]: `);
+      const [kind, value] = (where || ('env' in current ? `env ${current.env}` : `file ${'file' in current ? current.file : `${config.dataDir}/token.pin`}`)).split(/\s+/, 2);
+      if (!value || (kind !== 'file' && kind !== 'env')) return this.out('Not done: say "file PATH" or "env NAME".');
+      input = { token: { userPin, ...(soPin ? { soPin } : {}), pinSource: kind === 'env' ? { env: value } : { file: value } } };
+    }
     else if (c === '2') input = { caFiles: [await this.ask('CA chain file (on the appliance, e.g. /media/usb/ca.pem): ')] };
     else if (c === '3') input = { certificateFiles: (await this.ask('Certificate file(s), space-separated: ')).split(/\s+/).filter(Boolean) };
     else if (c === '4') {

@@ -34,14 +34,16 @@ before(async () => {
   root = mkdtempSync(join(tmpdir(), 'pruem-serial-prov-'));
   ca = await makeCa(join(root, 'ca'));
   box = makeBox(root, 'RO', { serial: { enabled: true, device: join(root, 'ttyS0') } });
-  // The token initialised from the CLI; keys and certificates come from the serial console.
-  const r = await pruem(['provision', '--config', box.configPath, '--member-state', 'RO', '--user-pin-file', box.userPinFile, '--so-pin-file', box.soPinFile, '--pin-file', join(box.dataDir, 'token.pin')]);
+  // Only the Member State from the CLI; the token, keys and certificates come from the serial console.
+  const r = await pruem(['provision', '--config', box.configPath, '--member-state', 'RO']);
   assert.equal(r.code, 0, r.out);
   const config = loadConfig(box.configPath);
   db = openDatabase(join(box.dataDir, 'gateway.sqlite'));
   const accounts = new AccountService(db);
   assert.ok((await accounts.create({ username: 'tech.one', displayName: 'Tech One', role: 'technician', password: PASSWORD }, Date.now())).ok);
-  token = await Token.open(tokenOptionsFromConfig(config));
+  // As the daemon opens it on a new box: no token yet, no PIN (reported, not fatal).
+  token = await Token.open(tokenOptionsFromConfig(config, { allowNotReady: true }));
+  assert.equal(token.status().state, 'absent');
   const queue = new MessageQueue(db);
   const links = new LinkTracker(db);
   const services = new ServiceBoard();
@@ -75,6 +77,19 @@ test('keys, requests, the national chain and the certificates imported from the 
     t.send('tech.one');
     t.send(PASSWORD);
     await t.expect(/Signed in as tech\.one[\s\S]*choice> $/);
+    t.send('3');
+    await t.expect(/provisioning> $/);
+    t.send('6');
+    const pinPrompt = await t.expect(/User PIN: $/);
+    t.send('ro-user-4711');
+    await t.expect(/SO PIN/);
+    t.send('ro-so-0815');
+    await t.expect(/reads the PIN from/);
+    t.send('');
+    const initialised = await t.expect(/choice> $/, 60_000);
+    assert.match(initialised, /token "prod-ro" initialised/);
+    assert.doesNotMatch(pinPrompt + initialised, /ro-user-4711|ro-so-0815/, 'PINs are not echoed');
+    assert.equal(token.status().state, 'ready', 'the daemon\'s token logged in with the new PIN');
     t.send('3');
     await t.expect(/provisioning> $/);
     t.send('1');
