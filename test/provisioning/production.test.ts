@@ -126,3 +126,19 @@ test('the same steps as prompts (a technician at a terminal)', async () => {
   assert.match(text, /C\s*=\s*DE, O\s*=\s*Bundeskriminalamt/);
   assert.equal((JSON.parse(readFileSync(b.configPath, 'utf8')) as { agency: string }).agency, 'BKA');
 });
+
+test('the PIN from an environment variable: never stored, the daemon reads it from its environment', async () => {
+  const b = makeBox(root, 'AT');
+  const flags = initialFlags(b).map((f) => (f === '--pin-file' ? '--pin-env' : f === join(b.dataDir, 'token.pin') ? 'PRUEM_TOKEN_PIN' : f));
+  const r = await pruem(['provision', ...flags]);
+  assert.equal(r.code, 0, r.out);
+  assert.match(r.out, /set PRUEM_TOKEN_PIN to the user PIN in the daemon's environment/);
+  assert.deepEqual((JSON.parse(readFileSync(b.configPath, 'utf8')) as { token: { pin: unknown } }).token.pin, { env: 'PRUEM_TOKEN_PIN' });
+  assert.equal(existsSync(join(b.dataDir, 'token.pin')), false, 'no PIN file');
+  assert.doesNotMatch(readFileSync(b.configPath, 'utf8'), /at-user-4711/);
+  const without = await pruem(['provision', 'status', '--config', b.configPath]);
+  assert.match(without.out, /token "prod-at": locked: no PIN: environment variable PRUEM_TOKEN_PIN is not set/);
+  const withPin = await pruem(['provision', 'status', '--config', b.configPath], { ...process.env, PRUEM_TOKEN_PIN: 'at-user-4711' });
+  assert.doesNotMatch(withPin.out, /token "prod-at"/);
+  assert.match(withPin.out, /certificate ncp-sign .*not imported/);
+});
