@@ -402,9 +402,6 @@ class Run {
     this.token = token;
     this.ownToken = !ctx.token;
     const existing = readRecord(ctx.config.dataDir);
-    if (existing?.mode === 'development') {
-      throw new ProvisioningError('TOKEN_INIT_FAILED', 'this appliance was provisioned with DEVELOPMENT certificates; a factory reset comes first (pruem provision reset)');
-    }
     this.record = existing ?? emptyRecord('production');
   }
 
@@ -416,6 +413,12 @@ class Run {
   }
   save(): void {
     writeRecord(this.config.dataDir, this.record);
+  }
+  /** Production steps never mix with development keys and certificates. */
+  refuseDevelopment(): void {
+    if (this.record.mode === 'development') {
+      throw new ProvisioningError('TOKEN_INIT_FAILED', 'this appliance was provisioned with DEVELOPMENT certificates; a factory reset comes first (pruem provision reset)');
+    }
   }
   done(step: StepId, detail: string): void {
     this.record.steps[step] = { at: this.now().toISOString(), detail };
@@ -457,6 +460,8 @@ class Run {
 export async function provision(ctx: ProvisionContext, input: ProvisionInput): Promise<ProvisionResult> {
   const run = new Run(ctx, ctx.token ?? null);
   try {
+    const steps = input.memberState !== undefined || input.agency !== undefined || input.relay !== undefined || input.network !== undefined || input.token || input.keys || input.caFiles?.length || input.caPems?.length || input.certificateFiles?.length || input.certificatePems?.length || input.peerFiles?.length;
+    if (steps) run.refuseDevelopment();
     await stepConfig(run, input);
     if (input.token) await stepToken(run, input.token);
     if (input.keys) {
@@ -469,7 +474,7 @@ export async function provision(ctx: ProvisionContext, input: ProvisionInput): P
     const token = await run.openToken().catch(() => null);
     const state = await provisioningState(run.config, token, run.now());
     const summary = renderSummary(run.config, run.record, state);
-    run.done('summary', state.ready ? 'operational' : `missing: ${state.missing.length}`);
+    if (steps) run.done('summary', state.ready ? 'operational' : `missing: ${state.missing.length}`);
     return { config: run.config, record: run.record, state, csrs: run.csrs, summary };
   } finally {
     if (run.ownToken) await run.token?.close();
@@ -883,6 +888,7 @@ export function setPeerCertificate(configPath: string, state: MemberStateCode, u
 export async function renew(ctx: ProvisionContext, labels: readonly string[], subject?: ProvisionInput['subject']): Promise<ProvisionResult> {
   const run = new Run(ctx, ctx.token ?? null);
   try {
+    run.refuseDevelopment();
     const token = await run.openToken();
     for (const label of labels) {
       const p = enabledPurposes(run.config).find((x) => x.label === label);
