@@ -5,6 +5,7 @@
  * unplugged, pty closed) the session ends (signed out) and the port is reopened every second until the
  * device is back; then a new session starts.
  */
+import { StringDecoder } from 'node:string_decoder';
 import { SerialPort } from 'serialport';
 import { SerialSession, type SerialDeps } from './session.js';
 
@@ -33,11 +34,13 @@ export function startSerialConsole(opts: SerialConsoleOptions, deps: SerialDeps)
   let buffer = '';
   let lastWasCr = false;
   let failures = 0;
+  let decoder = new StringDecoder('utf8');
 
   const endSession = () => {
     session?.close();
     session = null;
     buffer = '';
+    decoder = new StringDecoder('utf8');
   };
 
   const schedule = () => {
@@ -53,7 +56,8 @@ export function startSerialConsole(opts: SerialConsoleOptions, deps: SerialDeps)
     const p = port;
     if (!s || !p) return;
     let echo = '';
-    for (const ch of chunk.toString('utf8')) {
+    // A character's bytes may arrive in two chunks (115200 baud, any read size): decoded across them.
+    for (const ch of decoder.write(chunk)) {
       if (ch === '\r' || ch === '\n') {
         // CR LF, LF CR and a lone CR or LF all end one line.
         if (ch === '\n' && lastWasCr) {
