@@ -24,6 +24,8 @@ const system: string[] = [];
 const audit: Array<{ action: string; actor: string; outcome: string; target: string }> = [];
 let configPath: string;
 const PASSWORD = 'correct horse battery';
+let lateDeps: SerialDeps | null = null;
+const depsForLate = (): SerialDeps => lateDeps!;
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'pruem-serial-'));
@@ -58,6 +60,7 @@ before(async () => {
     idleMs: 2_000,
     version: 'test',
   };
+  lateDeps = deps;
   link = await cable(join(dir, 'ttyS0'), join(dir, 'ttyTech'));
   serial = startSerialConsole({ device: link.console, baudRate: 115200, reopenMs: 100 }, deps);
   await serial.opened();
@@ -176,5 +179,28 @@ test('the cable pulled and plugged back: the console reopens the line with a fre
     await t.expect(/Sign-in refused/);
   } finally {
     await t.close();
+  }
+});
+
+test('a console started before its device exists opens it once it appears', async () => {
+  const late = { console: join(dir, 'ttyLate'), terminal: join(dir, 'ttyLateTech') };
+  const deps = { ...depsForLate() };
+  const s = startSerialConsole({ device: late.console, baudRate: 115200, reopenMs: 100 }, deps);
+  try {
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(s.isOpen, false);
+    const c = await cable(late.console, late.terminal);
+    try {
+      await s.opened();
+      const t = await Terminal.open(c.terminal);
+      t.send('');
+      await t.expect(/login: $/);
+      await t.close();
+    } finally {
+      await s.close();
+      await c.pull();
+    }
+  } finally {
+    await s.close();
   }
 });
