@@ -381,7 +381,7 @@ export const en = {
   'setup.token.pin': 'PIN',
   'setup.token.pin2': 'PIN again',
   'setup.token.mismatch': 'The two PINs differ.',
-  'setup.keys.help': 'Makes sure the signing and audit key pairs are on the token and produces a certificate request (CSR) for each, for your certification authority. The encryption key is decrypt-only: its certificate is requested with the signing key’s request.',
+  'setup.keys.help': 'Makes sure the signing, encryption and audit key pairs are on the token and produces a certificate request (CSR) for each, signed by its own key, for the national certification authority. On a development token the encryption key is decrypt-only and gets no request of its own.',
   'setup.keys.org': 'Organisation',
   'setup.keys.cn': 'Common name prefix',
   'setup.keys.generate': 'Generate keys and CSRs',

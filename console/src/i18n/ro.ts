@@ -383,7 +383,7 @@ export const ro: Record<MessageKey, string> = {
   'setup.token.pin': 'PIN',
   'setup.token.pin2': 'PIN din nou',
   'setup.token.mismatch': 'Cele două PIN-uri diferă.',
-  'setup.keys.help': 'Verifică existența pe token a perechilor de chei de semnare și de audit și produce câte o cerere de certificat (CSR) pentru autoritatea de certificare. Cheia de criptare servește doar la decriptare: certificatul ei se cere împreună cu cererea cheii de semnare.',
+  'setup.keys.help': 'Verifică dacă perechile de chei de semnare, criptare și audit sunt pe token și produce pentru fiecare o cerere de certificat (CSR), semnată cu propria cheie, pentru autoritatea națională de certificare. Pe un token de dezvoltare cheia de criptare doar decriptează și nu primește o cerere proprie.',
   'setup.keys.org': 'Organizație',
   'setup.keys.cn': 'Prefix nume comun',
   'setup.keys.generate': 'Generează cheile și CSR-urile',
