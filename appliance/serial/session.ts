@@ -362,6 +362,8 @@ export class SerialSession {
       const r = await this.deps.provision(input, user.username, out);
       this.out(r.summary);
       for (const csr of r.csrs) this.out(`request for the CA: ${csr.path}`);
+      // The peer directory is read at start.
+      if (input.peerFiles?.length) this.out('New or changed peers take effect after a service restart (5).');
     } catch (e) {
       this.out(`Failed: ${(e as Error).message}`);
     }
