@@ -105,6 +105,12 @@ test('backup → factory reset → restore gives the same configuration; keys ar
   assert.notEqual(login.code, 0, 'the old user PIN no longer opens the token');
   assert.deepEqual(loadConfig(box.configPath).peers, []);
 
+  // Signed, but by a key the technician does not trust: refused.
+  const rogue = await makeCa(join(root, 'rogue'), 'Rogue');
+  const untrusted = await pruem(['provision', 'restore', backup, '--config', box.configPath, '--ca', rogue.cert]);
+  assert.equal(untrusted.code, 1);
+  assert.match(untrusted.out, /BACKUP_SIGNER_UNTRUSTED: the backup is signed by "C=RO, O=RO Police, CN=RO NCP audit log signing" \(SHA-256 [0-9a-f]{64}\), which is neither issued by the given national CA nor the fingerprint given/);
+  assert.deepEqual(loadConfig(box.configPath).peers, [], 'nothing restored');
   const restore = await pruem(['provision', 'restore', backup, '--config', box.configPath, '--ca', ca.cert]);
   assert.equal(restore.code, 0, restore.out);
   const after = loadConfig(box.configPath);
