@@ -52,3 +52,14 @@ build: $(STAMP)/npm
 
 clean:
 	rm -rf dist node_modules
+
+# The appliance disk image and its boot test under qemu (image/README.md). Both run as root.
+.PHONY: image image-test
+# Build machine packages for the image: debootstrap, GRUB (BIOS), veritysetup, sfdisk, qemu.
+APT_IMAGE := debootstrap grub-pc-bin grub-common cryptsetup-bin fdisk qemu-system-x86 qemu-utils
+image: build
+	@bash scripts/apt-ensure.sh $(APT_IMAGE)
+	bash image/build.sh
+
+image-test: image
+	set -o pipefail; bash test/image/boot.sh 2>&1 | tee var/image/last-test.log
