@@ -311,7 +311,7 @@ export async function provisionCommand(argv: string[], io: CommandIo): Promise<n
 
 /** The SoftHSM2 development path (explicit flag), recorded so production provisioning refuses to mix with it. */
 async function development(config: GatewayConfig, io: CommandIo): Promise<number> {
-  const result = await ensureDevelopmentToken(config);
+  const result = await ensureDevelopmentToken(config, { explicit: true });
   if (result.status === 'not-softhsm') throw new Usage(`${config.token.module} is not SoftHSM2: development certificates are for SoftHSM2 tokens only`);
   if (result.status === 'production') throw new Usage('this appliance is provisioned for production: no development certificates');
   for (const action of result.actions) io.stdout.write(`${action}\n`);

@@ -147,13 +147,19 @@ export function initUserPinAsSo(slot: graphene.Slot, soPin: string, pin: string)
  * development certificates close to expiry; certificates imported from a CA are never touched.
  * Not for other modules (smartcards, HSMs): those are provisioned with generateCsr/importCertificate.
  */
-export async function ensureDevelopmentToken(config: GatewayConfig, opts: { now?: Date } = {}): Promise<DevelopmentTokenResult> {
+export async function ensureDevelopmentToken(config: GatewayConfig, opts: { now?: Date; explicit?: boolean } = {}): Promise<DevelopmentTokenResult> {
   const now = opts.now ?? new Date();
   const actions: string[] = [];
   if (!isSoftHsmModule(config.token.module)) return { status: 'not-softhsm', softhsmConf: null, actions, certificates: [] };
   // A box provisioned for production (pruem provision) never gets development keys or certificates,
   // even on SoftHSM2: what is missing is reported instead.
-  if (readRecord(config.dataDir)?.mode === 'production') return { status: 'production', softhsmConf: config.token.softhsmConf ?? null, actions, certificates: [] };
+  const record = readRecord(config.dataDir);
+  if (record?.mode === 'production') return { status: 'production', softhsmConf: config.token.softhsmConf ?? null, actions, certificates: [] };
+  // A SoftHSM2 token at a configured location is an installation's token (the appliance image's): development
+  // keys and certificates only when asked for (pruem provision --development), never by a daemon's start.
+  if (!opts.explicit && config.token.softhsmConf !== undefined && record?.mode !== 'development') {
+    return { status: 'production', softhsmConf: config.token.softhsmConf, actions, certificates: [] };
+  }
 
   const conf = config.token.softhsmConf ?? developmentSofthsmConf(config);
   if (!existsSync(conf)) {
@@ -250,7 +256,7 @@ export async function setupDevelopmentToken(config: GatewayConfig, pin: string):
     throw new ProvisioningError('TOKEN_NOT_SOFTHSM', `${config.token.module} is not SoftHSM2: initialise the card with its own tools`);
   }
   const source = config.token.pin;
-  if (!('file' in source)) return ensureDevelopmentToken(config);
+  if (!('file' in source)) return ensureDevelopmentToken(config, { explicit: true });
   const conf = config.token.softhsmConf ?? developmentSofthsmConf(config);
   if (existsSync(conf)) {
     const lease = acquireModule(config.token.module, conf);
@@ -272,7 +278,7 @@ export async function setupDevelopmentToken(config: GatewayConfig, pin: string):
     }
   }
   writeFileAtomic(source.file, `${pin}\n`, 0o600);
-  return ensureDevelopmentToken(config);
+  return ensureDevelopmentToken(config, { explicit: true });
 }
 
 // Kept for callers that want to write the SoftHSM2 configuration themselves (image build).
