@@ -141,8 +141,8 @@ export async function composeGateway(config: GatewayConfig, opts: { log?: Logger
   for (const problem of directory.problems) log.warn({ problem }, 'peer directory');
 
   const certs = certsDir(config);
-  // Parsed once: each answer is signed with it, and parsing a certificate costs a third of a millisecond.
-  // Read when used and re-read when the file changes: absent until provisioned, switched by a renewal.
+  // Parsed once per version of the file (each answer is signed with it; parsing costs a third of a millisecond):
+  // absent until provisioned, switched by a renewal's import, without a restart.
   const signerCert = liveCertificate(join(certs, `${KEY_LABELS.sign}.pem`));
 
   const opener = smimeOpener({ directory, token, maxBytes: config.limits.maxMessageBytes });
