@@ -22,6 +22,7 @@ import { isMemberStateCode, type MailChannel, type MemberStateCode } from './pee
 import { Token, KEY_LABELS } from './token/token.js';
 import { ensureDevelopmentToken, tokenOptionsFromConfig, certsDir } from '../provisioning/index.js';
 import { loadListenerTls } from '../provisioning/listener-tls.js';
+import { liveAuditSigner, liveCertificate, provisioningGate } from '../provisioning/live.js';
 import { signingTimeOf } from './transport/smime/index.js';
 import { createSmtpSender, type SmtpSender } from './transport/mail/sender.js';
 import { startSmtpReceiver, type SmtpReceiver } from './transport/mail/receiver.js';
@@ -46,7 +47,8 @@ import { OfficersClients } from './dna-exchange/officers-clients.js';
 import { apiLogTo } from './api/log.js';
 import { ensurePrivateDir } from './util/fs.js';
 import { composeFingerprintChannel, type FingerprintChannel } from './fingerprint-exchange/compose.js';
-import { buildApiDeps } from './api/wiring/index.js';
+import { buildApiDeps, configFilePort, systemdPort } from './api/wiring/index.js';
+import { startGatewaySerial } from './serial/index.js';
 import { AuditLog } from './audit/log.js';
 import type { AuditSigner } from './audit/signer.js';
 import { createExchangeAudit } from './audit/exchange-audit.js';
@@ -140,13 +142,14 @@ export async function composeGateway(config: GatewayConfig, opts: { log?: Logger
   for (const problem of directory.problems) log.warn({ problem }, 'peer directory');
 
   const certs = certsDir(config);
-  // Parsed once: each answer is signed with it, and parsing a certificate costs a third of a millisecond.
-  const signerCert = new X509Certificate(readFileSync(join(certs, `${KEY_LABELS.sign}.pem`)));
+  // Parsed once per version of the file (each answer is signed with it; parsing costs a third of a millisecond):
+  // absent until provisioned, switched by a renewal's import, without a restart.
+  const signerCert = liveCertificate(join(certs, `${KEY_LABELS.sign}.pem`));
 
   const opener = smimeOpener({ directory, token, maxBytes: config.limits.maxMessageBytes });
   const sealer = smimeSealer({ directory, token, signerCert });
   const auditLog = new AuditLog(db, { origin: `${config.memberState}/pruem-gateway` });
-  const auditSigner = tokenAuditSigner(token, readFileSync(join(certs, `${KEY_LABELS.audit}.pem`), 'utf8'));
+  const auditSigner = liveAuditSigner(join(certs, `${KEY_LABELS.audit}.pem`), (pem) => tokenAuditSigner(token, pem));
   const audit = createExchangeAudit(db, auditLog);
   const officers = new OfficerRegistry(db, auditLog);
   // An outgoing search by an officer who is not authorised fails inside the pipeline's transaction.
@@ -260,6 +263,11 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
   const intake = mailIntake({ db: core.db, queue, directory, pipeline, audit: core.exchangeAudit, log });
   try {
     let smtpPort: number | null = null;
+    // The vehicle channel's officers' routes serve at once; its TESTA-side listener opens with the rest below.
+    const vehicle = await composeVehicleChannel(core);
+    running.push(() => vehicle.stop());
+    // The TESTA side opens once the keys and certificates are there (at once on a provisioned box).
+    const openTesta = async (): Promise<void> => {
     if (config.listen.smtp) {
       const receiver: SmtpReceiver = await startSmtpReceiver({
         host: config.listen.smtp.host,
@@ -299,10 +307,21 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
     }
     pipeline.start();
     running.push(() => pipeline.stop());
-    const vehicle = await composeVehicleChannel(core);
-    running.push(() => vehicle.stop());
     await vehicle.start();
     core.fingerprint.start();
+    };
+    const gate = await provisioningGate({
+      config,
+      token: core.token,
+      open: openTesta,
+      onWaiting: (s) => {
+        services.set('smtp-receiver', 'down', `closed until provisioned: ${s.missing.join('; ')}`);
+        log.warn({ missing: s.missing }, 'not provisioned: the TESTA side stays closed (pruem provision)');
+      },
+      onOpened: () => log.info('provisioning complete: the TESTA side is open'),
+      onError: (e) => log.error({ reason: e.message }, 'the TESTA side could not open'),
+    });
+    running.push(() => gate.stop());
 
     let officersPort: number | null = null;
     if (config.listen.officers) {
@@ -363,13 +382,17 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
 
     const tls = await loadListenerTls(config);
     if (!tls.ok) throw new Error(tls.error);
+    // One configuration port for the console and the serial console, and the set-up code both show.
+    const configPort = configFilePort(config, opts.configPath ?? null);
+    let setupCode: string | null = null;
     const api = createApiServer(
       buildApiDeps({
         config,
         configPath: opts.configPath ?? null,
         db: core.db,
         version: VERSION,
-        status: () => core.status(),
+        status: () => ({ ...core.status(), provisioning: gate.current() }),
+        onProvisioned: () => void gate.check(),
         token: core.token,
         audit: core.audit,
         auditSigner: core.auditSigner,
@@ -385,7 +408,11 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
           }),
       }, {
         log: apiLogTo(log),
-        onSetupCode: (code) => log.warn({ setupCode: code }, 'no console account yet: open the console and enter this set-up code'),
+        config: configPort,
+        onSetupCode: (code) => {
+          setupCode = code;
+          log.warn({ setupCode: code }, 'no console account yet: open the console and enter this set-up code');
+        },
         extraRoutes: [dnaValidationRoutes(core.dna.validations), dnaComparisonRoutes(core.dna.comparisons)],
         // The Secure flag on the session cookie wherever the request came over TLS.
         security: { secureCookies: tls.tls !== null },
@@ -394,13 +421,21 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
     const listening = await api.listen(config.listen.api.host, config.listen.api.port, tls.tls ?? undefined);
     running.push(() => listening.close());
     const apiUrl = `${tls.tls ? 'https' : 'http'}://${config.listen.api.host}:${listening.port}`;
+    if (config.serial.enabled) {
+      const serial = startGatewaySerial({
+        db: core.db, token: core.token, audit: core.audit, version: VERSION, configPath: opts.configPath ?? null, config: configPort,
+        status: () => ({ ...core.status(), provisioning: gate.current() }), setupCode: () => setupCode, system: systemdPort,
+        afterProvisioning: () => void gate.check(), log: (event, fields) => log.info(fields ?? {}, event),
+      });
+      running.push(() => serial.close());
+    }
     log.info(
       { api: apiUrl, smtp: smtpPort, ...(tls.tls ? { tls: tls.tls.source, certificateSha256: tls.tls.fingerprint } : {}) },
       tls.tls?.source === 'self-signed'
         ? 'gateway started; the console uses a self-signed certificate: check that the browser shows this SHA-256 fingerprint'
         : 'gateway started',
     );
-    return { ...core, apiPort: listening.port, apiUrl, smtpPort, officersPort, stop: stopAll };
+    return { ...core, status: () => ({ ...core.status(), provisioning: gate.current() }), apiPort: listening.port, apiUrl, smtpPort, officersPort, stop: stopAll };
   } catch (e) {
     log.error({ reason: e instanceof Error ? e.message : String(e) }, 'gateway could not start; stopping what had started');
     await stopAll();

@@ -6,6 +6,7 @@ import type { GatewayConfig } from '../appliance/config/config.js';
 import { readSecret } from '../appliance/config/config.js';
 import { Token, TokenError, KEY_LABELS, derToPem, type TokenOpenOptions } from '../appliance/token/token.js';
 import { acquireModule } from '../appliance/token/pkcs11-module.js';
+import { readRecord } from './state.js';
 import { pkcs11Name } from '../appliance/token/pkcs11-errors.js';
 import {
   ProvisioningError,
@@ -40,18 +41,29 @@ export function tokenOptionsFromConfig(config: GatewayConfig, extra: Partial<Tok
   const t = config.token;
   let softhsmConf = t.softhsmConf;
   if (!softhsmConf && isSoftHsmModule(t.module) && existsSync(developmentSofthsmConf(config))) softhsmConf = developmentSofthsmConf(config);
+  let pin: string;
+  let pinUnavailable: string | undefined;
+  try {
+    pin = extra.pin ?? readSecret(t.pin);
+  } catch (e) {
+    // The daemon starts anyway (allowNotReady) and says why the token is locked; other callers need the PIN.
+    if (!extra.allowNotReady) throw e;
+    pin = '';
+    pinUnavailable = `no PIN: ${(e as Error).message}`;
+  }
   return {
     module: t.module,
     label: t.label,
     ...(t.slot !== undefined ? { slot: t.slot } : {}),
-    pin: readSecret(t.pin),
+    pin,
+    ...(pinUnavailable ? { pinUnavailable } : {}),
     ...(softhsmConf ? { softhsmConf } : {}),
     ...extra,
   };
 }
 
 export interface DevelopmentTokenResult {
-  readonly status: 'created' | 'existing' | 'not-softhsm';
+  readonly status: 'created' | 'existing' | 'not-softhsm' | 'production';
   /** The SoftHSM2 configuration the daemon must open the token with (null when not SoftHSM2). */
   readonly softhsmConf: string | null;
   /** What this call changed, for the first-start log ("generated key ncp-sign", …). */
@@ -112,6 +124,11 @@ function initialiseToken(module: graphene.Module, label: string, soPin: string, 
   free.lib.C_InitToken(free.handle, soPin, label);
   const slot = findSlotByLabel(module, label);
   if (!slot) throw new ProvisioningError('TOKEN_INIT_FAILED', `token "${label}" not visible after C_InitToken`);
+  initUserPinAsSo(slot, soPin, pin);
+}
+
+/** C_InitPIN: the Security Officer sets the user PIN of a freshly initialised (or reset) token. */
+export function initUserPinAsSo(slot: graphene.Slot, soPin: string, pin: string): void {
   const session = slot.open(graphene.SessionFlag.SERIAL_SESSION | graphene.SessionFlag.RW_SESSION);
   try {
     session.login(soPin, graphene.UserType.SO);
@@ -130,10 +147,19 @@ function initialiseToken(module: graphene.Module, label: string, soPin: string, 
  * development certificates close to expiry; certificates imported from a CA are never touched.
  * Not for other modules (smartcards, HSMs): those are provisioned with generateCsr/importCertificate.
  */
-export async function ensureDevelopmentToken(config: GatewayConfig, opts: { now?: Date } = {}): Promise<DevelopmentTokenResult> {
+export async function ensureDevelopmentToken(config: GatewayConfig, opts: { now?: Date; explicit?: boolean } = {}): Promise<DevelopmentTokenResult> {
   const now = opts.now ?? new Date();
   const actions: string[] = [];
   if (!isSoftHsmModule(config.token.module)) return { status: 'not-softhsm', softhsmConf: null, actions, certificates: [] };
+  // A box provisioned for production (pruem provision) never gets development keys or certificates,
+  // even on SoftHSM2: what is missing is reported instead.
+  const record = readRecord(config.dataDir);
+  if (record?.mode === 'production') return { status: 'production', softhsmConf: config.token.softhsmConf ?? null, actions, certificates: [] };
+  // A SoftHSM2 token at a configured location is an installation's token (the appliance image's): development
+  // keys and certificates only when asked for (pruem provision --development), never by a daemon's start.
+  if (!opts.explicit && config.token.softhsmConf !== undefined && record?.mode !== 'development') {
+    return { status: 'production', softhsmConf: config.token.softhsmConf, actions, certificates: [] };
+  }
 
   const conf = config.token.softhsmConf ?? developmentSofthsmConf(config);
   if (!existsSync(conf)) {
@@ -230,7 +256,7 @@ export async function setupDevelopmentToken(config: GatewayConfig, pin: string):
     throw new ProvisioningError('TOKEN_NOT_SOFTHSM', `${config.token.module} is not SoftHSM2: initialise the card with its own tools`);
   }
   const source = config.token.pin;
-  if (!('file' in source)) return ensureDevelopmentToken(config);
+  if (!('file' in source)) return ensureDevelopmentToken(config, { explicit: true });
   const conf = config.token.softhsmConf ?? developmentSofthsmConf(config);
   if (existsSync(conf)) {
     const lease = acquireModule(config.token.module, conf);
@@ -252,7 +278,7 @@ export async function setupDevelopmentToken(config: GatewayConfig, pin: string):
     }
   }
   writeFileAtomic(source.file, `${pin}\n`, 0o600);
-  return ensureDevelopmentToken(config);
+  return ensureDevelopmentToken(config, { explicit: true });
 }
 
 // Kept for callers that want to write the SoftHSM2 configuration themselves (image build).

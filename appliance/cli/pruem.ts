@@ -47,13 +47,10 @@ const commands: Record<string, Subcommand> = {
     },
   },
   provision: {
-    summary: 'create the development token, keys and certificates if missing (first boot)',
+    summary: 'bring the box into service: token, keys, CSRs, certificates, peers (--development: SoftHSM2 development token)',
     async run(argv, io) {
-      const o = options(argv, CONFIG_OPTION, 'usage: pruem provision [--config FILE]\n\nInitialises a SoftHSM2 development token with the gateway keys and\nself-signed DEVELOPMENT certificates, unless they exist already. Idempotent.', io);
-      if (!o) return 0;
-      const { provisionFirstBoot } = await import('../main.js');
-      await provisionFirstBoot(configFor(o.values.config, io).config, io);
-      return 0;
+      const { provisionCommand } = await import('../../provisioning/cli.js');
+      return provisionCommand(argv, io);
     },
   },
   demo: {

@@ -4,6 +4,13 @@ import { z } from 'zod';
 import { MEMBER_STATES } from '../peers/member-states.js';
 
 const memberState = z.enum(MEMBER_STATES);
+
+/** Dotted quad with octets 0–255, with a /0–32 prefix when asked for. */
+function ipv4(text: string, withPrefix: boolean): boolean {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\/(\d{1,2}))?$/.exec(text);
+  if (!m || (m[5] === undefined) === withPrefix) return false;
+  return m.slice(1, 5).every((o) => Number(o) <= 255) && (!withPrefix || Number(m[5]) <= 32);
+}
 const host = z.string().min(1);
 const port = z.number().int().min(0).max(65535);
 
@@ -233,6 +240,28 @@ export const configSchema = z
       .default({ maxFailures: 5, replayWindow: { pastHours: 24, futureMinutes: 5 }, retentionDays: { queue: 30, rejections: 180 } }),
     peers: z.array(peer).default([]),
     vehicle: vehicleSettings.default({ listen: null, register: { kind: 'demo', path: 'vehicle-register.sqlite', simulatedDelayMs: 0, seedVehicles: 500 }, deadlineSeconds: 10, timestampWindowSeconds: 300, clockSkewSeconds: 60, queueHours: 24 }),
+    /** The management interface's address, set on the serial console or by `pruem provision` (the image's networkd applies it). */
+    network: z
+      .object({
+        interface: z.string().regex(/^[A-Za-z0-9._-]{1,15}$/),
+        address: z.string().refine((s) => ipv4(s, true), 'IPv4 address with prefix, e.g. 10.0.0.2/24'),
+        gateway: z.string().refine((s) => ipv4(s, false), 'IPv4 address').nullable().default(null),
+        dns: z.array(z.string().refine((s) => ipv4(s, false), 'IPv4 address')).max(3).default([]),
+      })
+      .strict()
+      .nullable()
+      .default(null),
+    /** The technicians' serial console (appliance/serial/), 8N1. */
+    serial: z
+      .object({
+        enabled: z.boolean().default(false),
+        device: z.string().min(1).default('/dev/ttyS0'),
+        baudRate: z.number().int().positive().default(115200),
+        /** Signed-in sessions end after this long without a key press. */
+        idleMinutes: z.number().positive().default(10),
+      })
+      .strict()
+      .default({ enabled: false, device: '/dev/ttyS0', baudRate: 115200, idleMinutes: 10 }),
     fingerprint: fingerprint.default({
       afis: 'none',
       capacity: { ours: { CPS: 1000, PMS: 1000, MPS: 1000, MMS: 1000 }, oursPerPeer: {}, peers: {} },

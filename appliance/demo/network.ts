@@ -76,7 +76,7 @@ function vehiclePeer(root: string, n: NodeSpec): { vehicle?: { url: string; tlsC
  */
 export async function provisionNode(node: NodeFiles): Promise<void> {
   const log = join(node.dataDir, 'provision.log');
-  await runPruem(['provision', '--config', node.configPath], log);
+  await runPruem(['provision', '--development', '--config', node.configPath], log);
   const seeded = join(node.dataDir, 'dna-seed.jsonl');
   if (node.spec.syntheticProfiles && !existsSync(seeded)) {
     writeSyntheticDatabase(seeded, node.spec.state, node.spec.syntheticProfiles);

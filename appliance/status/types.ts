@@ -58,6 +58,8 @@ export interface GatewayStatus {
   readonly services: readonly ServiceStatus[];
   readonly peers: readonly PeerLinkStatus[];
   readonly queues: readonly QueueStatus[];
+  /** The daemon's provisioning (startGateway): what is missing before the TESTA side opens, certificates near expiry. */
+  readonly provisioning?: { readonly ready: boolean; readonly mode: 'production' | 'development' | 'none'; readonly missing: readonly string[]; readonly expiring: readonly string[] };
   /** Inbox messages given up on (until retention removes them) and the latest few; absent from an older daemon. */
   readonly deadLetters?: { readonly count: number; readonly recent: readonly DeadLetter[] };
   /** Messages per minute over the last hour (60 buckets, oldest first), per direction. */

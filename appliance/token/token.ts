@@ -75,6 +75,8 @@ export interface TokenOpenOptions {
   readonly softhsmConf?: string;
   /** Resolve with a Token whose status() says why it is not ready, instead of rejecting (the daemon uses this). */
   readonly allowNotReady?: boolean;
+  /** Why `pin` is empty (the PIN file is not written yet…), reported as the locked state's detail. */
+  readonly pinUnavailable?: string;
   /** Probe the session before use when it was idle this long (default 5 min): some HSMs drop idle sessions. */
   readonly idleCheckMs?: number;
 }
@@ -257,13 +259,16 @@ export class Token {
   /** Generates an RSA key pair on the token: private half sensitive, non-extractable, for one usage only. */
   async generateKeyPair(
     label: string,
-    options: { usage: KeyUsageKind; bits?: number } ,
+    options: { usage: KeyUsageKind; bits?: number; signsOwnRequest?: boolean },
   ): Promise<{ label: string; id: string; publicKey: KeyObject }> {
     return this.withSession(async (c) => {
       if (findAll(c.session, { class: graphene.ObjectClass.PRIVATE_KEY, label }).length > 0) {
         throw new TokenError('KEY_EXISTS', `a private key labelled "${label}" already exists on the token`);
       }
       const sign = options.usage === 'sign';
+      // A decryption key for a national CA must sign its own PKCS#10 request (proof of possession): the
+      // certificate's key usage (keyEncipherment only) is what restricts it then, not CKA_SIGN.
+      const maySign = sign || options.signsOwnRequest === true;
       // A temporary id; replaced by the RFC 5280 key identifier once the public key is known.
       const tmpId = Buffer.from(c.session.generateRandom(20));
       const pair = await callback<graphene.IKeyPair>((cb) =>
@@ -275,7 +280,7 @@ export class Token {
             private: false,
             label,
             id: tmpId,
-            verify: sign,
+            verify: maySign,
             encrypt: !sign,
             wrap: !sign,
             modulusBits: options.bits ?? 2048,
@@ -289,7 +294,7 @@ export class Token {
             extractable: false,
             label,
             id: tmpId,
-            sign,
+            sign: maySign,
             decrypt: !sign,
             unwrap: !sign,
           },
@@ -400,6 +405,24 @@ export class Token {
     return this.withSession(async (c) => {
       const objs = findAll(c.session, { label });
       for (const o of objs) c.session.destroy(o);
+      c.objects.clear();
+      c.privateKeys.clear();
+      this.certCache = null;
+      return objs.length;
+    });
+  }
+
+  /**
+   * Gives every object labelled `from` the label `to` (a renewed key taking over its purpose's label).
+   * Refuses when `to` still has a private key: the old one must be removed first.
+   */
+  async relabel(from: string, to: string): Promise<number> {
+    return this.withSession(async (c) => {
+      if (findAll(c.session, { class: graphene.ObjectClass.PRIVATE_KEY, label: to }).length > 0) {
+        throw new TokenError('KEY_EXISTS', `a private key labelled "${to}" already exists on the token`);
+      }
+      const objs = findAll(c.session, { label: from });
+      for (const o of objs) o.setAttribute({ label: to });
       c.objects.clear();
       c.privateKeys.clear();
       this.certCache = null;
@@ -538,6 +561,11 @@ export class Token {
       this.conn = conn;
       if (this.refusedPin !== null && this.refusedPin === this.pin) {
         this.current = this.makeStatus('locked', 'the configured PIN was refused before; supply another one', ident);
+        return;
+      }
+      if (this.pin === '') {
+        // No PIN yet (an unprovisioned box): never try an empty one, a card would count it as a wrong try.
+        this.current = this.makeStatus('locked', this.opts.pinUnavailable ?? 'no PIN configured', ident);
         return;
       }
       const loginResult = this.tryLogin(conn);

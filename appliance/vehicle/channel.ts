@@ -3,8 +3,8 @@
  * statistics, officers), started with its own listener and queue loop, and its officers' routes mounted on
  * the officers' API. main.ts calls composeVehicleChannel(core), start(), mountOfficersApi(app), stop().
  */
-import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { liveCertificate } from '../../provisioning/live.js';
 import { join } from 'node:path';
 import type Koa from 'koa';
 import type { GatewayConfig } from '../config/config.js';
@@ -73,7 +73,8 @@ export function openRegister(config: GatewayConfig): VehicleRegister {
 export async function composeVehicleChannel(core: VehicleCoreParts): Promise<VehicleChannel> {
   const { config } = core;
   const v = config.vehicle;
-  const signer = tokenXmlSigner(core.token, KEY_LABELS.sign, new X509Certificate(readFileSync(join(certsDir(config), `${KEY_LABELS.sign}.pem`))));
+  // The current signing certificate, read when a message is signed: the box may start unprovisioned.
+  const signer = tokenXmlSigner(core.token, KEY_LABELS.sign, liveCertificate(join(certsDir(config), `${KEY_LABELS.sign}.pem`)));
   const partners = new VehiclePartners(config, core.directory);
   for (const problem of partners.problems) core.log.warn({ problem }, 'vehicle partners');
   const register = openRegister(config);

@@ -67,8 +67,8 @@ test('the wizard runs Member State, network, token PIN, keys and CSRs, first acc
     r = await b.request('POST', '/api/setup/keys', { organization: 'Police', commonName: 'DE NCP' });
     assert.equal(r.status, 200, r.text);
     const state = r.json<SetupState>();
-    assert.deepEqual(state.csrs.map((c) => c.usage), ['signing', 'audit']);
-    assert.deepEqual(h.calls.filter((c) => c.startsWith('csr:')), ['csr:signing', 'csr:audit']);
+    assert.deepEqual(state.csrs.map((c) => c.usage), ['signing', 'encryption', 'audit']);
+    assert.deepEqual(h.calls.filter((c) => c.startsWith('csr:')), ['csr:signing', 'csr:encryption', 'csr:audit']);
 
     r = await b.request('POST', '/api/setup/account', { username: 'first', displayName: 'First Technician', password: PASSWORDS.technician, language: 'ro' });
     assert.equal(r.status, 201, r.text);

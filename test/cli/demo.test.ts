@@ -34,7 +34,7 @@ test("a demo gateway says so in /api/status, and its set-up code reaches the ter
   const relayPort = await freePort();
   const [node] = writeNetworkConfigs(root, [{ state: 'RO', apiPort, smtpPort }], { host: '127.0.0.1', port: relayPort });
   assert.ok(node);
-  await runPruem(['provision', '--config', node.configPath], join(node.dataDir, 'provision.log'));
+  await runPruem(['provision', '--development', '--config', node.configPath], join(node.dataDir, 'provision.log'));
   const child = spawnGateway(node, { demo: true });
   const codes: string[] = [];
   assert.ok(child.stdout);

@@ -92,7 +92,7 @@ export async function startGateways(states: readonly MemberStateCode[], opts: Ga
     const files = writeNetworkConfigs(root, specs, relay, opts.config);
     for (const f of files) {
       if (demo) await provisionNode(f);
-      else await runPruem(['provision', '--config', f.configPath], join(f.dataDir, 'provision.log'));
+      else await runPruem(['provision', '--development', '--config', f.configPath], join(f.dataDir, 'provision.log'));
       net.add(f);
     }
     const routes = specs.map((s) => ({ state: s.state, host: '127.0.0.1', port: s.smtpPort }));

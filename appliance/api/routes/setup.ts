@@ -196,17 +196,18 @@ export const setupRoutes: InternalRouteModule = (router, kit, internals: ApiInte
     const body = parseBody(z.object({ organization: z.string().trim().min(1).max(64), commonName: z.string().trim().min(1).max(48) }).strict(), await kit.readJson(ctx));
     const country = deps.config.current().memberState;
     const csrs: CsrResult[] = [];
-    // The signing and audit keys sign their own requests; the decrypt-only encryption key cannot (see wiring/provisioning.ts).
-    for (const usage of ['signing', 'audit'] as const) {
+    // Every key signs its own request; a development token's decrypt-only key cannot (see wiring/provisioning.ts), it is skipped there.
+    for (const usage of ['signing', 'encryption', 'audit'] as const) {
       // newKey false: the token step already made the keys (development token) or the card came with them.
       const request = { usage, commonName: `${body.commonName} ${usage}`, organization: body.organization, country: country === 'EL' ? 'GR' : country === 'UK' ? 'GB' : country, newKey: false };
       try {
         csrs.push(await callDependency('provisioning', () => deps.provisioning.generateCsr(request)));
-        await kit.audit(ctx, { action: 'setup.keys', target: `${usage} key, CN=${request.commonName}`, outcome: 'success' });
       } catch (e) {
+        if (usage === 'encryption' && /decrypt-only/.test((e as Error).message)) continue;
         await kit.audit(ctx, { action: 'setup.keys', target: `${usage} key, CN=${request.commonName}`, outcome: 'failure', detail: (e as Error).message });
         throw e;
       }
+      await kit.audit(ctx, { action: 'setup.keys', target: `${usage} key, CN=${request.commonName}`, outcome: 'success' });
     }
     progress.mark('keys', kit.now(), csrs);
     ctx.body = await state(true);

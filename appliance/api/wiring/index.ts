@@ -7,7 +7,7 @@
  */
 import { writeFileAtomic } from '../../util/fs.js';
 import type Database from 'better-sqlite3';
-import type { GatewayConfig } from '../../config/config.js';
+import { loadConfig, type GatewayConfig } from '../../config/config.js';
 import type { GatewayStatus } from '../../status/types.js';
 import type { Token } from '../../token/token.js';
 import type { AuditLog } from '../../audit/log.js';
@@ -88,6 +88,8 @@ export interface GatewayParts {
   readonly ping?: (peer: MemberStateCode, channel: MailChannel) => Promise<string>;
   /** systemd-networkd folder for the management interface (the image: /etc/systemd/network); absent: the wizard keeps the network as it is. */
   readonly network?: { readonly dir: string; readonly interface: string; readonly reload: boolean };
+  /** After the console imported a certificate: the daemon re-checks its provisioning at once. */
+  readonly onProvisioned?: () => void;
 }
 
 export function buildApiDeps(parts: GatewayParts, overrides: Partial<ApiDeps> = {}): ApiDeps {
@@ -99,7 +101,16 @@ export function buildApiDeps(parts: GatewayParts, overrides: Partial<ApiDeps> = 
     version: parts.version,
     status: () => parts.status(),
     config,
-    provisioning: provisioningPort({ token: parts.token, config: () => config.current() }),
+    provisioning: provisioningPort({
+      token: parts.token,
+      config: () => config.current(),
+      configPath: parts.configPath,
+      onProvisioned: () => {
+        // An import may have written the configuration file (the console's TLS pair): the console's copy follows it.
+        if (parts.configPath) void config.apply(loadConfig(parts.configPath)).catch(() => undefined);
+        parts.onProvisioned?.();
+      },
+    }),
     audit: auditPort({ log: parts.audit, signer, officers, exportRoots: parts.config.audit.exportRoots }),
     officers: officersPort(officers),
     officersClients: officersClientsPort(new OfficersClients(parts.db, parts.audit)),

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
 import type { GatewayConfig } from '../../config/config.js';
 import { channelAddress, type MailChannel } from '../../peers/member-states.js';
 import { KEY_LABELS, type Token, type TokenStatus } from '../../token/token.js';
@@ -15,6 +16,8 @@ import {
 } from '../../../provisioning/index.js';
 import type { ProvisioningPort } from '../deps.js';
 import { listenerTlsMode, selfSignedPaths } from '../../../provisioning/listener-tls.js';
+import { provision, splitPem, type ProvisionContext, type ProvisioningAuditSink } from '../../../provisioning/production.js';
+import { readRecord } from '../../../provisioning/state.js';
 import type { CertificateInfo, CertificateUsage, CsrRequest, TokenState } from '../wire.js';
 
 const LABEL_OF: Record<CsrRequest['usage'], string> = { signing: KEY_LABELS.sign, encryption: KEY_LABELS.decrypt, audit: KEY_LABELS.audit };
@@ -70,9 +73,19 @@ function view(info: PemInfo, extra: { id: string; owner: 'own' | 'peer'; state: 
 
 export interface ProvisioningWiring {
   readonly token: Token;
+  /** The configuration file (production provisioning writes it). */
+  readonly configPath?: string | null;
+  /** Production provisioning steps for the audit log (the routes record the console action itself). */
+  readonly audit?: ProvisioningAuditSink;
+  /** After an import: the daemon checks at once whether the TESTA side can open. */
+  readonly onProvisioned?: () => void;
   /** The configuration as it is now (it changes through the console). */
   readonly config: () => GatewayConfig;
   readonly now?: () => Date;
+}
+
+function productionContext(w: ProvisioningWiring): ProvisionContext {
+  return { configPath: w.configPath ?? null, config: w.config(), token: w.token, audit: w.audit ?? (() => undefined) };
 }
 
 /** The console's token and certificate operations, on the provisioning/ library and the daemon's Token. */
@@ -117,6 +130,13 @@ export function provisioningPort(w: ProvisioningWiring): ProvisioningPort {
     generateCsr: (request) =>
       mapped(async () => {
         const label = LABEL_OF[request.usage];
+        if (readRecord(w.config().dataDir)?.mode === 'production') {
+          // A production box: the keys and requests of provisioning/production.ts (the decryption key signs its own).
+          const r = await provision(productionContext(w), { keys: true, subject: { organization: request.organization } });
+          const csr = r.csrs.find((c) => c.label === label);
+          if (!csr) throw coded('VALIDATION_FAILED', `no ${request.usage} key in this configuration`);
+          return { usage: request.usage, subject: csr.subject, pem: readFileSync(csr.path, 'utf8'), keyLabel: label };
+        }
         if (request.usage === 'encryption') {
           // ncp-decrypt is decrypt-only on the token (key separation): it cannot sign the PKCS#10
           // proof of possession (CKR_KEY_FUNCTION_NOT_PERMITTED). Said plainly instead of a PKCS#11 code.
@@ -136,6 +156,17 @@ export function provisioningPort(w: ProvisioningWiring): ProvisioningPort {
 
     importCertificate: (pem) =>
       mapped(async () => {
+        if (readRecord(w.config().dataDir)?.mode === 'production') {
+          // The upload may carry the national chain with the answer: the administrator imports both, explicitly.
+          const parts = splitPem(pem);
+          const isCa = (p: string) => new X509Certificate(p).ca;
+          const r = await provision(productionContext(w), { caPems: parts.filter(isCa), certificatePems: parts.filter((p) => !isCa(p)) });
+          const uploaded = new Set(splitPem(pem).map((p) => certificateInfo(p).fingerprintSha256));
+          const changed = Object.values(r.record.certificates).find((c) => uploaded.has(c.fingerprintSha256));
+          if (!changed) throw coded('CERTIFICATE_INVALID', 'only CA certificates were uploaded: the national chain is stored, now upload the appliance\'s own certificate');
+          w.onProvisioned?.();
+          return view(certificateInfo(readFileSync(changed.path, 'utf8'), now()), { id: `own:${changed.label}`, owner: 'own', state: w.config().memberState, usage: USAGE_OF[changed.label] ?? 'other', keyOnToken: true });
+        }
         const r = await importCertificate(w.token, null, pem, { certsDir: certsDir(w.config()), now: now() });
         return view(r.info, { id: `own:${r.label}`, owner: 'own', state: w.config().memberState, usage: USAGE_OF[r.label] ?? 'other', keyOnToken: true });
       }),

@@ -71,6 +71,15 @@ export function Dashboard() {
       }
     >
       <ErrorLine error={error} />
+      {data.provisioning && (!data.provisioning.ready || data.provisioning.expiring.length > 0) && (
+        <Card title={t(data.provisioning.ready ? 'dash.certExpiring' : 'dash.notProvisioned')}>
+          <ul class="risk-banner provisioning" role="alert" data-provisioned={String(data.provisioning.ready)}>
+            {[...data.provisioning.missing, ...data.provisioning.expiring].map((m) => (
+              <li key={m}>{m}</li>
+            ))}
+          </ul>
+        </Card>
+      )}
       <div class="summary">
         <Card title={t('dash.memberState')}>
           <p class="big">
