@@ -107,7 +107,7 @@ export interface PipelineOptions {
   /**
    * Heavy messages opened ahead to be weighed are kept opened (in memory only, until answered) up to this
    * many bytes of content, so a batch is not verified and decrypted twice; past it they are opened again
-   * when their turn comes. Default 32 MiB (some 50 Art. 4 batches of 500 profiles); 0: always again.
+   * when their turn comes. Default 32 MiB (some 30 Art. 4 batches of 500 profiles); 0: always again.
    */
   readonly openAheadBytes?: number;
 }
@@ -127,13 +127,13 @@ type Step =
   | { readonly kind: 'defer'; readonly code: string; readonly reason: string; readonly counted: boolean; readonly sender: MemberStateCode | null };
 
 type Deferral = Extract<Step, { kind: 'defer' }>;
+const defer = (code: string, reason: string, counted: boolean, sender: MemberStateCode | null = null): Deferral => ({ kind: 'defer', code, reason, counted, sender });
 
 /** A place in a class's commit order: `wait` resolves once every message of the class taken before has committed or given up; `done` lets the next go. */
 interface CommitTurn {
   readonly wait: () => Promise<void>;
   readonly done: () => void;
 }
-const defer = (code: string, reason: string, counted: boolean, sender: MemberStateCode | null = null): Deferral => ({ kind: 'defer', code, reason, counted, sender });
 
 /** A code an exception carries (SmimeError, TokenError, …), else the given one. */
 function codeOf(error: unknown, fallback: string): string {

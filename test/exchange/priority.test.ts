@@ -203,3 +203,51 @@ test('a batch still waiting past its 15 minutes is at risk in the status figures
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a batch our token could not open yet is weighed again when it can: it does not pass for light', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'priority-transient-'));
+  const db = openDatabase(join(dir, 'gw.sqlite'));
+  const queue = new MessageQueue(db, undefined, { signedTimeOf: (raw) => new Date(base + Number(/X-Test-Signed: (\d+)/.exec(raw.toString())?.[1]) * 1000) });
+  const committed: string[] = [];
+  let locked = true;
+  try {
+    const pipeline = new ExchangePipeline({
+      db,
+      queue,
+      links: new LinkTracker(db),
+      opener: {
+        async open(raw) {
+          const name = raw.toString().split('\r\n\r\n')[1]!;
+          if (name === 'heavy-1' && locked) {
+            locked = false;
+            return { ok: false, transient: true, error: { code: 'TOKEN_UNAVAILABLE', message: 'token locked' } };
+          }
+          return { ok: true, sender: 'AT', payload: Buffer.from(name), payloadContentType: 'text/plain', subject: 'DNA', signingTime: new Date(base + Number(/X-Test-Signed: (\d+)/.exec(raw.toString())?.[1]) * 1000) };
+        },
+      },
+      sealer: { seal: async ({ reply }) => ({ raw: reply.payload, mailFrom: 'ncp@de', rcptTo: 'ncp@at' }) },
+      sender: null,
+      handlers: [{
+        channel: 'dna',
+        accepts: () => true,
+        weigh: (m) => (m.payload.toString().startsWith('heavy') ? 500 : 1),
+        handle: (m) => ({ replies: [], summary: 'ok', records: [], persist: () => committed.push(m.payload.toString()) }),
+      }],
+      audit: { exchange: () => undefined, rejected: () => undefined },
+      ourState: 'DE',
+      messageIdDomain: () => 'dna.pruem.de.eu-admin.net',
+      inboundConcurrency: 1,
+      // The token is back at once: the deferred batch is due again without sitting out its back-off.
+      log: (event) => {
+        if (event === 'inbound-deferred') queue.retryDeferredNow('dna');
+      },
+    });
+    for (let i = 0; i < 3; i++) queue.receive(mail(`heavy-${i}`, i), 'dna', 'ncp@at');
+    queue.receive(mail('light-0', 10), 'dna', 'ncp@nl');
+    while (await pipeline.processNextInbound());
+    assert.deepEqual(committed, ['light-0', 'heavy-0', 'heavy-1', 'heavy-2']);
+  } finally {
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -20,8 +20,8 @@ import type { MemberStateCode } from '../../appliance/peers/member-states.js';
 import { runOk } from '../../appliance/util/exec.js';
 import { composeWithForeignPeer, opensslIdentity, opensslSmime } from '../support/foreign-state.js';
 
-/** Batches in the flood (the issue speaks of hundreds; 16 × 500 profiles keep this test within a minute or two here). */
-const FLOOD = Number(process.env.PRUEM_FLOOD_MESSAGES ?? 16);
+/** Batches in the flood (the issue speaks of hundreds; 20 × 500 profiles keep this test within a minute or two here). */
+const FLOOD = Number(process.env.PRUEM_FLOOD_MESSAGES ?? 20);
 const PER_MESSAGE = 500;
 let dir: string;
 let core: GatewayCore;
@@ -62,7 +62,7 @@ after(async () => {
   if (!process.env.PRUEM_KEEP_TEST_DIRS) rmSync(dir, { recursive: true, force: true });
 });
 
-test(`a flood of ${FLOOD} Art. 4 batches of ${PER_MESSAGE} profiles: the Art. 3 search of another State overtakes it, the batches are answered in their order of sending`, async () => {
+test(`a flood of ${FLOOD} Art. 4 batches of ${PER_MESSAGE} profiles: the Art. 3 search of another State overtakes it, the batches are answered in their order of sending`, async (t) => {
   // AT's whole database against ours, as its first connection sends it: request ids AT-FIRST-1 … -N.
   const flood = requests('AT', 4, 'AT-FIRST', profiles('AT', FLOOD * PER_MESSAGE).slice(0, FLOOD * PER_MESSAGE));
   assert.equal(flood.length, FLOOD);
@@ -104,10 +104,12 @@ test(`a flood of ${FLOOD} Art. 4 batches of ${PER_MESSAGE} profiles: the Art. 3 
   assert.equal(answered.length, FLOOD + 1);
   const nlAt = answered.findIndex((a) => a.m === 'nl-search-1@nl');
   assert.equal(answered[nlAt]!.peer, 'NL');
-  // Arrived when `arrivedAfter` batches were answered; at most one batch per lane was being worked on then.
-  assert.ok(arrivedAfter < FLOOD / 2, `the search arrived during the flood (${arrivedAfter} answered)`);
-  assert.ok(nlAt <= arrivedAfter + 2, `the Art. 3 answer is number ${nlAt + 1} of ${FLOOD + 1} (it arrived after ${arrivedAfter})`);
+  // Arrived when `arrivedAfter` batches were answered. Before it may come the batches being worked on then (one
+  // per lane) and those whose matching ran while the search waited for the token (one per lane again).
+  assert.ok(arrivedAfter < FLOOD / 4, `the search arrived during the flood (${arrivedAfter} answered)`);
+  assert.ok(nlAt <= arrivedAfter + 4, `the Art. 3 answer is number ${nlAt + 1} of ${FLOOD + 1} (it arrived after ${arrivedAfter})`);
   assert.ok(nlAt < FLOOD / 2, 'answered before most of the flood');
+  t.diagnostic(`the Art. 3 search arrived after ${arrivedAfter} batches were answered and was answered as number ${nlAt + 1} of ${FLOOD + 1}`);
   assert.deepEqual(
     answered.filter((a) => a.peer === 'AT').map((a) => a.m),
     flood.map((_, i) => `at-first-${i + 1}@at`),
