@@ -49,6 +49,8 @@ build: $(STAMP)/npm
 	@# dependency-free file (it replaces tsc's unbundled verify-audit.mjs).
 	node --import tsx appliance/audit/verify/build.ts dist/appliance/audit/verify-audit.mjs
 	node console/build.mjs
+	@# The vehicle service serves its published WSDL and schemas (?wsdl, ?xsd=) from dist/docs/vehicles/ in a build.
+	install -D -m 0644 -t dist/docs/vehicles docs/vehicles/*.xsd docs/vehicles/*.wsdl
 
 clean:
 	rm -rf dist node_modules
