@@ -45,6 +45,7 @@ import { createOfficersApi, listen as listenOfficersApi } from './dna-exchange/o
 import { OfficersClients } from './dna-exchange/officers-clients.js';
 import { apiLogTo } from './api/log.js';
 import { ensurePrivateDir } from './util/fs.js';
+import { composeFingerprintChannel, type FingerprintChannel } from './fingerprint-exchange/compose.js';
 import { buildApiDeps } from './api/wiring/index.js';
 import { AuditLog } from './audit/log.js';
 import type { AuditSigner } from './audit/signer.js';
@@ -90,6 +91,7 @@ export interface GatewayCore {
     /** An officer's search abroad, or a comparison run's batch (submit.ts). */
     readonly submit: (raw: unknown, alsoInTransaction?: (searchId: string) => void) => ReturnType<typeof submitDnaSearch>;
   };
+  readonly fingerprint: FingerprintChannel;
   readonly log: Logger;
   readonly startedAt: Date;
   status(): GatewayStatus;
@@ -169,10 +171,17 @@ export async function composeGateway(config: GatewayConfig, opts: { log?: Logger
   const sender: SmtpSender | null = config.relay
     ? createSmtpSender({ host: config.relay.host, port: config.relay.port, requireTls: config.relay.requireTls, heloName: directory.ourAddress('dna').split('@')[1] ?? 'localhost' })
     : null;
+  // The fingerprint channel (handler, AFIS service, officers' routes); it reaches the pipeline once built.
+  const fingerprint = composeFingerprintChannel({
+    config, db, statistics, officers, audit: auditLog, directory, pipeline: () => pipeline,
+    report: (name, state, detail) => services.set(name, state, detail),
+    log: (event, fields) => log.info(fields, event),
+  });
   const handlers = [
     pingHandler('dna'),
     pingHandler('fp'),
     dnaChannelHandler({ ourState: config.memberState, agency: config.agency, generator: GENERATOR, engine: () => dna.index.current(), searches: dna.searches, notes: dna.notes, validations: dna.validations, statistics }),
+    fingerprint.handler,
   ];
   const pipeline = new ExchangePipeline({
     db,
@@ -214,11 +223,13 @@ export async function composeGateway(config: GatewayConfig, opts: { log?: Logger
     officers,
     statistics,
     dna: { ...dna, submit: submitDna, comparisons },
+    fingerprint,
     log,
     startedAt,
     status: () => gatewayStatus({ memberState: config.memberState, version: VERSION, startedAt, demo: config.relay === null || process.env.PRUEM_DEMO === '1', queue, links, services, peerChannels }),
     async close() {
       sender?.close();
+      await fingerprint.stop();
       await dnaIndex.close();
       await token.close();
       dnaStore.close();
@@ -287,6 +298,7 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
     }
     pipeline.start();
     running.push(() => pipeline.stop());
+    core.fingerprint.start();
 
     let officersPort: number | null = null;
     if (config.listen.officers) {
@@ -302,6 +314,7 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
         statistics: core.statistics,
         submit: (body) => core.dna.submit(body),
       });
+      core.fingerprint.mountOfficersRoutes(app, { log: apiLogTo(log) });
       const officersTls = await loadListenerTls(config, new Date(), config.listen.officers);
       if (!officersTls.ok) throw new Error(`officers' API: ${officersTls.error}`);
       const officersApi = await listenOfficersApi(app, config.listen.officers.host, config.listen.officers.port, officersTls.tls ?? undefined);
@@ -328,6 +341,8 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
       try {
         const pruned = pruneExchange(core.db, queue, exchangeRetention(config), new Date());
         if (pruned.inbox + pruned.outbox + pruned.rejections + pruned.seen > 0) log.info(pruned, 'working storage pruned');
+        const fpRows = core.fingerprint.prune(new Date(Date.now() - exchangeRetention(config).queueMs));
+        if (fpRows > 0) log.info({ rows: fpRows }, 'fingerprint working storage pruned');
         const hits = core.dna.validations.prune(new Date(Date.now() - VALIDATION_RETENTION_MS));
         if (hits > 0) log.info({ hits }, 'DNA hit validations past the two-year retention deleted');
       } catch (e) {

@@ -55,6 +55,7 @@ export const API_ERRORS = {
   PROFILE_REFUSED: { status: 422, message: 'A profile cannot be sent abroad (too few loci or invalid values).' },
   ART3_SINGLE_PROFILE: { status: 422, message: 'An Art. 3 search carries exactly one profile.' },
   NO_TARGET: { status: 422, message: 'None of the requested States is a configured peer for this channel.' },
+  NIST_TRANSACTION_INVALID: { status: 422, message: 'The ANSI/NIST file is not a valid INT-I 4.22 search; the Annex error lines say why.' },
   CLIENT_CREDENTIAL_REQUIRED: { status: 401, message: "A valid officers' API client credential is required (Authorization: Bearer …)." },
   CLIENT_NAME_INVALID: { status: 400, message: 'Client names have 2 to 48 lower-case letters, digits, dots, dashes or underscores.' },
   CLIENT_NAME_TAKEN: { status: 409, message: 'A client with this name exists already.' },

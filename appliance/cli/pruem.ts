@@ -129,11 +129,18 @@ const commands: Record<string, Subcommand> = {
       return dnaCommand(argv, io);
     },
   },
+  nist: {
+    summary: 'fingerprints: check, dump or build ANSI/NIST-ITL (INT-I 4.22) files',
+    async run(argv, io) {
+      const { nistCommand } = await import('../fingerprint/cli.js');
+      return nistCommand(argv, io);
+    },
+  },
   'officers-client': {
     summary: "officers' API client credentials: list, add, revoke (one per national client system)",
     async run(argv, io) {
       const { auditCommandFromCli } = await import('../main.js');
-      return auditCommandFromCli(['clients', ...argv], io);
+      return auditCommandFromCli(withConfig(['clients', ...argv], io), io);
     },
   },
   audit: {

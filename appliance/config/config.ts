@@ -59,6 +59,45 @@ const peer = z
   })
   .strict();
 
+/** Fingerprint searches per day and type of search (2008/616 Art. 13); absent: no limit of its own. */
+const fpSearchCounts = z
+  .object({
+    CPS: z.number().int().nonnegative().optional(),
+    PMS: z.number().int().nonnegative().optional(),
+    MPS: z.number().int().nonnegative().optional(),
+    MMS: z.number().int().nonnegative().optional(),
+  })
+  .strict();
+
+/** The fingerprint channel (appliance/fingerprint-exchange/, docs/fingerprint-exchange.md). */
+const fingerprint = z
+  .object({
+    /**
+     * The national AFIS: 'none' (no AFIS connected: searches from peers are answered with an ERR at
+     * once), 'demo' (the demo AFIS with a synthetic population — demo network and tests only), or
+     * `{ "directory": PATH }` (an AFIS taking NIST files from a folder and leaving results in another;
+     * relative to dataDir; fingerprint/afis/directory.ts).
+     */
+    afis: z.union([z.enum(['demo', 'none']), z.object({ directory: z.string().min(1) }).strict()]).default('none'),
+    capacity: z
+      .object({
+        /** What we declared: searches per UTC day and type we answer for each peer. */
+        ours: fpSearchCounts.default({ CPS: 1000, PMS: 1000, MPS: 1000, MMS: 1000 }),
+        /** Other figures for some peers (bilateral arrangements), per type; the rest falls back to `ours`. */
+        oursPerPeer: z.partialRecord(memberState, fpSearchCounts).default({}),
+        /** What each peer declared, per type; for a type not given, the peer's `dailyCapacity` counts all types together. */
+        peers: z.partialRecord(memberState, fpSearchCounts).default({}),
+      })
+      .strict()
+      .default({ ours: { CPS: 1000, PMS: 1000, MPS: 1000, MMS: 1000 }, oursPerPeer: {}, peers: {} }),
+    /** Size of the demo AFIS's synthetic population, enrolled on first start (afis 'demo'). */
+    demoPopulation: z
+      .object({ persons: z.number().int().nonnegative().default(100), latents: z.number().int().nonnegative().default(40) })
+      .strict()
+      .default({ persons: 100, latents: 40 }),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     memberState: memberState.default('RO'),
@@ -148,6 +187,11 @@ export const configSchema = z
       .strict()
       .default({ maxFailures: 5, replayWindow: { pastHours: 24, futureMinutes: 5 }, retentionDays: { queue: 30, rejections: 180 } }),
     peers: z.array(peer).default([]),
+    fingerprint: fingerprint.default({
+      afis: 'none',
+      capacity: { ours: { CPS: 1000, PMS: 1000, MPS: 1000, MMS: 1000 }, oursPerPeer: {}, peers: {} },
+      demoPopulation: { persons: 100, latents: 40 },
+    }),
     /**
      * Art. 4 comparisons by agreement (issue 15): per partner, our new and changed profiles of the agreed types
      * are sent every night at `hourUtc`, at most `maxProfilesPerMessage` a message and `maxProfilesPerDay` a day
@@ -181,6 +225,7 @@ export type GatewayConfig = z.infer<typeof configSchema>;
 export type PeerConfig = z.infer<typeof peer>;
 export type PinSource = z.infer<typeof pinSource>;
 export type CryptoProfile = z.infer<typeof cryptoProfile>;
+export type FingerprintConfig = z.infer<typeof fingerprint>;
 
 export class ConfigError extends Error {
   constructor(

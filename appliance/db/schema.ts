@@ -231,6 +231,41 @@ const STEPS: readonly Step[] = [
       `);
     },
   },
+  {
+    version: 6,
+    what: 'the fingerprint channel (issue 10): requests at the AFIS, our searches abroad, daily capacities, TCN serials, statistics per TOT',
+    up: (db) => {
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS fp_requests (
+          id TEXT PRIMARY KEY, peer TEXT NOT NULL, tot TEXT NOT NULL, tcn TEXT NOT NULL, priority INTEGER NOT NULL,
+          received_at INTEGER NOT NULL, deadline INTEGER NOT NULL, max_candidates INTEGER NOT NULL, facts TEXT NOT NULL,
+          payload BLOB, status TEXT NOT NULL DEFAULT 'queued', answers_sent INTEGER NOT NULL DEFAULT 0,
+          submitted_at INTEGER, answered_at INTEGER, outcome TEXT, afis_tcn TEXT NOT NULL UNIQUE);
+        CREATE INDEX IF NOT EXISTS fp_requests_order ON fp_requests(status, priority, received_at);
+        CREATE TABLE IF NOT EXISTS fp_searches (
+          id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, tot TEXT NOT NULL, officer_id TEXT NOT NULL,
+          ordering_officer_id TEXT NOT NULL, reason TEXT NOT NULL, payload BLOB);
+        CREATE TABLE IF NOT EXISTS fp_search_targets (
+          tcn TEXT PRIMARY KEY, search_id TEXT NOT NULL REFERENCES fp_searches(id), state TEXT NOT NULL,
+          status TEXT NOT NULL, created_at INTEGER NOT NULL, message_id TEXT, sent_at INTEGER, deadline INTEGER,
+          answered_at INTEGER, expected INTEGER, waiting_for TEXT);
+        CREATE INDEX IF NOT EXISTS fp_search_targets_waiting ON fp_search_targets(status, created_at);
+        CREATE TABLE IF NOT EXISTS fp_search_results (
+          search_id TEXT NOT NULL, tcn TEXT NOT NULL, state TEXT NOT NULL, result TEXT NOT NULL, candidate TEXT,
+          reference TEXT, score TEXT, info TEXT, errors TEXT NOT NULL, received_at INTEGER NOT NULL);
+        CREATE INDEX IF NOT EXISTS fp_search_results_search ON fp_search_results(search_id);
+        CREATE TABLE IF NOT EXISTS fp_capacity_use (
+          direction TEXT NOT NULL, ref TEXT NOT NULL, day TEXT NOT NULL, peer TEXT NOT NULL, tot TEXT NOT NULL, at INTEGER NOT NULL,
+          PRIMARY KEY (direction, ref));
+        CREATE INDEX IF NOT EXISTS fp_capacity_use_day ON fp_capacity_use(direction, day, peer, tot);
+        CREATE TABLE IF NOT EXISTS fp_tcn_serial (year INTEGER PRIMARY KEY, last INTEGER NOT NULL);
+        CREATE TABLE IF NOT EXISTS exchange_statistics_by_type (
+          year INTEGER NOT NULL, state TEXT NOT NULL, channel TEXT NOT NULL, direction TEXT NOT NULL, message_type TEXT NOT NULL,
+          requests INTEGER NOT NULL DEFAULT 0, hits INTEGER NOT NULL DEFAULT 0, no_hits INTEGER NOT NULL DEFAULT 0, errors INTEGER NOT NULL DEFAULT 0,
+          PRIMARY KEY (year, state, channel, direction, message_type));
+      `);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = STEPS[STEPS.length - 1]!.version;

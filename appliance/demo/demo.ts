@@ -93,6 +93,12 @@ export function demoBanner(nodes: readonly NodeFiles[], setupCode: string | null
     `  then GET http://127.0.0.1:${ours.spec.officersPort ?? 8090}/api/dna/searches/<id> with the same header to see the answers`,
     '  (rows of kind "echo" are each State\'s answer for our profile; rows of kind "match" are its candidate profiles).',
     "  (the demo's client system \"demo-client\" has its own credential; make others with `pruem officers-client add`).",
+    '',
+    "Send a fingerprint search (MPS: a latent from a crime scene) from RO to all peers (DE's demo AFIS holds the ten-print):",
+    `  curl -s -H "Authorization: Bearer $(cat ${demoClientKeyPath(ours)})" -H 'Content-Type: application/json' \\`,
+    `    -d @${join(ours.dataDir, 'fp-example-mps.json')} http://127.0.0.1:${ours.spec.officersPort ?? 8090}/api/fp/searches`,
+    `  then GET http://127.0.0.1:${ours.spec.officersPort ?? 8090}/api/fp/searches/<id>: an SRE hit from DE (its record's CRN and score), an SRE no-hit from AT.`,
+    `  (${join(ours.dataDir, 'fp-example-cps.json')} and fp-example-pms.json: a ten-print against persons, and against unsolved latents: AT holds one.)`,
     'Stop: Ctrl-C',
     '',
   ].join('\n');

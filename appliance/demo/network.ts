@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync, createWriteStream } from 'node:fs';
 import { writeSyntheticDatabase } from './seed.js';
+import { writeFingerprintExamples } from '../fingerprint-exchange/demo.js';
 import { join } from 'node:path';
 import { pruemCommand } from '../cli/self.js';
 import { childEnvironment } from '../util/exec.js';
@@ -50,6 +51,8 @@ export function writeNetworkConfigs(root: string, nodes: readonly NodeSpec[], re
       peers: nodes
         .filter((n) => n.state !== spec.state)
         .map((n) => ({ code: n.state, certificates: publishedCertificates(join(root, n.state)) })),
+      // The demo AFIS (synthetic population) answers fingerprint searches on the demo network.
+      fingerprint: { afis: 'demo' },
       ...extra,
     };
     const configPath = join(dataDir, 'config.json');
@@ -72,19 +75,20 @@ export async function provisionNode(node: NodeFiles): Promise<void> {
   }
   const officer = demoOfficer(node.spec.state);
   if (!existsSync(join(node.dataDir, 'officer.granted'))) {
-    await runPruem(['audit', '--config', node.configPath, 'officers', 'add', '--id', officer, '--name', 'Demo Officer', '--channels', 'dna'], join(node.dataDir, 'officer.log'));
+    await runPruem(['audit', '--config', node.configPath, 'officers', 'add', '--id', officer, '--name', 'Demo Officer', '--channels', 'dna,fp'], join(node.dataDir, 'officer.log'));
     writeFileSync(join(node.dataDir, 'officer.granted'), `${officer}\n`);
   }
   // The ordering officer is checked against the list too (Art. 30(2)(a)).
   const ordering = demoOrderingOfficer(node.spec.state);
   if (!existsSync(join(node.dataDir, 'ordering-officer.granted'))) {
-    await runPruem(['audit', '--config', node.configPath, 'officers', 'add', '--id', ordering, '--name', 'Demo Prosecutor', '--channels', 'dna'], join(node.dataDir, 'officer.log'));
+    await runPruem(['audit', '--config', node.configPath, 'officers', 'add', '--id', ordering, '--name', 'Demo Prosecutor', '--channels', 'dna,fp'], join(node.dataDir, 'officer.log'));
     writeFileSync(join(node.dataDir, 'ordering-officer.granted'), `${ordering}\n`);
   }
   // The example client system's own credential (each national client system gets one).
   if (!existsSync(demoClientKeyPath(node))) {
     await runPruem(['officers-client', '--config', node.configPath, 'add', '--name', DEMO_CLIENT, '--out', demoClientKeyPath(node)], join(node.dataDir, 'officers-client.log'));
   }
+  writeFingerprintExamples(node.dataDir, node.spec.state, officer);
 }
 
 export const DEMO_CLIENT = 'demo-client';

@@ -29,7 +29,8 @@ import { checkInclusion, normaliseProfile } from './normalise.js';
 import type { DnaLoci, NormalisedProfile, ProfileType } from './profile.js';
 
 export interface DnaHandlerContext {
-  readonly engine: { search(profile: NormalisedProfile): Hit[] };
+  /** `searchBatch`, when the engine has it, matches an Art. 4 request's profiles in one call (the engine's batch path). */
+  readonly engine: { search(profile: NormalisedProfile): Hit[]; searchBatch?(profiles: readonly NormalisedProfile[]): Hit[][] };
   readonly ourState: MemberStateCode;
   readonly now: Date;
   /** The State whose certificate signed the request (authenticated by the transport). */
@@ -187,20 +188,25 @@ export function answerDnaRequest(request: PruemDnaMessage | DnaError, ctx: DnaHa
 
   const groups: PruemDatas[][] = [];
   const outcomes: ProfileOutcome[] = [];
-  for (const d of request.datas) {
+  // Requests are normalised again: DNA-WILD is idempotent and peers do not all apply it. The searchable
+  // profiles are then matched in one batch (Art. 4: up to 500) when the engine has a batch path.
+  const normalisedAll = wholeError ? [] : request.datas.map((d) => normaliseProfile({ type: d.type, loci: rawLoci(d.profile?.loci ?? {}) }));
+  const searchable = normalisedAll.flatMap((n) => (n.ok ? [n.profile] : []));
+  const batch = ctx.engine.searchBatch && searchable.length > 1 ? ctx.engine.searchBatch(searchable) : null;
+  let searched = 0;
+  for (const [i, d] of request.datas.entries()) {
     if (wholeError) {
       groups.push([errorDatas(d, wholeError.message)]);
       outcomes.push({ profileRef: d.profileIdent, result: 'E', hits: [] });
       continue;
     }
-    // Requests are normalised again: DNA-WILD is idempotent and peers do not all apply it.
-    const normalised = normaliseProfile({ type: d.type, loci: rawLoci(d.profile?.loci ?? {}) });
+    const normalised = normalisedAll[i]!;
     if (!normalised.ok) {
       groups.push([errorDatas(d, `profile refused (${normalised.refusal.code}): ${normalised.refusal.reason}`)]);
       outcomes.push({ profileRef: d.profileIdent, result: 'E', hits: [] });
       continue;
     }
-    const hits = ctx.engine.search(normalised.profile);
+    const hits = batch ? batch[searched++]! : ctx.engine.search(normalised.profile);
     const result = hits.length > 0 ? 'H' : 'N';
     const echo: PruemDatas = {
       reqtype: d.reqtype,

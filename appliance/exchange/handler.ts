@@ -104,4 +104,12 @@ export interface ChannelHandler {
   /** Whether this handler takes a payload of this content type on this channel. */
   accepts(payloadContentType: string): boolean;
   handle(message: InboundMessage): HandlerResult | Promise<HandlerResult>;
+  /**
+   * Optional: how heavy answering this message is, in searches (a DNA Art. 4 batch: its profiles; an Art. 3
+   * search, a ping, an answer to be filed: 1). Called on the opened message before `handle`, cheap (a scan,
+   * not a parse), never throwing; a wrong figure only changes the order, never the answer. Absent: 1.
+   * The pipeline answers light messages (weight ≤ 1) ahead of heavy ones; each class keeps its order of
+   * sending (exchange/priority.ts).
+   */
+  weigh?(message: InboundMessage): number;
 }

@@ -21,6 +21,21 @@ export interface StatisticsDelta {
   readonly errors?: number;
   /** Hits by quality (DNA 1–4; fingerprints and vehicles count quality 1). */
   readonly hits?: Readonly<Partial<Record<1 | 2 | 3 | 4, number>>>;
+  /** The message type as the Annex names it (fingerprints: the TOT, CPS/PMS/MPS/MMS), also counted on its own. */
+  readonly messageType?: string;
+}
+
+/** The same counters per message type (fingerprints: per TOT), for the annual statistics by category. */
+export interface StatisticsByTypeRow {
+  readonly year: number;
+  readonly state: MemberStateCode;
+  readonly channel: Channel;
+  readonly direction: StatisticsDirection;
+  readonly messageType: string;
+  readonly requests: number;
+  readonly hits: number;
+  readonly noHits: number;
+  readonly errors: number;
 }
 
 export interface StatisticsRow {
@@ -64,6 +79,33 @@ export class Statistics {
         q3: d.hits?.[3] ?? 0,
         q4: d.hits?.[4] ?? 0,
       });
+    if (d.messageType !== undefined) {
+      const hits = (d.hits?.[1] ?? 0) + (d.hits?.[2] ?? 0) + (d.hits?.[3] ?? 0) + (d.hits?.[4] ?? 0);
+      statement(
+        this.db,
+        `INSERT INTO exchange_statistics_by_type (year, state, channel, direction, message_type, requests, hits, no_hits, errors)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (year, state, channel, direction, message_type) DO UPDATE SET
+           requests = requests + excluded.requests, hits = hits + excluded.hits, no_hits = no_hits + excluded.no_hits, errors = errors + excluded.errors`,
+      ).run(d.year, d.state, d.channel, d.direction, d.messageType, d.requests ?? 0, hits, d.noHits ?? 0, d.errors ?? 0);
+    }
+  }
+
+  /** The counters per message type (fingerprints: per TOT), partner and direction. */
+  annualByType(year: number): StatisticsByTypeRow[] {
+    return (
+      statement(this.db, 'SELECT * FROM exchange_statistics_by_type WHERE year = ? ORDER BY state, channel, direction, message_type').all(year) as Array<{
+        year: number;
+        state: MemberStateCode;
+        channel: Channel;
+        direction: StatisticsDirection;
+        message_type: string;
+        requests: number;
+        hits: number;
+        no_hits: number;
+        errors: number;
+      }>
+    ).map((r) => ({ year: r.year, state: r.state, channel: r.channel, direction: r.direction, messageType: r.message_type, requests: r.requests, hits: r.hits, noHits: r.no_hits, errors: r.errors }));
   }
 
   annual(year: number): StatisticsRow[] {

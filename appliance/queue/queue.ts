@@ -162,16 +162,42 @@ export class MessageQueue {
   /**
    * The next inbox message to process: per channel in the chronological order of sending
    * (DNA-TIME), the oldest first. `skip`: messages already being processed (the pipeline works on a
-   * few at once), passed over.
+   * few at once), passed over. `accept`: when given, the oldest message it accepts (the pipeline picks
+   * light requests ahead of heavy ones, exchange/priority.ts); ids are scanned first, so passing over a
+   * flood of batches does not read their bodies.
    */
-  nextInbound(skip: ReadonlySet<string> = new Set()): InboxItem | null {
-    const rows = statement(
+  nextInbound(skip: ReadonlySet<string> = new Set(), accept?: (id: string) => boolean): InboxItem | null {
+    const now = this.clock().getTime();
+    if (!accept) {
+      const rows = statement(
+        this.db,
+        `SELECT id, message_id, channel, received_at, sent_at, deadline, mail_from, raw, attempts, signed_at FROM queue_inbox
+         WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY sent_at, received_at, rowid LIMIT ?`,
+      ).all(now, skip.size + 1) as InboxRow[];
+      const row = rows.find((r) => !skip.has(r.id));
+      return row ? toInboxItem(row) : null;
+    }
+    let chosen: string | null = null;
+    for (const r of statement(
       this.db,
-      `SELECT id, message_id, channel, received_at, sent_at, deadline, mail_from, raw, attempts, signed_at FROM queue_inbox
-       WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY sent_at, received_at, rowid LIMIT ?`,
-    ).all(this.clock().getTime(), skip.size + 1) as InboxRow[];
-    const row = rows.find((r) => !skip.has(r.id));
+      `SELECT id FROM queue_inbox WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY sent_at, received_at, rowid`,
+    ).iterate(now) as IterableIterator<{ id: string }>) {
+      if (!skip.has(r.id) && accept(r.id)) {
+        chosen = r.id;
+        break;
+      }
+    }
+    if (chosen === null) return null;
+    const row = statement(
+      this.db,
+      `SELECT id, message_id, channel, received_at, sent_at, deadline, mail_from, raw, attempts, signed_at FROM queue_inbox WHERE id = ?`,
+    ).get(chosen) as InboxRow | undefined;
     return row ? toInboxItem(row) : null;
+  }
+
+  /** Whether an inbox message is still waiting to be processed (not answered, rejected or buried). */
+  isPending(id: string): boolean {
+    return (statement(this.db, `SELECT status FROM queue_inbox WHERE id = ?`).get(id) as { status: InboxStatus } | undefined)?.status === 'pending';
   }
 
   /**

@@ -43,7 +43,7 @@ export interface DeadLetter {
 }
 
 export interface ServiceStatus {
-  readonly name: 'relay' | 'pop3' | 'smtp-receiver' | 'token' | 'dna-index';
+  readonly name: 'relay' | 'pop3' | 'smtp-receiver' | 'token' | 'dna-index' | 'afis' | 'fp-capacity';
   readonly state: LinkState;
   readonly detail: string;
   readonly lastChecked: string | null;

@@ -7,7 +7,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const BENCHES = ['smime', 'dna-match', 'dna-index', 'audit', 'pipeline', 'console-bundle', 'console-render'];
+const BENCHES = ['smime', 'dna-match', 'dna-index', 'audit', 'pipeline', 'console-bundle', 'console-render', 'nist', 'afis-match'];
 
 let failed = 0;
 for (const name of BENCHES) {

@@ -183,7 +183,12 @@ test('sign in per role; the technician creates the operator and auditor accounts
 
   const op = await newPage();
   await signIn(op, OPERATOR);
-  assert.deepEqual(await op.locator('nav.side a').allInnerTexts(), ['Dashboard', 'Certificates & token', 'Health', 'Accounts']);
+  assert.deepEqual(await op.locator('nav.side a').allInnerTexts(), ['Dashboard', 'Certificates & token', 'Health', 'DNA hits to validate', 'Accounts']);
+  // The DNA staff's page (issue 15): the validation list (empty on a new box) and the comparison agreements.
+  await go(op, /DNA hits/);
+  await op.waitForSelector('text=No hits here.');
+  await op.waitForSelector('text=No comparison agreement is configured');
+  await shot(op, 'dna-hits');
   await op.close();
   const au = await newPage();
   await signIn(au, AUDITOR);

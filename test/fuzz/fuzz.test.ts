@@ -1,5 +1,5 @@
 /**
- * The fuzz campaign, short (2,000 inputs per parser; the full 100,000 is `node --import tsx
+ * The fuzz campaign, short (2,000 inputs per parser, and for the whole opening of a mail; the full 100,000 is `node --import tsx
  * test/fuzz/run.ts`): every parser at the trust boundary gets seeded mutations of real messages and
  * must answer each with its own result or error code — no crash, no hang, no worker past its heap
  * limit. Times and heap figures are printed, not asserted.

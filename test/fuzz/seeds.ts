@@ -20,10 +20,11 @@ import { createTestToken, type TestToken } from '../support/softhsm.js';
 import { FULL_LOCI, request } from '../dna/xml-helpers.js';
 import type { SeedKind } from './mutate.js';
 
-export type ParserName = 'mime' | 'cms-signed' | 'cms-enveloped' | 'pruemdna' | 'config';
-export const PARSERS: readonly ParserName[] = ['mime', 'cms-signed', 'cms-enveloped', 'pruemdna', 'config'];
+/** The parsers at the trust boundary, and 'open-message': the whole verify-then-decrypt of a received mail. */
+export type ParserName = 'mime' | 'cms-signed' | 'cms-enveloped' | 'pruemdna' | 'config' | 'open-message';
+export const PARSERS: readonly ParserName[] = ['mime', 'cms-signed', 'cms-enveloped', 'pruemdna', 'config', 'open-message'];
 
-export const SEED_KIND: Record<ParserName, SeedKind> = { mime: 'text', 'cms-signed': 'der', 'cms-enveloped': 'der', pruemdna: 'text', config: 'json' };
+export const SEED_KIND: Record<ParserName, SeedKind> = { mime: 'text', 'cms-signed': 'der', 'cms-enveloped': 'der', pruemdna: 'text', config: 'json', 'open-message': 'text' };
 
 export interface SeedSet {
   readonly dir: string;
@@ -64,7 +65,16 @@ function mail(from: string, to: string, body: Buffer): Buffer {
 export async function makeSeeds(dir: string): Promise<{ set: SeedSet; tt: TestToken }> {
   mkdirSync(dir, { recursive: true });
   const tt = await createTestToken({ label: 'fuzz-ro' });
-  const files: Record<ParserName, string[]> = { mime: [], 'cms-signed': [], 'cms-enveloped': [], pruemdna: [], config: [] };
+  try {
+    return await makeSeedsWith(dir, tt);
+  } catch (e) {
+    tt.cleanup();
+    throw e;
+  }
+}
+
+async function makeSeedsWith(dir: string, tt: TestToken): Promise<{ set: SeedSet; tt: TestToken }> {
+  const files: Record<ParserName, string[]> = { mime: [], 'cms-signed': [], 'cms-enveloped': [], pruemdna: [], config: [], 'open-message': [] };
   const put = (parser: ParserName, name: string, data: Buffer | string) => {
     const p = join(dir, `${parser}-${name}`);
     writeFileSync(p, data);
@@ -154,6 +164,8 @@ export async function makeSeeds(dir: string): Promise<{ set: SeedSet; tt: TestTo
     }, null, 2));
     put('config', 'empty.json', '{}');
 
+    // The whole opening of a received mail starts from the same mails as the MIME parser.
+    files['open-message'] = [...files.mime];
     const set: SeedSet = { dir, files, token: { module: tt.module, label: tt.label, pin: tt.pin, conf: tt.conf }, directoryConfig, detached };
     writeFileSync(join(dir, 'seeds.json'), JSON.stringify(set, null, 2));
     return { set, tt };

@@ -11,6 +11,7 @@ import { decryptEnvelopedData } from '../../appliance/transport/smime/EnvelopedD
 import { SmimeError } from '../../appliance/transport/smime/errors.js';
 import { decodeBody, decodeHeaderValue, looksLikeMimeEntity, parseMimeEntity, splitMultipart } from '../../appliance/transport/smime/MimeEntity.js';
 import { parseSignedData, verifySignedData } from '../../appliance/transport/smime/SignedData.js';
+import { openMessage } from '../../appliance/transport/smime/open.js';
 import { signingTimeOf } from '../../appliance/transport/smime/open.js';
 import type { ParserName, SeedSet } from './seeds.js';
 
@@ -20,6 +21,12 @@ export type Target = (input: Buffer) => string | Promise<string>;
 function expected(e: unknown): string {
   if (e instanceof SmimeError) return e.code;
   throw e;
+}
+
+function peerDirectory(set: SeedSet): PeerDirectory {
+  const parsed = parseConfig(JSON.parse(readFileSync(set.directoryConfig, 'utf8')));
+  if (!parsed.ok) throw parsed.error;
+  return new PeerDirectory(parsed.config);
 }
 
 export function makeTarget(parser: ParserName, set: SeedSet, token: Token | null): Target {
@@ -42,10 +49,20 @@ export function makeTarget(parser: ParserName, set: SeedSet, token: Token | null
           return expected(e);
         }
       };
+    case 'open-message': {
+      if (!token) throw new Error('open-message needs the token');
+      const directory = peerDirectory(set);
+      const now = new Date();
+      // openMessage never throws; its catch-all turns a parser's stray exception into MALFORMED_CMS
+      // "unexpected structure": counted apart, since each one is a parser leak the unit parsers should name.
+      return async (input) => {
+        const r = await openMessage(input, { directory, token, now, maxBytes: 20 * 1024 * 1024 });
+        if (r.ok) return 'ok';
+        return r.error.message.startsWith('unexpected structure') ? 'CATCH_ALL' : r.error.code;
+      };
+    }
     case 'cms-signed': {
-      const parsed = parseConfig(JSON.parse(readFileSync(set.directoryConfig, 'utf8')));
-      if (!parsed.ok) throw parsed.error;
-      const directory = new PeerDirectory(parsed.config);
+      const directory = peerDirectory(set);
       const detached = set.detached.map((f) => readFileSync(f));
       const now = new Date();
       return (input) => {

@@ -54,7 +54,7 @@ const d = workerData as WorkerInput;
 const progress = new Int32Array(d.progress);
 const seeds = loadSeeds(d.set, d.parser);
 let token: Token | null = null;
-if (d.parser === 'cms-enveloped') {
+if (d.parser === 'cms-enveloped' || d.parser === 'open-message') {
   token = await Token.open({ module: d.set.token.module, label: d.set.token.label, pin: d.set.token.pin, softhsmConf: d.set.token.conf });
 }
 const target = makeTarget(d.parser, d.set, token);

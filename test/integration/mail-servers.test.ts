@@ -226,10 +226,11 @@ describe('mail edges through real Postfix and Dovecot', () => {
     } finally {
       direct.close();
     }
-    // Through the relay: Postfix accepts it (its own limit is 10 MB), reads our SIZE limit from EHLO,
-    // does not even try, and returns a non-delivery report to DE's gateway through the same relay.
+    // Through the relay: Postfix accepts it (its own limit is 10 MB) and declares the size at MAIL FROM; our
+    // receiver refuses it there with 552 (and records the refusal), and Postfix returns a non-delivery report to
+    // DE's gateway through the same relay.
     assert.equal((await viaA.send({ from: DE, to: [RO], raw: smime(DE, RO, big, MAX * 2) })).ok, true);
-    await relayA!.waitForLog(new RegExp(`dsn=5\\.3\\.4, status=bounced \\(message size \\d+ exceeds size limit ${MAX} of server`));
+    await relayA!.waitForLog(new RegExp(`dsn=5\\.3\\.4, status=bounced \\(host \\S+ said: 552 5\\.3\\.4 Message size \\d+ bytes exceeds the limit of ${MAX} bytes \\(in reply to MAIL FROM command\\)`));
     const bounce = await deInbox.waitFor(`Message-ID: <${big}@`);
     assert.equal(bounce.envelope.mailFrom, '', 'a bounce has the null sender');
     assert.match(bounce.raw.toString('latin1'), /Undelivered Mail Returned to Sender/);

@@ -101,7 +101,9 @@ function keyTransportScheme(alg: pkijs.AlgorithmIdentifier): { scheme: DecryptSc
       if (field.idBlock.tagNumber === 0) hash = DIGEST_BY_OID[ai.algorithmId];
       else if (field.idBlock.tagNumber === 1) {
         if (ai.algorithmId !== OID.mgf1) throw new SmimeError('UNSUPPORTED_ALGORITHM', `RSAES-OAEP-params: mask generation ${ai.algorithmId}`);
-        mgfHash = ai.algorithmParams instanceof asn1js.Sequence ? DIGEST_BY_OID[new pkijs.AlgorithmIdentifier({ schema: ai.algorithmParams }).algorithmId] : 'sha1';
+        // pkijs throws on a hash parameter that is no AlgorithmIdentifier (found by test/fuzz): malformed input.
+        const mgfParams = ai.algorithmParams;
+        mgfHash = mgfParams instanceof asn1js.Sequence ? DIGEST_BY_OID[pkijsPart('RSAES-OAEP-params MGF1 hash', () => new pkijs.AlgorithmIdentifier({ schema: mgfParams })).algorithmId] : 'sha1';
       } else if (field.idBlock.tagNumber === 2) {
         const label = ai.algorithmParams;
         emptyLabel = ai.algorithmId === OID.pSpecified && (!(label instanceof asn1js.OctetString) || label.valueBlock.valueHexView.byteLength === 0);

@@ -16,6 +16,7 @@ export const en = {
   'hits.status.pending': 'to validate',
   'hits.status.confirmed': 'confirmed',
   'hits.status.excluded': 'excluded',
+  'hits.noneYet': 'No DNA hit has been listed yet.',
   'hits.empty': 'No hits here.',
   'hits.col.quality': 'Quality',
   'hits.col.direction': 'Direction',
@@ -96,6 +97,8 @@ export const en = {
   'service.smtp-receiver': 'SMTP receiver',
   'service.token': 'Token',
   'service.dna-index': 'National DNA index',
+  'service.afis': 'National AFIS',
+  'service.fp-capacity': 'Fingerprint searches waiting for peers\' daily capacity',
 
   'signin.title': 'Sign in',
   'signin.help': 'Sign in with your local account. After 5 wrong passwords the account is locked for 15 minutes. Sessions end after {n} minutes without activity.',

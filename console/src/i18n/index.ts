@@ -57,6 +57,7 @@ const roErrors: Partial<Record<ApiErrorCode | 'NETWORK', string>> = {
   PROFILE_REFUSED: 'Un profil nu poate fi trimis (prea puțini loci sau valori nevalide).',
   ART3_SINGLE_PROFILE: 'O căutare conform art. 3 conține exact un profil.',
   NO_TARGET: 'Niciunul dintre statele cerute nu este partener configurat pentru acest canal.',
+  NIST_TRANSACTION_INVALID: 'Fișierul ANSI/NIST nu este o căutare INT-I 4.22 validă; liniile de eroare din anexă arată motivul.',
   CLIENT_CREDENTIAL_REQUIRED: 'Este necesară o cheie validă de client pentru API-ul ofițerilor.',
   CLIENT_NAME_INVALID: 'Numele clientului are 2–48 litere mici, cifre, puncte, cratime sau liniuțe de subliniere.',
   CLIENT_NAME_TAKEN: 'Există deja un client cu acest nume.',

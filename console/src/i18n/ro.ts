@@ -18,6 +18,7 @@ export const ro: Record<MessageKey, string> = {
   'hits.status.pending': 'de validat',
   'hits.status.confirmed': 'confirmat',
   'hits.status.excluded': 'exclus',
+  'hits.noneYet': 'Niciun hit ADN nu a fost încă listat.',
   'hits.empty': 'Niciun hit aici.',
   'hits.col.quality': 'Calitate',
   'hits.col.direction': 'Sens',
@@ -98,6 +99,8 @@ export const ro: Record<MessageKey, string> = {
   'service.smtp-receiver': 'Receptor SMTP',
   'service.token': 'Token',
   'service.dna-index': 'Index ADN național',
+  'service.afis': 'AFIS național',
+  'service.fp-capacity': 'Căutări dactiloscopice care așteaptă capacitatea zilnică a partenerilor',
 
   'signin.title': 'Autentificare',
   'signin.help': 'Autentificați-vă cu contul local. După 5 parole greșite contul se blochează 15 minute. Sesiunea se închide după {n} minute de inactivitate.',

@@ -14,7 +14,7 @@ export function DnaHits() {
     <Page title="nav.dnaHits" help={t('hits.help')}>
       <Card title={t('hits.workload')}>
         <ErrorLine error={error} />
-        {data && <WorkloadTable workload={data.workload} />}
+        {data && (data.workload.byQuality.length > 0 ? <WorkloadTable workload={data.workload} /> : <p class="muted">{t('hits.noneYet')}</p>)}
       </Card>
       <Card title={t('hits.list')}>
         <Field label={t('hits.status')}>
