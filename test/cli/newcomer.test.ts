@@ -31,7 +31,7 @@ test('make installs the compilers the native addons need before npm ci, after ch
 test('the README names the prerequisites and every package make installs itself', () => {
   assert.match(readme, /Debian 12/);
   assert.match(readme, /Node\.js 20 or later, with npm/);
-  for (const list of ['APT_BUILD', 'APT_RUNTIME', 'APT_TEST']) {
+  for (const list of ['APT_BUILD', 'APT_RUNTIME', 'APT_TEST', 'APT_IMAGE']) {
     for (const pkg of aptList(list)) assert.ok(readme.includes(`\`${pkg}\``), `README names ${pkg} (${list})`);
   }
 });
