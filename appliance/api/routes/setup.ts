@@ -203,7 +203,9 @@ export const setupRoutes: InternalRouteModule = (router, kit, internals: ApiInte
       try {
         csrs.push(await callDependency('provisioning', () => deps.provisioning.generateCsr(request)));
       } catch (e) {
-        if (usage === 'encryption' && /decrypt-only/.test((e as Error).message)) continue;
+        // callDependency wraps the port's error: its reason is in the detail.
+        const reason = e instanceof ApiError ? String(e.detail?.['reason'] ?? e.message) : (e as Error).message;
+        if (usage === 'encryption' && /decrypt-only/.test(reason)) continue;
         await kit.audit(ctx, { action: 'setup.keys', target: `${usage} key, CN=${request.commonName}`, outcome: 'failure', detail: (e as Error).message });
         throw e;
       }
