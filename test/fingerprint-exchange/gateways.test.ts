@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
-import { startGateways, eventually, type Gateways } from '../support/gateways.js';
+import { startGateways, eventually, type Gateways, officersApi as sharedOfficersApi } from '../support/gateways.js';
 import { demoClientKeyPath, demoOfficer } from '../../appliance/demo/network.js';
 import { composeGateway } from '../../appliance/main.js';
 import { loadConfig } from '../../appliance/config/config.js';
@@ -43,22 +43,7 @@ after(async () => {
   await net?.close();
 });
 
-function officersApi(state: MemberStateCode) {
-  const node = net.node(state);
-  const key = readFileSync(demoClientKeyPath(node), 'utf8').trim();
-  const base = `http://127.0.0.1:${node.spec.officersPort}/api`;
-  return {
-    async post(path: string, body: unknown) {
-      const res = await fetch(`${base}${path}`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-    },
-    async get<T>(path: string): Promise<T> {
-      const res = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${key}` } });
-      assert.equal(res.status, 200, `GET ${path}`);
-      return (await res.json()) as T;
-    },
-  };
-}
+const officersApi = (state: MemberStateCode) => sharedOfficersApi(net, state);
 
 const officers = { officerId: 'RO-OFFICER-1', orderingOfficerId: 'RO-PROSECUTOR-7', reason: 'burglary case 123/2026' };
 

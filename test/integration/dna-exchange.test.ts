@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
-import { eventually, startGateways, type Gateways } from '../support/gateways.js';
-import { demoClientKeyPath, demoOfficer, runPruem } from '../../appliance/demo/network.js';
+import { eventually, startGateways, type Gateways, officersApi as sharedOfficersApi } from '../support/gateways.js';
+import { demoOfficer, runPruem } from '../../appliance/demo/network.js';
 import { DEMO_PROFILE } from '../../appliance/demo/seed.js';
 import { composeGateway } from '../../appliance/main.js';
 import { loadConfig } from '../../appliance/config/config.js';
@@ -26,22 +26,7 @@ after(async () => {
   await net?.close();
 });
 
-function officersApi(state: MemberStateCode) {
-  const node = net.node(state);
-  const key = readFileSync(demoClientKeyPath(node), 'utf8').trim();
-  const base = `http://127.0.0.1:${node.spec.officersPort}/api`;
-  return {
-    async post(path: string, body: unknown) {
-      const res = await fetch(`${base}${path}`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-    },
-    async get<T>(path: string): Promise<T> {
-      const res = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${key}` } });
-      assert.equal(res.status, 200, `GET ${path}`);
-      return (await res.json()) as T;
-    },
-  };
-}
+const officersApi = (state: MemberStateCode) => sharedOfficersApi(net, state);
 
 const NO_MATCH = { vwa: ['30', '31'], th01: ['20', '21'], d21s11: ['40', '41'], fga: ['40', '41'], d8s1179: ['25', '26'], d3s1358: ['25', '26'], d18s51: ['30', '31'] };
 

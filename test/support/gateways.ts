@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import Database from 'better-sqlite3';
-import { provisionNode, runPruem, spawnGateway, waitForHealth, writeNetworkConfigs, type NodeFiles, type NodeSpec } from '../../appliance/demo/network.js';
+import { demoClientKeyPath, provisionNode, runPruem, spawnGateway, waitForHealth, writeNetworkConfigs, type NodeFiles, type NodeSpec } from '../../appliance/demo/network.js';
 import { startDemoRelay } from '../../appliance/demo/relay.js';
 import { channelDomain, type MemberStateCode } from '../../appliance/peers/member-states.js';
 import { onProcessExit, startPostfix } from '../integration/support/postfix.js';
@@ -240,4 +240,25 @@ export async function eventually(check: () => boolean | Promise<boolean>, what: 
     await new Promise((r) => setTimeout(r, intervalMs));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/**
+ * The officers' API of one gateway, called as the demo's client system does (its own credential): POST gives the
+ * status and body, GET asserts 200 and gives the body.
+ */
+export function officersApi(net: Gateways, state: MemberStateCode) {
+  const node = net.node(state);
+  const key = readFileSync(demoClientKeyPath(node), 'utf8').trim();
+  const base = `http://127.0.0.1:${node.spec.officersPort}/api`;
+  return {
+    async post(path: string, body: unknown) {
+      const res = await fetch(`${base}${path}`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    },
+    async get<T>(path: string): Promise<T> {
+      const res = await fetch(`${base}${path}`, { headers: { authorization: `Bearer ${key}` } });
+      if (res.status !== 200) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);
+      return (await res.json()) as T;
+    },
+  };
 }
