@@ -47,7 +47,9 @@ import { OfficersClients } from './dna-exchange/officers-clients.js';
 import { apiLogTo } from './api/log.js';
 import { ensurePrivateDir } from './util/fs.js';
 import { composeFingerprintChannel, type FingerprintChannel } from './fingerprint-exchange/compose.js';
-import { buildApiDeps, configFilePort, systemdPort } from './api/wiring/index.js';
+import { buildApiDeps, configFilePort, systemPort } from './api/wiring/index.js';
+import { privilegedActions } from './system/privileged.js';
+import type { NetworkUnitSettings } from './system/networkd.js';
 import { startGatewaySerial } from './serial/index.js';
 import { AuditLog } from './audit/log.js';
 import type { AuditSigner } from './audit/signer.js';
@@ -384,6 +386,8 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
     if (!tls.ok) throw new Error(tls.error);
     // One configuration port for the console and the serial console, and the set-up code both show.
     const configPort = configFilePort(config, opts.configPath ?? null);
+    // Mount, network, reboot: this process, or requests to the image's root helper (config `privileged`).
+    const privileged = privilegedActions(config.privileged);
     let setupCode: string | null = null;
     const api = createApiServer(
       buildApiDeps({
@@ -398,6 +402,8 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
         auditSigner: core.auditSigner,
         officers: core.officers,
         statistics: core.statistics,
+        privileged,
+        ...(config.privileged.networkDir ? { network: { dir: config.privileged.networkDir, interface: config.network?.interface ?? 'eth0', reload: true } } : {}),
         ping: (peer, channel) =>
           core.pipeline.originate({
             peer,
@@ -424,7 +430,10 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
     if (config.serial.enabled) {
       const serial = startGatewaySerial({
         db: core.db, token: core.token, audit: core.audit, version: VERSION, configPath: opts.configPath ?? null, config: configPort,
-        status: () => ({ ...core.status(), provisioning: gate.current() }), setupCode: () => setupCode, system: systemdPort,
+        status: () => ({ ...core.status(), provisioning: gate.current() }), setupCode: () => setupCode, system: {
+          ...systemPort(privileged),
+          ...(config.privileged.networkDir ? { applyNetwork: async (n: NetworkUnitSettings) => { const r = await privileged.applyNetwork(n); return r.ok ? null : r.error.message; } } : {}),
+        },
         afterProvisioning: () => void gate.check(), log: (event, fields) => log.info(fields ?? {}, event),
       });
       running.push(() => serial.close());

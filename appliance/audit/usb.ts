@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, realpathSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rmdir } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, normalize, relative } from 'node:path';
 import { run as defaultRun } from '../util/exec.js';
+import { directPrivileged, type MountedDrive, type PrivilegedActions } from '../system/privileged.js';
 import { fail, ok, type Outcome } from './errors.js';
 import { exportBundle, type ExportOptions, type ExportResult } from './export.js';
 import type { AuditLog } from './log.js';
@@ -12,7 +13,7 @@ import { verifyBundle, type VerifyReport } from './verify-audit.mjs';
  * Writing an export to a removable drive: detect removable block devices, mount the chosen one
  * on a private mount point, write the bundle, flush, unmount, mount again read-only and verify
  * what the drive now holds (the remount drops the page cache, so the check reads the device),
- * unmount. Needs root (mount), as the appliance daemon has.
+ * unmount. The mounts go through the privileged port (appliance/system/privileged.ts).
  */
 
 export const LSBLK_COLUMNS = 'NAME,PATH,RM,HOTPLUG,TRAN,SIZE,TYPE,MOUNTPOINT,FSTYPE,LABEL';
@@ -40,6 +41,8 @@ type Runner = typeof defaultRun;
 
 export interface DeviceDeps {
   run?: Runner;
+  /** Who mounts and unmounts (default: this process, with mount/umount). */
+  privileged?: Pick<PrivilegedActions, 'mountExportDevice' | 'unmount'>;
 }
 
 /** Paths of mounted file systems the appliance itself runs from; their disks are never offered. */
@@ -168,32 +171,29 @@ export async function exportToDevice(device: string, log: AuditLog, options: Dev
   if (mounted.length > 0) return fail('DEVICE_MOUNTED', `${mounted.map((x) => `${x.path} is mounted on ${x.mountpoint}`).join('; ')}; unmount it first`);
   if (d.type === 'disk' && d.children.length > 0) return fail('DEVICE_HAS_PARTITIONS', `${device} has partitions (${d.children.join(', ')}); choose one of them`);
 
-  const mountRoot = options.mountRoot ?? '/run/pruem-audit';
-  let mp: string;
-  try {
-    await mkdir(mountRoot, { recursive: true, mode: 0o700 });
-    mp = await mkdtemp(join(mountRoot, 'usb-'));
-  } catch (e) {
-    return fail('MOUNT_FAILED', `cannot create a mount point under ${mountRoot}: ${e instanceof Error ? e.message : String(e)}`);
-  }
+  // Mounting needs root: the privileged port does it (appliance/system/privileged.ts) — the daemon itself
+  // on a development machine, the image's root helper through a request file.
+  const privileged = deps.privileged ?? directPrivileged({ mountRoot: options.mountRoot ?? '/run/pruem-audit', run });
   const progress = options.onProgress ?? (() => undefined);
-  let isMounted = false;
-  const mount = async (mode: 'rw' | 'ro'): Promise<Outcome<void>> => {
-    const r = await run('mount', ['-o', `${mode},nosuid,nodev,noexec`, device, mp], { timeoutMs: 60_000 });
-    if (r.code !== 0) return fail('MOUNT_FAILED', `mount ${device}: ${r.stderr.trim() || `exit ${r.code}`}`);
-    isMounted = true;
-    return ok(undefined);
+  let drive: MountedDrive | null = null;
+  const mount = async (mode: 'rw' | 'ro'): Promise<Outcome<MountedDrive>> => {
+    const r = await privileged.mountExportDevice(device, mode);
+    if (!r.ok) return fail('MOUNT_FAILED', `mount ${device}: ${r.error.message} (${r.error.code})`);
+    drive = r.value;
+    return ok(r.value);
   };
   const unmount = async (): Promise<Outcome<void>> => {
-    const r = await run('umount', [mp], { timeoutMs: 120_000 });
-    if (r.code !== 0) return fail('UNMOUNT_FAILED', `umount ${mp}: ${r.stderr.trim() || `exit ${r.code}`}`);
-    isMounted = false;
+    if (!drive) return ok(undefined);
+    const r = await privileged.unmount(drive);
+    if (!r.ok) return fail('UNMOUNT_FAILED', `umount ${drive.mountPoint}: ${r.error.message} (${r.error.code})`);
+    drive = null;
     return ok(undefined);
   };
 
   try {
     const m = await mount('rw');
     if (!m.ok) return m;
+    const mp = m.value.dir;
     const folder = `pruem-audit-${log.now().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
     const written = await exportBundle(log, join(mp, folder), { ...options, destination: `device ${device}${d.label ? ` (${d.label})` : ''}` });
     if (!written.ok) return written;
@@ -205,8 +205,8 @@ export async function exportToDevice(device: string, log: AuditLog, options: Dev
     progress({ phase: 'verifying', done: 0, total: written.value.entries });
     const m2 = await mount('ro');
     if (!m2.ok) return m2;
-    const sums = await readFile(join(mp, folder, 'SHA256SUMS')).catch(() => Buffer.alloc(0));
-    const readBack = await verifyBundle(join(mp, folder), { trustAnchorSha256: written.value.trustAnchorsSha256 });
+    const sums = await readFile(join(m2.value.dir, folder, 'SHA256SUMS')).catch(() => Buffer.alloc(0));
+    const readBack = await verifyBundle(join(m2.value.dir, folder), { trustAnchorSha256: written.value.trustAnchorsSha256 });
     const u2 = await unmount();
     if (!u2.ok) return u2;
     if (createHash('sha256').update(sums).digest('hex') !== written.value.sumsSha256 || !readBack.ok) {
@@ -219,8 +219,7 @@ export async function exportToDevice(device: string, log: AuditLog, options: Dev
   } catch (e) {
     return fail('EXPORT_WRITE_FAILED', `export to ${device} failed: ${e instanceof Error ? e.message : String(e)}`);
   } finally {
-    if (isMounted) await run('umount', [mp], { timeoutMs: 120_000 }).catch(() => undefined);
-    await rmdir(mp).catch(() => undefined);
+    await unmount().catch(() => undefined);
   }
 }
 

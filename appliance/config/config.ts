@@ -6,7 +6,8 @@ import { MEMBER_STATES } from '../peers/member-states.js';
 const memberState = z.enum(MEMBER_STATES);
 
 /** Dotted quad with octets 0–255, with a /0–32 prefix when asked for. */
-function ipv4(text: string, withPrefix: boolean): boolean {
+/** An IPv4 address (with `/prefix` when asked), octet by octet. Also the privileged network action's check. */
+export function ipv4(text: string, withPrefix: boolean): boolean {
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\/(\d{1,2}))?$/.exec(text);
   if (!m || (m[5] === undefined) === withPrefix) return false;
   return m.slice(1, 5).every((o) => Number(o) <= 255) && (!withPrefix || Number(m[5]) <= 32);
@@ -288,6 +289,21 @@ export const configSchema = z
           .strict(),
       )
       .default([]),
+    /**
+     * What needs root (USB mount for an audit export, the management network, reboot): 'direct' runs mount,
+     * networkctl and systemctl in this process (development, demo); 'requests' writes request files for the
+     * image's root helper (appliance/system/privileged.ts). `networkDir`: where the management interface's
+     * networkd unit lives (the image: /var/lib/pruem/network); null: the console does not change the network.
+     */
+    privileged: z
+      .object({
+        mode: z.enum(['direct', 'requests']).default('direct'),
+        requestsDir: z.string().min(1).default('/run/pruem/requests'),
+        timeoutSeconds: z.number().int().min(1).max(900).default(120),
+        networkDir: z.string().min(1).nullable().default(null),
+      })
+      .strict()
+      .default({ mode: 'direct', requestsDir: '/run/pruem/requests', timeoutSeconds: 120, networkDir: null }),
     /** Audit log exports (Art. 30): folders a directory export may be written below; relative to dataDir. USB drives are always allowed. */
     audit: z
       .object({ exportRoots: z.array(z.string().min(1)).max(20).default(['exports']) })

@@ -17,6 +17,8 @@ import type { ProvisionInput, ProvisionResult, PeerCandidate } from '../../provi
 export interface SystemActions {
   restartService(): Promise<void>;
   reboot(): Promise<void>;
+  /** Applies the management network now (the image's root helper); the reason when it could not. Absent: saved only. */
+  applyNetwork?(settings: { interface: string; address: string; gateway: string | null; dns: readonly string[] }): Promise<string | null>;
 }
 
 export interface SerialDeps {
@@ -324,7 +326,12 @@ export class SerialSession {
     }
     await this.deps.config.apply({ ...config, network: parsed.config.network });
     this.deps.audit({ action: 'config-change', actor: user.username, target: 'network settings', outcome: 'success', detail: `${next.interface} ${next.address} via ${next.gateway ?? '-'}` });
-    this.out(`Saved: ${next.interface} ${next.address} via ${next.gateway ?? '-'} (applied by the system network service)`);
+    if (!this.deps.system.applyNetwork || !parsed.config.network) {
+      this.out(`Saved: ${next.interface} ${next.address} via ${next.gateway ?? '-'} (applied by the system network service)`);
+      return;
+    }
+    const problem = await this.deps.system.applyNetwork(parsed.config.network);
+    this.out(problem ? `Saved, but not applied: ${problem}` : `Saved and applied: ${next.interface} ${next.address} via ${next.gateway ?? '-'}`);
   }
 
   private async provisioning(user: Account): Promise<void> {

@@ -93,7 +93,7 @@ export interface AuditWiring {
   readonly exportRoots: readonly string[];
   readonly now?: () => Date;
   /** Tests: where drives are mounted, loop devices accepted, another lsblk. */
-  readonly devices?: { readonly mountRoot?: string; readonly allowNonRemovable?: boolean; readonly run?: DeviceDeps['run'] };
+  readonly devices?: { readonly mountRoot?: string; readonly allowNonRemovable?: boolean; readonly run?: DeviceDeps['run']; readonly privileged?: DeviceDeps['privileged'] };
 }
 
 function verification(report: VerifyReport): AuditVerifyResult {
@@ -114,7 +114,7 @@ function verification(report: VerifyReport): AuditVerifyResult {
  */
 export function auditPort(w: AuditWiring): AuditPort {
   const now = w.now ?? (() => new Date());
-  const deviceDeps: DeviceDeps = w.devices?.run ? { run: w.devices.run } : {};
+  const deviceDeps: DeviceDeps = { ...(w.devices?.run ? { run: w.devices.run } : {}), ...(w.devices?.privileged ? { privileged: w.devices.privileged } : {}) };
   return {
     async search(q: AuditQuery) {
       if (q.offset > MAX_OFFSET) throw coded('VALIDATION_FAILED', `offset above ${MAX_OFFSET}: narrow the period`);

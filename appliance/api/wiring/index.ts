@@ -17,7 +17,7 @@ import { OfficersClients } from '../../dna-exchange/officers-clients.js';
 import { ApiError } from '../errors.js';
 import type { OfficersClientsPort } from '../deps.js';
 import type { MailChannel, MemberStateCode } from '../../peers/member-states.js';
-import { runOk } from '../../util/exec.js';
+import { directPrivileged, orThrow, type PrivilegedActions } from '../../system/privileged.js';
 import type { ApiDeps, ConfigPort, SystemPort } from '../deps.js';
 import { provisioningPort } from './provisioning.js';
 import { adminAuditSink, auditPort, officersPort, statisticsPort } from './audit.js';
@@ -61,15 +61,23 @@ export function officersClientsPort(clients: OfficersClients): OfficersClientsPo
   };
 }
 
-/** On the appliance systemd restarts the service (Restart=always) and owns reboot. */
-export const systemdPort: SystemPort = {
-  async restartService() {
-    process.kill(process.pid, 'SIGTERM');
-  },
-  async reboot() {
-    await runOk('systemctl', ['reboot'], { timeoutMs: 30_000 });
-  },
-};
+/**
+ * On the appliance systemd restarts the service (Restart=always); reboot is a privileged action
+ * (appliance/system/privileged.ts: this process itself, or a request to the image's root helper).
+ */
+export function systemPort(privileged: Pick<PrivilegedActions, 'reboot'>): SystemPort {
+  return {
+    async restartService() {
+      process.kill(process.pid, 'SIGTERM');
+    },
+    async reboot() {
+      orThrow(await privileged.reboot());
+    },
+  };
+}
+
+/** `systemctl reboot` run by this process (development machines). */
+export const systemdPort: SystemPort = systemPort(directPrivileged());
 
 export interface GatewayParts {
   readonly config: GatewayConfig;
@@ -86,8 +94,10 @@ export interface GatewayParts {
   readonly statistics?: Statistics;
   /** Queue a link-test PING (pipeline.originate); enables peer test messages. */
   readonly ping?: (peer: MemberStateCode, channel: MailChannel) => Promise<string>;
-  /** systemd-networkd folder for the management interface (the image: /etc/systemd/network); absent: the wizard keeps the network as it is. */
+  /** systemd-networkd folder for the management interface (the image: /var/lib/pruem/network); absent: the wizard keeps the network as it is. */
   readonly network?: { readonly dir: string; readonly interface: string; readonly reload: boolean };
+  /** Who does what needs root (USB mount for exports, network, reboot); absent: this process, directly. */
+  readonly privileged?: PrivilegedActions;
   /** After the console imported a certificate: the daemon re-checks its provisioning at once. */
   readonly onProvisioned?: () => void;
 }
@@ -111,7 +121,7 @@ export function buildApiDeps(parts: GatewayParts, overrides: Partial<ApiDeps> = 
         parts.onProvisioned?.();
       },
     }),
-    audit: auditPort({ log: parts.audit, signer, officers, exportRoots: parts.config.audit.exportRoots }),
+    audit: auditPort({ log: parts.audit, signer, officers, exportRoots: parts.config.audit.exportRoots, ...(parts.privileged ? { devices: { privileged: parts.privileged } } : {}) }),
     officers: officersPort(officers),
     officersClients: officersClientsPort(new OfficersClients(parts.db, parts.audit)),
     statistics: statisticsPort(parts.statistics ?? new Statistics(parts.db)),
@@ -121,8 +131,16 @@ export function buildApiDeps(parts: GatewayParts, overrides: Partial<ApiDeps> = 
       ...(parts.ping ? { ping: parts.ping } : {}),
       link: (peer, channel) => parts.status().peers.find((p) => p.state === peer && p.channel === channel),
     }),
-    system: systemdPort,
-    ...(parts.network ? { network: networkdPort({ dir: parts.network.dir, interface: parts.network.interface, ...(parts.network.reload ? { reload: networkctlReload } : {}) }) } : {}),
+    system: parts.privileged ? systemPort(parts.privileged) : systemdPort,
+    ...(parts.network
+      ? {
+          network: networkdPort({
+            dir: parts.network.dir,
+            interface: parts.network.interface,
+            ...(parts.privileged ? { privileged: parts.privileged } : parts.network.reload ? { reload: networkctlReload } : {}),
+          }),
+        }
+      : {}),
     ...overrides,
   };
 }

@@ -1,48 +1,31 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { writeFileAtomic } from '../../util/fs.js';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { runOk } from '../../util/exec.js';
+import { networkUnitFile, parseNetworkdUnit, renderNetworkdUnit } from '../../system/networkd.js';
+import { directPrivileged, orThrow, type PrivilegedActions } from '../../system/privileged.js';
 import type { NetworkPort } from '../deps.js';
-import type { NetworkSettings } from '../wire.js';
 
-const FILE = (iface: string) => `10-pruem-${iface}.network`;
-
-/** The management interface as a systemd-networkd unit (the appliance image uses networkd). Pure. */
-export function renderNetworkdUnit(s: NetworkSettings): string {
-  return [
-    '# Written by the Prüm gateway console (first-run wizard). Changes here are overwritten there.',
-    '[Match]',
-    `Name=${s.interface}`,
-    '',
-    '[Network]',
-    `Address=${s.address}`,
-    ...(s.gateway ? [`Gateway=${s.gateway}`] : []),
-    ...s.dns.map((d) => `DNS=${d}`),
-    '',
-  ].join('\n');
-}
-
-export function parseNetworkdUnit(text: string): NetworkSettings | null {
-  const value = (key: string) => [...text.matchAll(new RegExp(`^${key}=(.+)$`, 'gm'))].map((m) => (m[1] ?? '').trim());
-  const name = value('Name')[0];
-  const address = value('Address')[0];
-  if (!name || !address) return null;
-  return { interface: name, address, gateway: value('Gateway')[0] ?? null, dns: value('DNS') };
-}
+export { parseNetworkdUnit, renderNetworkdUnit };
 
 /**
- * Writes the unit into `dir` (/etc/systemd/network on the appliance) and asks networkd to apply
- * it. The reload is a parameter: tests and development machines pass none.
+ * The management interface as a systemd-networkd unit in `dir` (read back from there). Applying it
+ * is a privileged action: by default this process writes the unit into `dir` and, with `reload`, asks
+ * networkd to apply it (tests and development machines pass none); with `privileged` the action goes
+ * through that port (the image: a request to the root helper, which writes the unit on the data partition).
  */
-export function networkdPort(opts: { dir: string; interface: string; reload?: () => Promise<void> }): NetworkPort {
-  const path = join(opts.dir, FILE(opts.interface));
+export function networkdPort(opts: { dir: string; interface: string; reload?: () => Promise<void>; privileged?: Pick<PrivilegedActions, 'applyNetwork'> }): NetworkPort {
+  const path = join(opts.dir, networkUnitFile(opts.interface));
+  const direct = directPrivileged({ networkDir: opts.dir });
   return {
     async current() {
-      return existsSync(path) ? parseNetworkdUnit(readFileSync(path, 'utf8')) : null;
+      // The configured interface's unit, else the one the wizard last wrote (the helper keeps one).
+      const other = existsSync(opts.dir) ? readdirSync(opts.dir).filter((f) => /^10-pruem-.+\.network$/.test(f)).sort()[0] : undefined;
+      const file = existsSync(path) ? path : other ? join(opts.dir, other) : null;
+      return file ? parseNetworkdUnit(readFileSync(file, 'utf8')) : null;
     },
     async apply(settings) {
-      writeFileAtomic(join(opts.dir, FILE(settings.interface)), renderNetworkdUnit(settings), 0o644);
-      await opts.reload?.();
+      orThrow(await (opts.privileged ?? direct).applyNetwork(settings));
+      if (!opts.privileged) await opts.reload?.();
     },
   };
 }
