@@ -106,7 +106,7 @@ install -m 0644 "${IMAGE_UPDATE_PUB:-$OUT/keys/update-signing.pem}" "$ROOTFS/usr
 step "units, initramfs, clean-up"
 in_root systemctl enable pruem-firstboot.service pruem-firewall.service pruem-gateway.service pruem-boot-ok.service \
   pruem-update.service systemd-networkd.service >/dev/null 2>&1
-for a in reboot network-reload usb-mount usb-unmount; do in_root systemctl enable "pruem-request@$a.path" >/dev/null 2>&1; done
+for a in usb-mount usb-unmount network-apply reboot; do in_root systemctl enable "pruem-request@$a.path" >/dev/null 2>&1; done
 in_root systemctl mask serial-getty@ttyS0.service getty@tty1.service console-getty.service systemd-firstboot.service \
   ctrl-alt-del.target debug-shell.service >/dev/null 2>&1
 in_root systemctl disable nftables.service >/dev/null 2>&1 || true
@@ -138,6 +138,7 @@ done
 in_root /usr/lib/pruem/node/bin/node /usr/lib/pruem/firewall.mjs /usr/share/pruem/factory > "$ROOTFS/tmp/factory.nft"
 in_root nft -c -f /tmp/factory.nft
 in_root nft -c -f /usr/lib/pruem/firewall-base.nft
+in_root /usr/lib/pruem/node/bin/node --check /usr/lib/pruem/request.mjs
 rm -f "$ROOTFS/tmp/factory.nft"
 
 mount -t proc proc "$ROOTFS/proc"; mount -t sysfs sys "$ROOTFS/sys"; mount --bind /dev "$ROOTFS/dev"
