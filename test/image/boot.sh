@@ -7,7 +7,12 @@
 #      gateway runs unprivileged, nftables drops the TESTA and officers' ports, systemd-analyze security;
 #   3. a signed update bundle whose gateway fails to start is installed into slot b from an update
 #      drive, its trial boot fails, and GRUB rolls back to slot a, which is healthy again;
-#   4. a good signed bundle is installed into slot b, its trial boot is healthy and it is committed.
+#   4. a good signed bundle is installed into slot b, its trial boot is healthy and it is committed;
+#      then, on that boot, a signed audit export through the console API to a USB drive attached to
+#      the guest (mounted by the root helper on the daemon's request), read back here from the drive.
+# The serial line ttyS0 is the daemon's technicians' console and also carries the kernel console and
+# the PRUEM-REPORT lines (root writes them to /dev/console); qemu logs it to NAME.serial and offers it
+# on the socket NAME.sock, through which the test types into the console.
 # The image is never modified: every run boots a qcow2 overlay. One qemu at a time.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -42,15 +47,24 @@ if [[ -z $ACCEL ]]; then
 fi
 log "accelerator: $ACCEL"
 
-# qemu_start NAME OVERLAY [EXTRA_ARGS…]: serial console to $T/NAME.serial.
+# qemu_start NAME OVERLAY [EXTRA_ARGS…]: serial console (ttyS0) logged to $T/NAME.serial, typed into through $T/NAME.sock.
 qemu_start() {
   local name=$1 disk=$2; shift 2
   # shellcheck disable=SC2086
   qemu-system-x86_64 -accel $ACCEL -smp 2 -m 1536 -display none -monitor none \
     -drive file="$disk",if=virtio,format=qcow2 \
-    -serial file:"$T/$name.serial" "$@" > "$T/$name.qemu.log" 2>&1 &
+    -chardev socket,id=ttyS0,path="$T/$name.sock",server=on,wait=off,logfile="$T/$name.serial" -serial chardev:ttyS0 \
+    "$@" > "$T/$name.qemu.log" 2>&1 &
   QPID=$!
 }
+# serial_type NAME TEXT: types TEXT (then Enter) on the guest's ttyS0.
+serial_type() {
+  node -e '
+    const s = require("net").connect(process.argv[1], () => { s.write(process.argv[2] + "\r"); setTimeout(() => s.end(), 1500); });
+    s.on("data", () => undefined); s.on("error", (e) => { console.error("serial socket: " + e.message); process.exit(1); });' "$T/$1.sock" "$2"
+}
+# setup_code NAME: the last set-up code the serial console showed.
+setup_code() { grep -aoE 'Console set-up code \(first-run wizard\): [A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}' "$T/$1.serial" | tail -1 | awk '{print $NF}'; }
 # wait_serial NAME REGEX SECONDS: 0 when the serial log matches.
 wait_serial() {
   local name=$1 re=$2 end=$(( $(date +%s) + $3 ))
@@ -126,6 +140,17 @@ g=$(rep gateway)
 [[ $(rep nft_input_policy) == "policy drop" ]] && ok "nftables input policy drop; rules: $(rep nft_input)" || bad "nft: $(rep nft_input_policy)"
 [[ $(rep packages) == *"compilers=0 sshd=0"* ]] && ok "no compilers, no SSH server ($(rep packages))" || bad "packages: $(rep packages)"
 [[ $(rep passwords) == "0 usable, 0 empty" ]] && ok "no account has a password" || bad "passwords: $(rep passwords)"
+# The daemon's serial console owns ttyS0 (factory configuration): its banner and the wizard's set-up
+# code appeared there, and it answers what is typed (a login prompt for an empty line).
+if grep -aq 'serial console (pruem ' "$S"; then
+  ok "the serial console runs on ttyS0: $(grep -aoE 'Prüm gateway [A-Z]{2} — serial console \(pruem [^)]*\)' "$S" | head -1)"
+  [[ -n $(setup_code main) ]] && ok "it shows the first-run wizard's set-up code" || bad "no set-up code on the serial console"
+  prompts=$(grep -ao 'login: ' "$S" | wc -l)
+  serial_type main '' || true
+  answered=no
+  for _ in $(seq 1 40); do (( $(grep -ao 'login: ' "$S" | wc -l) > prompts )) && { answered=yes; break; }; sleep 3; done
+  [[ $answered == yes ]] && ok "the serial console answers on ttyS0 (a new login prompt after Enter)" || bad "the serial console did not answer on ttyS0"
+else bad "no serial console banner on ttyS0 (see $S)"; fi
 echo "--- systemd-analyze security pruem-gateway.service (inside the image, first boot) ---"
 grep -a '^PRUEM-REPORT security | ' <<<"$first_report" | sed 's/^PRUEM-REPORT security | //'
 echo "---"
@@ -181,5 +206,49 @@ if wait_serial next 'PRUEM-REPORT update committed slot=b' 1800; then
 else bad "good update not committed: $(grep -a 'PRUEM-REPORT \(update\|boot\)' "$S" | tr -d '\r' | tail -3)"; fi
 stop_qemu
 grep -a 'PRUEM-REPORT \(boot\|update\|rollback\)' "$S" | tr -d '\r' | sed 's/^/  /'
+
+# ---------------------------------------------------------------------------------------------
+log "5. a signed audit export through the console API to a USB drive (the root helper mounts it)"
+# The audit signer needs keys and a certificate: this boot's data partition is the factory one after
+# `pruem provision --development` (SoftHSM2 token, DEVELOPMENT certificates), made here with this
+# build's gateway and the image's factory files, owned by the gateway's uid.
+D5=$T/provisioned
+rm -rf "$D5"; mkdir -p "$D5/gateway/tokens" "$D5/network"; chmod 0755 "$D5" "$D5/network"
+cp image/overlay/usr/share/pruem/factory/{config.json,firewall.json} "$D5/gateway/"
+sed "s|/var/lib/pruem/gateway/tokens|$D5/gateway/tokens|" image/overlay/usr/share/pruem/factory/softhsm2.conf > "$D5/gateway/softhsm2.conf"
+if node bin/pruem.js provision --development --config "$D5/gateway/config.json" > "$T/provision.log" 2>&1; then
+  cp image/overlay/usr/share/pruem/factory/softhsm2.conf "$D5/gateway/softhsm2.conf"
+  chown -R 900:900 "$D5/gateway"; chmod -R go-rwx "$D5/gateway"
+  rm -f "$T/data5.img"
+  mkfs.ext4 -q -F -d "$D5" -L pruem-data -m 1 "$T/data5.img" 128M
+  overlay export
+  data_off=$(sfdisk -J "$DISK" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).partitiontable.partitions[4].start*512))')
+  qemu-io -f qcow2 -c "write -s $T/data5.img $data_off $(stat -c %s "$T/data5.img")" "$T/export.qcow2" >/dev/null
+  # An empty ext4 drive on the guest's USB bus (xHCI, usb-storage): the export's target.
+  STICK=$T/usb-stick.img
+  rm -f "$STICK"; truncate -s 64M "$STICK" && mkfs.ext4 -q -F -L PRUEM-AUDIT "$STICK"
+  API=$(free_port)
+  qemu_start export "$T/export.qcow2" \
+    -device qemu-xhci,id=xhci -drive if=none,id=stick,file="$STICK",format=raw -device usb-storage,bus=xhci.0,drive=stick \
+    -netdev "user,id=n0,hostfwd=tcp:127.0.0.1:$API-:8080" -device virtio-net-pci,netdev=n0
+  S=$T/export.serial
+  if wait_serial export 'PRUEM-REPORT boot slot=a trial=no gateway=healthy' 1200 && [[ -n $(setup_code export) ]]; then
+    code=$(setup_code export)
+    if exported=$(timeout 1200 node test/image/export.mjs "https://127.0.0.1:$API" "$code" 2>&1); then
+      ok "audit export through the console API: $(node -e 'const r=JSON.parse(process.argv[1].trim().split("\n").pop()); console.log(`drive ${r.drive.id} (${r.drive.label}), ${r.export.result.entries} entries, ${r.export.result.path}, verified on the drive: ${r.export.verification.ok}`)' "$exported")"
+    else bad "audit export through the console API failed: ${exported:0:800}"; fi
+  else bad "the provisioned box did not come up healthy with a set-up code: $(grep -a 'PRUEM-REPORT boot' "$S" | tr -d '\r' | tail -1)"; fi
+  stop_qemu
+  if [[ ${exported:-} == *'"ok":true'* ]]; then
+    # Read back here from the drive, without the appliance: the bundle is in pruem-export/ (an ext4
+    # drive's root is root's: the helper made that folder for the daemon) and verifies offline.
+    folder=$(debugfs -R 'ls /pruem-export' "$STICK" 2>/dev/null | grep -oE 'pruem-audit-[0-9A-Za-z-]+' | head -1)
+    rm -rf "$T/readback"; mkdir -p "$T/readback"
+    debugfs -R "rdump /pruem-export/$folder $T/readback" "$STICK" >/dev/null 2>&1 || true
+    if [[ -n $folder ]] && out=$(node dist/appliance/audit/verify-audit.mjs "$T/readback/$folder" 2>&1); then
+      ok "the drive holds $folder, read back here and verified offline: $(grep -m1 -iE 'valid|entries' <<<"$out")"
+    else bad "the export on the drive did not verify here (${folder:-no folder}): ${out:-}"; fi
+  fi
+else bad "pruem provision --development for the export boot failed: $(tail -3 "$T/provision.log")"; fi
 log "done: $fails failure(s)"
 (( fails == 0 ))
