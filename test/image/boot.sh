@@ -137,6 +137,8 @@ rep() { grep -a "^PRUEM-REPORT $1 " <<<"$first_report" | head -1 | sed "s/^PRUEM
 g=$(rep gateway)
 [[ $g == *"user=pruem"* && $g == *"uid=900,900"* && $g == *"caps=0000000000000000"* && $g == *"nonewprivs=1"* && $g == *"seccomp=2"* ]] \
   && ok "gateway unprivileged: $g" || bad "gateway: $g"
+[[ $(rep request_paths) == "usb-mount=active usb-unmount=active network-apply=active reboot=active" ]] \
+  && ok "the root helper's request paths are watched: $(rep request_paths)" || bad "request paths: $(rep request_paths)"
 [[ $(rep nft_input_policy) == "policy drop" ]] && ok "nftables input policy drop; rules: $(rep nft_input)" || bad "nft: $(rep nft_input_policy)"
 [[ $(rep packages) == *"compilers=0 sshd=0"* ]] && ok "no compilers, no SSH server ($(rep packages))" || bad "packages: $(rep packages)"
 [[ $(rep passwords) == "0 usable, 0 empty" ]] && ok "no account has a password" || bad "passwords: $(rep passwords)"
