@@ -524,35 +524,9 @@ export class ExchangePipeline {
    * Sends a message we originate (an officer's search, a link test): sealed, queued and
    * audited in one transaction. Returns the message id for correlation.
    */
-  async originate(message: {
-    peer: MemberStateCode;
-    channel: MailChannel;
-    reply: Reply;
-    correlation: string | null;
-    records: readonly ExchangeRecord[];
-    persist?: (db: Db, messageId: string) => void;
-  }): Promise<string> {
-    const messageId = this.newMessageId(message.channel);
-    const sealed = await this.o.sealer.seal({ peer: message.peer, channel: message.channel, reply: message.reply, messageId, inReplyTo: null });
-    const now = this.clock();
-    this.o.db.transaction(() => {
-      this.o.queue.enqueueOutbound({
-        messageId,
-        channel: message.channel,
-        peer: message.peer,
-        mailFrom: sealed.mailFrom,
-        rcptTo: sealed.rcptTo,
-        raw: sealed.raw,
-        deadline: deadlineFor(message.channel, now),
-        correlation: message.correlation,
-      });
-      for (const record of message.records) {
-        this.o.audit.exchange(record, { channel: message.channel, peer: message.peer, messageId, inReplyTo: null, occurredAt: now, payload: message.reply.payload });
-      }
-      message.persist?.(this.o.db, messageId);
-    })();
-    this.kick();
-    return messageId;
+  async originate(message: OriginMessage): Promise<string> {
+    const [messageId] = await this.originateAll([message]);
+    return messageId!;
   }
 
   /**
