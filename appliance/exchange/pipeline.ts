@@ -85,6 +85,11 @@ export interface OriginMessage {
   readonly correlation: string | null;
   readonly records: readonly ExchangeRecord[];
   readonly persist?: (db: Db, messageId: string) => void;
+  /**
+   * When it must have left: for an answer sent later (a fingerprint SRE from the AFIS), the deadline of the
+   * request it answers; by default the channel's answer time from now.
+   */
+  readonly deadline?: Date;
 }
 
 export interface PipelineOptions {
@@ -547,7 +552,7 @@ export class ExchangePipeline {
     this.o.db.transaction(() => {
       persist?.(this.o.db);
       for (const { message, messageId, s } of sealed) {
-        this.o.queue.enqueueOutbound({ messageId, channel: message.channel, peer: message.peer, mailFrom: s.mailFrom, rcptTo: s.rcptTo, raw: s.raw, deadline: deadlineFor(message.channel, now), correlation: message.correlation });
+        this.o.queue.enqueueOutbound({ messageId, channel: message.channel, peer: message.peer, mailFrom: s.mailFrom, rcptTo: s.rcptTo, raw: s.raw, deadline: message.deadline ?? deadlineFor(message.channel, now), correlation: message.correlation });
         for (const record of message.records) {
           this.o.audit.exchange(record, { channel: message.channel, peer: message.peer, messageId, inReplyTo: null, occurredAt: now, payload: message.reply.payload });
         }
