@@ -266,6 +266,17 @@ const STEPS: readonly Step[] = [
       `);
     },
   },
+  {
+    version: 7,
+    what: 'outbound dead letters: when an outbox message was given up on (relay refused it, or it stayed undeliverable past exchange.outboundGiveUpHours)',
+    up: (db) => {
+      db.exec(`
+        ALTER TABLE queue_outbox ADD COLUMN failed_at INTEGER;
+        UPDATE queue_outbox SET failed_at = created_at WHERE status = 'failed';
+        CREATE INDEX IF NOT EXISTS queue_outbox_failed ON queue_outbox(status, failed_at);
+      `);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = STEPS[STEPS.length - 1]!.version;
