@@ -48,14 +48,14 @@ r = await tech.request('POST', '/api/setup/unlock', { code });
 if (r.status !== 200) stop('setup/unlock', r);
 r = await tech.request('PUT', '/api/setup/member-state', { memberState: 'RO' });
 if (r.status !== 200) stop('setup/member-state', r);
-r = await tech.request('POST', '/api/setup/account', { username: 'tech', displayName: 'Technician', password: 'image-test-technician-42' });
+r = await tech.request('POST', '/api/setup/account', { username: 'tech', displayName: 'Technician', password: 'alpine-meadow-42-image' });
 if (r.status !== 201) stop('setup/account', r);
-r = await tech.request('POST', '/api/accounts', { username: 'auditor', displayName: 'Auditor', role: 'auditor', password: 'image-test-auditor-42' });
+r = await tech.request('POST', '/api/accounts', { username: 'auditor', displayName: 'Auditor', role: 'auditor', password: 'quiet-harbour-57-image' });
 if (r.status !== 201) stop('accounts', r);
 
 const auditor = new Browser();
 r = await auditor.request('GET', '/api/session');
-r = await auditor.request('POST', '/api/session', { username: 'auditor', password: 'image-test-auditor-42' });
+r = await auditor.request('POST', '/api/session', { username: 'auditor', password: 'quiet-harbour-57-image' });
 if (r.status !== 200) stop('sign-in auditor', r);
 r = await auditor.request('GET', '/api/audit/usb-drives');
 if (r.status !== 200) stop('usb-drives', r);
