@@ -63,7 +63,7 @@ const drives = r.json?.drives ?? r.json?.usbDrives ?? r.json;
 const drive = Array.isArray(drives) ? drives[0] : undefined;
 if (!drive) stop('usb-drives (none offered)', r);
 const to = new Date(Date.now() + 3_600_000).toISOString();
-r = await auditor.request('POST', '/api/audit/exports', { target: { kind: 'usb', driveId: drive.id }, from: '2000-01-01T00:00:00.000Z', to });
+r = await auditor.request('POST', '/api/audit/exports', { target: { kind: 'usb', driveId: drive.id }, from: new Date(Date.now() - 86_400_000).toISOString(), to });
 if (r.status !== 202) stop('exports', r);
 const id = r.json.export.id;
 const deadline = Date.now() + 900_000;
