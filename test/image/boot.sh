@@ -78,6 +78,8 @@ wait_serial() {
 overlay() { qemu-img create -q -f qcow2 -b "$DISK" -F raw "$T/$1.qcow2"; }
 root_a_offset() { sfdisk -J "$DISK" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).partitiontable.partitions[2].start*512))'; }
 
+# IMAGE_TEST_ONLY=export runs only step 5 (while working on it); the whole test is the default.
+if [[ ${IMAGE_TEST_ONLY:-} != export ]]; then
 # ---------------------------------------------------------------------------------------------
 log "1. one flipped byte in root slot a (the ext4 superblock, read at mount) must stop the boot"
 overlay corrupt
@@ -186,7 +188,11 @@ for p in "2525:$SMTP" "8090:$OFFICERS"; do
     s.on("data", (d) => { got += d; }); s.on("error", (e) => { console.log("error " + e.code); process.exit(0); });
     s.on("close", () => { console.log(got ? "answered " + JSON.stringify(got.slice(0, 40)) : "closed"); process.exit(0); });
     setTimeout(() => { console.log(got ? "answered " + JSON.stringify(got.slice(0, 40)) : "silent"); process.exit(0); }, 10000);' "$host")
-  if [[ $listening == *" $guest "* || $listening == *" $guest" ]] && [[ $res == silent ]]; then
+  listens=no; [[ $listening == *" $guest "* || $listening == *" $guest" ]] && listens=yes
+  if [[ $guest == 2525 && $listens == no && $res == silent ]]; then
+    # The TESTA side opens only once the box is provisioned (the daemon's provisioning gate); the firewall drops it anyway.
+    ok "port $guest (TESTA SMTP) does not listen on the unprovisioned box ($listening) and is dropped by nftables from outside (silent for 10 s)"
+  elif [[ $listens == yes && $res == silent ]]; then
     ok "port $guest listens in the guest ($listening) and is dropped by nftables from outside (silent for 10 s)"
   else bad "port $guest: guest ${listening:-?}, from outside: $res"; fi
 done
@@ -209,6 +215,8 @@ else bad "good update not committed: $(grep -a 'PRUEM-REPORT \(update\|boot\)' "
 stop_qemu
 grep -a 'PRUEM-REPORT \(boot\|update\|rollback\)' "$S" | tr -d '\r' | sed 's/^/  /'
 
+fi # steps 1-4
+
 # ---------------------------------------------------------------------------------------------
 log "5. a signed audit export through the console API to a USB drive (the root helper mounts it)"
 # The audit signer needs keys and a certificate: this boot's data partition is the factory one after
@@ -222,7 +230,7 @@ if node bin/pruem.js provision --development --config "$D5/gateway/config.json" 
   cp image/overlay/usr/share/pruem/factory/softhsm2.conf "$D5/gateway/softhsm2.conf"
   chown -R 900:900 "$D5/gateway"; chmod -R go-rwx "$D5/gateway"
   rm -f "$T/data5.img"
-  mkfs.ext4 -q -F -d "$D5" -L pruem-data -m 1 "$T/data5.img" 128M
+  mkfs.ext4 -q -F -d "$D5" -L pruem-data -m 1 "$T/data5.img" 128M >/dev/null
   overlay export
   data_off=$(sfdisk -J "$DISK" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).partitiontable.partitions[4].start*512))')
   qemu-io -f qcow2 -c "write -s $T/data5.img $data_off $(stat -c %s "$T/data5.img")" "$T/export.qcow2" >/dev/null
@@ -236,7 +244,7 @@ if node bin/pruem.js provision --development --config "$D5/gateway/config.json" 
   S=$T/export.serial
   if wait_serial export 'PRUEM-REPORT boot slot=a trial=no gateway=healthy' 1200 && [[ -n $(setup_code export) ]]; then
     code=$(setup_code export)
-    if exported=$(timeout 1200 node test/image/export.mjs "https://127.0.0.1:$API" "$code" 2>&1); then
+    if exported=$(timeout 1200 node --no-warnings test/image/export.mjs "https://127.0.0.1:$API" "$code" 2>&1); then
       ok "audit export through the console API: $(node -e 'const r=JSON.parse(process.argv[1].trim().split("\n").pop()); console.log(`drive ${r.drive.id} (${r.drive.label}), ${r.export.result.entries} entries, ${r.export.result.path}, verified on the drive: ${r.export.verification.ok}`)' "$exported")"
     else bad "audit export through the console API failed: ${exported:0:800}"; fi
   else bad "the provisioned box did not come up healthy with a set-up code: $(grep -a 'PRUEM-REPORT boot' "$S" | tr -d '\r' | tail -1)"; fi

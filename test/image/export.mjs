@@ -60,7 +60,8 @@ if (r.status !== 200) stop('sign-in auditor', r);
 r = await auditor.request('GET', '/api/audit/usb-drives');
 if (r.status !== 200) stop('usb-drives', r);
 const drives = r.json?.drives ?? r.json?.usbDrives ?? r.json;
-const drive = Array.isArray(drives) ? drives[0] : undefined;
+// The drive the test attached (label PRUEM-AUDIT); qemu's machine also has a floppy drive, which is removable too.
+const drive = Array.isArray(drives) ? drives.find((d) => d.label === 'PRUEM-AUDIT') : undefined;
 if (!drive) stop('usb-drives (none offered)', r);
 const to = new Date(Date.now() + 3_600_000).toISOString();
 r = await auditor.request('POST', '/api/audit/exports', { target: { kind: 'usb', driveId: drive.id }, from: new Date(Date.now() - 86_400_000).toISOString(), to });
