@@ -326,7 +326,9 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
     // The vehicle channel's queue for unreachable States is a queue row of its own (issue 11 item 4).
     const fullStatus = (): GatewayStatus => {
       const s = core.status();
-      return { ...s, queues: [...s.queues, vehicle.searches.queueStatus()], provisioning: gate.current() };
+      // The mail queue's own vrd-out row is always empty (vehicle requests never travel by mail): this one replaces it.
+      const queues = s.queues.filter((q) => !(q.channel === 'vrd' && q.direction === 'out'));
+      return { ...s, queues: [...queues, vehicle.searches.queueStatus()], provisioning: gate.current() };
     };
 
     let officersPort: number | null = null;

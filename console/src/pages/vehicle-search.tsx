@@ -249,15 +249,26 @@ function ResultView({ search, onOpen, onRefine }: { search: VehicleSearchView; o
 
 const EMPTY: Form = { by: 'vin', vin: '', plate: '', scope: 'all', state: '', reference: '', ordering: '', reason: '' };
 
+/**
+ * What the page shows, kept across a remount (switching the language redraws the whole console) without asking
+ * the gateway again — that would be another recorded read. Only ever given back to the same signed-in account.
+ */
+let kept: { readonly userId: number; readonly form: Form; readonly search: VehicleSearchView | null; readonly opened: MemberStateCode | null } | null = null;
+
 export function VehicleSearch() {
   const { session } = useApp();
+  const userId = session.user?.id ?? -1;
+  const restore = kept && kept.userId === userId ? kept : null;
   const partners = useData(() => api<{ ourState: MemberStateCode; states: Array<{ state: MemberStateCode }> }>('GET', '/vrd/partners'), []);
   const recent = useData(() => api<{ searches: VehicleSearchProgress[] }>('GET', '/vrd/searches'), []);
-  const [form, setForm] = useState<Form>(EMPTY);
+  const [form, setForm] = useState<Form>(restore?.form ?? EMPTY);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
-  const [search, setSearch] = useState<VehicleSearchView | null>(null);
-  const [opened, setOpened] = useState<MemberStateCode | null>(null);
+  const [search, setSearch] = useState<VehicleSearchView | null>(restore?.search ?? null);
+  const [opened, setOpened] = useState<MemberStateCode | null>(restore?.opened ?? null);
+  useEffect(() => {
+    kept = { userId, form, search, opened };
+  }, [userId, form, search, opened]);
   const states = partners.data?.states.map((s) => s.state) ?? [];
   const set = <K extends keyof Form>(k: K, v: Form[K]) => setForm((f) => ({ ...f, [k]: v }));
 
@@ -330,7 +341,7 @@ export function VehicleSearch() {
       <Card title={t('vrd.new')}>
         {partners.data && states.length === 0 && <p class="warn-line">{t('vrd.noPartners')}</p>}
         <form class="form-grid vrd-form" onSubmit={submit}>
-          <fieldset class="field">
+          <fieldset class="checks">
             <legend>{t('vrd.by')}</legend>
             <label class="check">
               <input type="radio" name="by" value="vin" checked={form.by === 'vin'} onChange={() => set('by', 'vin')} /> {t('vrd.by.vin')}
@@ -348,7 +359,7 @@ export function VehicleSearch() {
             <input name="vin" value={form.vin} onInput={(e) => set('vin', inputValue(e))} required={form.by === 'vin'} maxLength={64} autoComplete="off" spellcheck={false} />
           </Field>
           {form.by === 'vin' && (
-            <fieldset class="field">
+            <fieldset class="checks">
               <legend>{t('vrd.where')}</legend>
               <label class="check">
                 <input type="radio" name="scope" value="all" checked={form.scope === 'all'} onChange={() => set('scope', 'all')} /> {t('vrd.allStates', { n: states.length })}
