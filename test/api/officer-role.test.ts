@@ -244,6 +244,21 @@ test('a console search: the same service as the officers\' API, the account reco
   assert.equal(ro.channel.searches.queueStatus().depth, 0);
 });
 
+test('a console search by plate in one State gets the refine-search set; a past date where no history is kept gets current data, flagged', async () => {
+  const plate = await officer.request('POST', '/api/vrd/searches', { orderingOfficerId: PROSECUTOR, reason: 'case 2026/18: plate seen', licenceNumber: 'M PR 1004', targets: ['DE'] });
+  assert.equal(plate.status, 201, plate.text);
+  const refine = plate.json<VehicleSearchView>().targets[0]?.result;
+  assert.equal(refine?.kind, 'refine');
+  if (refine?.kind === 'refine') assert.deepEqual(refine.vehicles.map((v) => v.vin).sort(), [demoVin('DE', 3), demoVin('DE', 4)]);
+  // Refining: the same plate with one of the VINs.
+  const one = await officer.request('POST', '/api/vrd/searches', { orderingOfficerId: PROSECUTOR, reason: 'case 2026/18: plate seen', licenceNumber: 'M PR 1004', vin: demoVin('DE', 4), targets: ['DE'] });
+  const full = one.json<VehicleSearchView>().targets[0]?.result;
+  assert.equal(full?.kind === 'full' ? full.dataSet.vehicle.vin : null, demoVin('DE', 4));
+  const past = await officer.request('POST', '/api/vrd/searches', { orderingOfficerId: PROSECUTOR, reason: 'case 2026/19', vin: demoVin('DE', 2), referenceDateTime: '2025-01-01T00:00:00Z', targets: ['DE'] });
+  const current = past.json<VehicleSearchView>().targets[0]?.result;
+  assert.equal(current?.kind === 'full' ? current.dataSet.dataIsCurrent : null, true);
+});
+
 test('the officer can sign out', async () => {
   assert.equal((await officer.request('DELETE', '/api/session')).status, 204);
   assert.equal((await officer.request('GET', '/api/vrd/searches')).status, 401);
