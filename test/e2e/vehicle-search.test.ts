@@ -59,10 +59,11 @@ async function fromPage(page: Page, method: string, path: string, body?: unknown
   );
 }
 
-async function search(page: Page, vin: string): Promise<void> {
+async function search(page: Page, vin: string, reference?: string): Promise<void> {
   await page.check('input[name=by][value=vin]');
   await page.fill('input[name=vin]', vin);
   await page.check('input[name=scope][value=all]');
+  if (reference) await page.fill('input[name=reference]', reference);
   await page.fill('input[name=ordering-officer]', demoOrderingOfficer('RO'));
   await page.fill('textarea[name=reason]', 'Dosar 1234/P/2026: vehicul văzut la locul unui jaf');
   const before = await page.getAttribute('[data-search]', 'data-search').catch(() => null);
@@ -170,6 +171,31 @@ test('the officer lands on the search page, searches a VIN in all States, opens 
   await eventually(() => reads() === before + 1, 'the read recorded', 10_000);
   const sent = net.query<{ officer_id: string; ordering_officer_id: string }>('RO', "SELECT officer_id, ordering_officer_id FROM audit_entries WHERE channel = 'vrd' AND officer_id IS NOT NULL");
   assert.deepEqual([...new Set(sent.map((r) => `${r.officer_id}/${r.ordering_officer_id}`))], [`${OFFICER.username}/${demoOrderingOfficer('RO')}`], 'the account is the officer of record');
+  await page.close();
+});
+
+test('a plate shared by two vehicles: the refine-search set, refined by one VIN; current data flagged where no history is kept', async () => {
+  const page = await newPage();
+  await signIn(page, OFFICER);
+  await page.check('input[name=by][value=plate]');
+  await page.fill('input[name=plate]', 'M PR 1004');
+  await page.selectOption('select[name=state]', 'DE');
+  await page.fill('input[name=ordering-officer]', demoOrderingOfficer('RO'));
+  await page.fill('textarea[name=reason]', 'Dosar 1234/P/2026: număr de înmatriculare văzut');
+  await page.click('.vrd-form button[type=submit]');
+  await page.waitForSelector('[data-refine=DE]');
+  assert.equal(await page.locator('[data-refine=DE] tr[data-refine-vin]').count(), 2);
+  const first = await page.locator('[data-search]').getAttribute('data-search');
+  await page.click(`tr[data-refine-vin="${demoVin('DE', 4)}"] button`);
+  assert.equal(await page.inputValue('input[name=vin]'), demoVin('DE', 4), 'the form is refined with the chosen VIN');
+  await page.click('.vrd-form button[type=submit]');
+  await page.waitForFunction((old) => document.querySelector('[data-search]')?.getAttribute('data-search') !== old, first);
+  await page.waitForSelector('tr[data-target-state=DE][data-result=full]');
+  // A past reference date-time for a vehicle whose State keeps no history: current data, said so.
+  await page.check('input[name=by][value=vin]');
+  await search(page, demoVin('DE', 2), '2024-01-01T12:00:00');
+  await page.click('tr[data-target-state=DE] button >> text=Open');
+  await page.waitForSelector('[data-full-set=DE][data-current=true] [data-data-is-current]');
   await page.close();
 });
 
