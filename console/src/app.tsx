@@ -252,7 +252,7 @@ export function App() {
             {refused ? (
               <section class="page" data-refused={path}>
                 <header class="page-head">
-                  <h1>{t('common.forbiddenPage')}</h1>
+                  <h1>{t(NAV.find((n) => n.path === path)?.label ?? 'app.title')}</h1>
                 </header>
                 <p class="error" role="alert">
                   {t('common.forbiddenPage')}
