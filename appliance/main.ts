@@ -199,8 +199,9 @@ export async function composeGateway(config: GatewayConfig, opts: { log?: Logger
     audit,
     ourState: config.memberState,
     messageIdDomain: (channel) => directory.ourAddress(channel).split('@')[1] ?? 'localhost',
-    log: (event, fields) => (['inbound-dead-letter', 'inbound-error', 'audit-failed'].includes(event) ? log.error(fields, event) : log.info(fields, event)),
+    log: (event, fields) => (['inbound-dead-letter', 'outbound-dead-letter', 'inbound-error', 'audit-failed'].includes(event) ? log.error(fields, event) : log.info(fields, event)),
     maxFailures: config.exchange.maxFailures,
+    outboundGiveUpMs: config.exchange.outboundGiveUpHours * 3_600_000,
     replayWindow,
   });
   // An officer's search and a comparison run's batch go the same way: checked, sealed, queued and audited at once.

@@ -268,12 +268,23 @@ const STEPS: readonly Step[] = [
   },
   {
     version: 7,
+    what: 'outbound dead letters: when an outbox message was given up on (relay refused it, or it stayed undeliverable past exchange.outboundGiveUpHours)',
+    up: (db) => {
+      db.exec(`
+        ALTER TABLE queue_outbox ADD COLUMN failed_at INTEGER;
+        UPDATE queue_outbox SET failed_at = created_at WHERE status = 'failed';
+        CREATE INDEX IF NOT EXISTS queue_outbox_failed ON queue_outbox(status, failed_at);
+      `);
+    },
+  },
+  {
+    version: 8,
     what: "the officer role (issue 11): accounts_users' role check admits 'officer' (the table is rebuilt: SQLite cannot change a CHECK)",
     up: (db) => {
       // The sessions table refers to accounts_users: renaming the old table first makes that reference follow it,
       // so nothing cascades when the copy replaces it; the sessions are then rebuilt pointing at the new table.
       db.exec(`
-        ALTER TABLE accounts_users RENAME TO accounts_users_v6;
+        ALTER TABLE accounts_users RENAME TO accounts_users_v7;
         CREATE TABLE accounts_users (
           id INTEGER PRIMARY KEY,
           username TEXT NOT NULL UNIQUE COLLATE NOCASE,
@@ -288,8 +299,8 @@ const STEPS: readonly Step[] = [
           last_login_at INTEGER
         );
         INSERT INTO accounts_users (id, username, display_name, role, password_hash, language, disabled, failed_attempts, locked_until, created_at, last_login_at)
-          SELECT id, username, display_name, role, password_hash, language, disabled, failed_attempts, locked_until, created_at, last_login_at FROM accounts_users_v6;
-        CREATE TABLE accounts_sessions_v7 (
+          SELECT id, username, display_name, role, password_hash, language, disabled, failed_attempts, locked_until, created_at, last_login_at FROM accounts_users_v7;
+        CREATE TABLE accounts_sessions_v8 (
           token_hash TEXT PRIMARY KEY,
           user_id INTEGER NOT NULL REFERENCES accounts_users(id) ON DELETE CASCADE,
           csrf_token TEXT NOT NULL,
@@ -297,12 +308,12 @@ const STEPS: readonly Step[] = [
           last_seen INTEGER NOT NULL,
           remote TEXT
         );
-        INSERT INTO accounts_sessions_v7 (token_hash, user_id, csrf_token, created_at, last_seen, remote)
+        INSERT INTO accounts_sessions_v8 (token_hash, user_id, csrf_token, created_at, last_seen, remote)
           SELECT token_hash, user_id, csrf_token, created_at, last_seen, remote FROM accounts_sessions;
         DROP TABLE accounts_sessions;
-        ALTER TABLE accounts_sessions_v7 RENAME TO accounts_sessions;
+        ALTER TABLE accounts_sessions_v8 RENAME TO accounts_sessions;
         CREATE INDEX IF NOT EXISTS accounts_sessions_user ON accounts_sessions(user_id);
-        DROP TABLE accounts_users_v6;
+        DROP TABLE accounts_users_v7;
       `);
     },
   },

@@ -133,7 +133,7 @@ export const en = {
   'dash.notProvisioned': 'Not provisioned: the TESTA side stays closed until these are done (pruem provision, the serial console or the set-up wizard)',
   'dash.certExpiring': 'Certificates to renew',
   'dash.deadLetters': 'Dead letters',
-  'dash.deadLettersSummary': '{n} message(s) given up on after repeated failures: their data was purged and the failure recorded in the audit log',
+  'dash.deadLettersSummary': '{n} message(s) given up on after repeated failures (received and not processable, or not deliverable to the peer): their data was purged and the failure recorded in the audit log',
   'dash.col.deadAt': 'Given up',
   'dash.col.failure': 'Failure',
   'dash.col.direction': 'Direction',

@@ -135,7 +135,7 @@ export const ro: Record<MessageKey, string> = {
   'dash.notProvisioned': 'Neprovizionat: partea TESTA rămâne închisă până la finalizarea acestor pași (pruem provision, consola serială sau asistentul de configurare)',
   'dash.certExpiring': 'Certificate de reînnoit',
   'dash.deadLetters': 'Mesaje abandonate',
-  'dash.deadLettersSummary': '{n} mesaje abandonate după eșecuri repetate: datele lor au fost șterse, iar eșecul a fost înregistrat în jurnalul de audit',
+  'dash.deadLettersSummary': '{n} mesaje abandonate după eșecuri repetate (primite și imposibil de prelucrat, sau imposibil de livrat partenerului): datele lor au fost șterse, iar eșecul a fost înregistrat în jurnalul de audit',
   'dash.col.deadAt': 'Abandonat la',
   'dash.col.failure': 'Eșec',
   'dash.col.direction': 'Sens',

@@ -149,6 +149,7 @@ export function Dashboard() {
             <thead>
               <tr>
                 <th>{t('dash.col.channel')}</th>
+                <th>{t('dash.col.direction')}</th>
                 <th>{t('dash.col.state')}</th>
                 <th>{t('dash.col.deadAt')}</th>
                 <th>{t('dash.col.failure')}</th>
@@ -156,9 +157,10 @@ export function Dashboard() {
             </thead>
             <tbody>
               {data.deadLetters.recent.map((d) => (
-                <tr key={d.id} data-dead-letter={d.messageId} title={d.reason}>
+                <tr key={d.id} data-dead-letter={d.messageId} data-direction={d.direction} title={d.reason}>
                   <td>{t(`channel.${d.channel}` as MessageKey)}</td>
-                  <td>{d.sender ?? '—'}</td>
+                  <td>{t(`direction.${d.direction}`)}</td>
+                  <td>{d.state ?? '—'}</td>
                   <td>{dateTime(d.deadAt)}</td>
                   <td>
                     <code>{d.code}</code> × {d.failures}
