@@ -22,6 +22,8 @@ export interface QueueStatus {
   readonly nearestDeadline: string | null;
   /** Messages whose deadline is less than a fifth of their allowed time away, or already past. */
   readonly atRisk: number;
+  /** The States the queued messages wait for, where the queue knows (the vehicle channel's queue for unreachable States). */
+  readonly waitingFor?: readonly MemberStateCode[];
 }
 
 /**

@@ -124,7 +124,10 @@ export function Dashboard() {
               const late = q.nearestDeadline !== null && Date.parse(q.nearestDeadline) < now;
               return (
                 <tr key={`${q.channel}-${q.direction}`} class={late ? 'late' : q.atRisk > 0 ? 'risk' : ''} data-queue={`${q.channel}-${q.direction}`} data-depth={q.depth}>
-                  <td>{t(`channel.${q.channel}` as MessageKey)}</td>
+                  <td>
+                    {t(`channel.${q.channel}` as MessageKey)}
+                    {q.waitingFor && q.waitingFor.length > 0 && <span class="muted" data-waiting-for={q.waitingFor.join(',')}> · {t('dash.waitingFor', { states: q.waitingFor.join(', ') })}</span>}
+                  </td>
                   <td>{t(`direction.${q.direction}` as MessageKey)}</td>
                   <td class="num depth">{number(q.depth)}</td>
                   <td>{duration(q.oldestAgeSeconds)}</td>
