@@ -61,7 +61,11 @@ export function validate(kind, text) {
   }
 }
 
-/** The one template (the same text appliance/system/networkd.ts renders for the `direct` mode). */
+/**
+ * The one template: the same text appliance/system/networkd.ts renders for the `direct` mode. Written out
+ * here rather than imported from the gateway's build, so that root runs none of the gateway's code (or its
+ * dependencies); test/image/request-helper.test.ts checks that both render the same units.
+ */
 export function renderUnit(s) {
   return [
     '# Written by the Prüm gateway console (first-run wizard). Changes here are overwritten there.',
