@@ -100,7 +100,10 @@ function post(agent: HttpAgent | HttpsAgent, url: string, body: string, type: st
 
 /** Starts one bench process and reads the JSON line it prints when ready. */
 function startNode(args: string[]): Promise<{ info: Record<string, string>; child: ChildProcess }> {
+  // VRD_BENCH_PROF=<dir>: a V8 CPU profile of the gateway (it samples wall time: a thread waiting for a CPU still
+  // collects samples); VRD_BENCH_NODE_ARGS: more node options for the gateway, e.g. --perf-basic-prof for `perf`.
   const prof = process.env.VRD_BENCH_PROF && args[0] === 'gateway' ? ['--cpu-prof', '--cpu-prof-dir', process.env.VRD_BENCH_PROF] : [];
+  if (process.env.VRD_BENCH_NODE_ARGS && args[0] === 'gateway') prof.push(...process.env.VRD_BENCH_NODE_ARGS.split(' ').filter(Boolean));
   const child = spawn(process.execPath, [...prof, '--import', 'tsx', fileURLToPath(new URL('./vehicle-node.ts', import.meta.url)), ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     let out = '';
