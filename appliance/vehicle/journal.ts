@@ -83,6 +83,16 @@ const MESSAGE_TYPE: Record<VehicleService, string> = { 'vin-search': 'VRD vehicl
 export interface JournalCommitter {
   commit(x: VehicleExchange): Promise<void>;
   close(): Promise<void>;
+  /** Exchanges committed, commits made, and how long a commit took (ms; over the recent ones). */
+  stats?(): JournalCommitStats;
+}
+
+export interface JournalCommitStats {
+  readonly exchanges: number;
+  readonly commits: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
 }
 
 export class VehicleJournal {
@@ -125,6 +135,11 @@ export class VehicleJournal {
         setTimeout(() => this.flush(), 1);
       }
     });
+  }
+
+  /** The committer thread's figures (null when records are committed in this thread). */
+  commitStats(): JournalCommitStats | null {
+    return this.committer?.stats?.() ?? null;
   }
 
   /** From now on, record() commits through `committer` (a worker thread with its own connection). */

@@ -75,6 +75,8 @@ if (mode === 'register') {
     const main = threads.find((t) => t.tid === process.pid);
     const late = threads.filter((t) => t.started).sort((a, b) => b.ms - a.ms);
     const early = threads.filter((t) => !t.started && t.tid !== process.pid).reduce((a, t) => a + t.ms, 0);
+    const j = ro.channel.journal.commitStats();
+    if (j) process.stderr.write(`journal commits: ${j.exchanges} exchanges in ${j.commits} commits (${(j.exchanges / Math.max(1, j.commits)).toFixed(1)} per commit); commit time p50 ${j.p50Ms.toFixed(1)} ms, p99 ${j.p99Ms.toFixed(1)} ms, max ${j.maxMs.toFixed(0)} ms\n`);
     process.stderr.write(`gateway CPU per request by thread: main ${per(main?.ms ?? 0)} ms; started with the appliance ${late.map((t) => per(t.ms)).join(' + ') || '0'} ms; libuv pool and V8 helpers ${per(early)} ms\n`);
   });
   const de = ro.partners.DE;
