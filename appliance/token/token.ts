@@ -757,7 +757,7 @@ function findAll(session: graphene.Session, template: graphene.ITemplate): graph
 /**
  * C_SignInit + C_Sign (in libuv's pool) on the connection's open session with the kept key handle.
  * Straight to pkcs11js rather than through graphene's Sign object: that builds a Mechanism from its name
- * and a 1 kB buffer for every signature, work the gateway did twice per message for nothing.
+ * and a 1 kB buffer for every signature, work the gateway did for every answer for nothing.
  * (SoftHSM2 itself rebuilds an OpenSSL key, with RSA blinding, inside every C_SignInit; a hardware token
  * keeps its key inside. That part is the token's, and is what is left of signing on the main thread.)
  */

@@ -19,7 +19,7 @@ export interface JournalWorkerData {
 
 export type JournalWorkerRequest = { readonly id: number; readonly x: VehicleExchange };
 /** `batch`: which commit the exchange was in (counted from 1); `commitMs`: how long that commit took, fsync included. */
-export type JournalWorkerReply = { readonly id: number; readonly error: string | null; readonly batch: number; readonly batchSize: number; readonly commitMs: number };
+export type JournalWorkerReply = { readonly id: number; readonly error: string | null; readonly batch: number; readonly commitMs: number };
 
 const data = workerData as JournalWorkerData;
 const db = openDatabase(data.dbPath);
@@ -43,7 +43,7 @@ function flush(): void {
   const n = ++batches;
   batch.forEach((b, i) => {
     const e = errors[i];
-    parentPort?.postMessage({ id: b.id, error: e ? (e instanceof Error ? e.message : String(e)) : null, batch: n, batchSize: batch.length, commitMs } satisfies JournalWorkerReply);
+    parentPort?.postMessage({ id: b.id, error: e ? (e instanceof Error ? e.message : String(e)) : null, batch: n, commitMs } satisfies JournalWorkerReply);
   });
 }
 
