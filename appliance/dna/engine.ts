@@ -52,6 +52,15 @@ const MAX_PAIRS = 5;
 const ESS_INDEXES: ReadonlySet<number> = new Set(ESS_LOCI.map((l) => MATCH_LOCI.indexOf(l)));
 const ESS_MASK = [...ESS_INDEXES].reduce((m, l) => m | (1 << l), 0);
 
+type SharedArrayCtor<T> = { new (buffer: SharedArrayBuffer): T; readonly BYTES_PER_ELEMENT: number };
+/**
+ * The index's arrays live on SharedArrayBuffers: the build worker posts them to the daemon's thread and the
+ * daemon to its search workers (search-pool.ts) without a copy, so every thread searches the same memory.
+ */
+function shared<T>(Ctor: SharedArrayCtor<T>, length: number): T {
+  return new Ctor(new SharedArrayBuffer(length * Ctor.BYTES_PER_ELEMENT));
+}
+
 /** One of our profiles that a request profile hits. */
 export interface EngineHit {
   readonly slot: number;
@@ -84,10 +93,10 @@ export interface EngineSource {
 
 class Genotypes {
   private readonly byKey = new Map<number, number>();
-  lo: Uint16Array = new Uint16Array(256);
-  hi: Uint16Array = new Uint16Array(256);
+  lo: Uint16Array = shared(Uint16Array, 256);
+  hi: Uint16Array = shared(Uint16Array, 256);
   /** Live profiles per genotype, for selectivity estimates. */
-  live: Uint32Array = new Uint32Array(256);
+  live: Uint32Array = shared(Uint32Array, 256);
   size = 1; // id 0 = locus absent
 
   idOf(lo: number, hi: number): number | undefined {
@@ -101,7 +110,7 @@ class Genotypes {
     if (this.size >= MAX_GENOTYPES) return -1;
     if (this.size === this.lo.length) {
       const grow = <T extends Uint16Array | Uint32Array>(a: T): T => {
-        const b = new (a.constructor as new (n: number) => T)(a.length * 2);
+        const b = shared(a.constructor as unknown as SharedArrayCtor<T>, a.length * 2);
         b.set(a);
         return b;
       };
@@ -144,10 +153,10 @@ class Block {
   readonly alive: Uint8Array;
   // Sealed: CSR postings. base[l] = start of locus l's offsets; glen[l] = genotype ids covered.
   sealed = false;
-  base: Uint32Array = new Uint32Array(NL);
-  glen: Uint32Array = new Uint32Array(NL);
-  offsets: Uint32Array = new Uint32Array(0);
-  ids: Uint16Array = new Uint16Array(0);
+  base: Uint32Array = shared(Uint32Array, NL);
+  glen: Uint32Array = shared(Uint32Array, NL);
+  offsets: Uint32Array = shared(Uint32Array, 0);
+  ids: Uint16Array = shared(Uint16Array, 0);
   // Open (tail) block: postings in growable arrays keyed by l * 65536 + genotype.
   open: Map<number, number[]> | null = null;
   // Pair postings (sealed blocks): up to MAX_PAIRS disjoint pairs of core loci. Per pair, members sorted by
@@ -162,9 +171,9 @@ class Block {
     readonly capacity: number,
     arrays?: { readonly slots: Uint32Array; readonly geno: Uint16Array; readonly alive: Uint8Array },
   ) {
-    this.slots = arrays?.slots ?? new Uint32Array(capacity);
-    this.geno = arrays?.geno ?? new Uint16Array(capacity * NL);
-    this.alive = arrays?.alive ?? new Uint8Array(capacity);
+    this.slots = arrays?.slots ?? shared(Uint32Array, capacity);
+    this.geno = arrays?.geno ?? shared(Uint16Array, capacity * NL);
+    this.alive = arrays?.alive ?? shared(Uint8Array, capacity);
   }
 
   seal(dicts: readonly Genotypes[]): void {
@@ -174,7 +183,7 @@ class Block {
       this.glen[l] = dicts[l]!.size;
       total += dicts[l]!.size + 1;
     }
-    const offsets = new Uint32Array(total);
+    const offsets = shared(Uint32Array, total);
     let entries = 0;
     for (let i = 0; i < this.size; i++) {
       if (!this.alive[i]) continue;
@@ -189,8 +198,8 @@ class Block {
     }
     // One running sum over all loci: locus regions are contiguous and each starts with an empty genotype 0.
     for (let i = 1; i < total; i++) offsets[i]! += offsets[i - 1]!;
-    const fill = offsets.slice();
-    const ids = new Uint16Array(entries);
+    const fill = Uint32Array.from(offsets);
+    const ids = shared(Uint16Array, entries);
     for (let i = 0; i < this.size; i++) {
       if (!this.alive[i]) continue;
       const row = i * NL;
@@ -221,9 +230,9 @@ class Block {
         members[n++] = (this.geno[row + l1]! * 65536 + this.geno[row + l2]!) * 65536 + i;
       }
       members.sort();
-      const dir = new Uint32Array(this.glen[l1]! + 1);
-      const second = new Uint16Array(n);
-      const ids = new Uint16Array(n);
+      const dir = shared(Uint32Array, this.glen[l1]! + 1);
+      const second = shared(Uint16Array, n);
+      const ids = shared(Uint16Array, n);
       for (let k = 0; k < n; k++) {
         const v = members[k]!;
         const i = v % 65536;
@@ -442,7 +451,7 @@ export class MatchEngine {
   private readonly dicts: Genotypes[] = MATCH_LOCI.map(() => new Genotypes());
   private readonly blocks: Block[] = [];
   private tail: Block | null = null;
-  private where: Uint32Array = new Uint32Array(1024).fill(NO_SLOT);
+  private where: Uint32Array = shared(Uint32Array, 1024).fill(NO_SLOT);
   private overflow: Overflow[] = [];
   // Per-member counters stamped with a block-search epoch (high 11 bits) so they never need clearing:
   // count in the low 5 bits (≤ 23 loci).
@@ -487,8 +496,10 @@ export class MatchEngine {
   }
 
   /**
-   * The engine as transferable data (see `EngineState`). The state shares this engine's arrays: post it with
-   * `transfer` (which detaches them here, leaving this engine unusable) or stop using this engine.
+   * The engine as data to post to another thread (see `EngineState`). The index's arrays are on
+   * SharedArrayBuffers: posted, they are shared, not copied, and stay usable here. `transfer` lists the few
+   * ordinary buffers (an open tail block's postings, overflow profiles): post with it to move them (a build
+   * worker that is done with its engine) or without it to copy them (the search pool, search-pool.ts).
    */
   toTransfer(): { state: EngineState; transfer: ArrayBuffer[] } {
     const state: EngineState = {
@@ -616,7 +627,7 @@ export class MatchEngine {
   private ensureWhere(slot: number, exact = false): void {
     if (slot < this.where.length) return;
     const n = exact ? slot + 1 : Math.max(slot + 1, Math.ceil(this.where.length * 1.25));
-    const w = new Uint32Array(n).fill(NO_SLOT);
+    const w = shared(Uint32Array, n).fill(NO_SLOT);
     w.set(this.where);
     this.where = w;
   }
@@ -1173,8 +1184,16 @@ export class MatchEngine {
   /** Hits with the stored records, best quality first, then by national id. */
   search(profile: NormalisedProfile | DnaLoci): Hit[] {
     const loci = isProfile(profile) ? profile.loci : profile;
+    return this.resolveHits(loci, this.searchSlots(loci));
+  }
+
+  /**
+   * Slot hits (from `searchSlots`, here or in a search worker over the same index) as hits with their stored
+   * records, best quality first, then by national id.
+   */
+  resolveHits(loci: DnaLoci, slotHits: readonly EngineHit[]): Hit[] {
     const hits: Hit[] = [];
-    for (const h of this.searchSlots(loci)) {
+    for (const h of slotHits) {
       const record = this.source.get(h.slot);
       // A slot the store no longer has was deleted behind the engine's back: not a hit any more.
       if (!record) continue;

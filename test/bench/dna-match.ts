@@ -28,6 +28,7 @@ const { values, positionals } = parseArgs({
     requests: { type: 'string', default: '200' },
     naive: { type: 'string' },
     seed: { type: 'string', default: '20240501' },
+    prepare: { type: 'boolean', default: false },
   },
 });
 const N = Number((positionals[0] ?? '100000').replace(/_/g, ''));
@@ -137,6 +138,10 @@ async function main(): Promise<void> {
     imported = { inserted: report.inserted, refused: report.refused };
     store.close();
     log(`imported ${report.inserted} profiles (${report.refused} refused by the inclusion rules) in ${(importMs / 1000).toFixed(1)} s`);
+  }
+  if (values.prepare) {
+    log(`store ready: ${storePath}`);
+    return;
   }
   const store = ProfileStore.open(storePath);
   const t1 = process.hrtime.bigint();
