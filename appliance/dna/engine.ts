@@ -153,6 +153,8 @@ class Block {
   readonly alive: Uint8Array;
   // Sealed: CSR postings. base[l] = start of locus l's offsets; glen[l] = genotype ids covered.
   sealed = false;
+  /** Layout id (core + pairs) once sealed, for sharing search plans (MatchEngine.layoutOf); -1 until asked. */
+  layout = -1;
   base: Uint32Array = shared(Uint32Array, NL);
   glen: Uint32Array = shared(Uint32Array, NL);
   offsets: Uint32Array = shared(Uint32Array, 0);
@@ -471,6 +473,18 @@ export class MatchEngine {
   private readonly featureTo = new Int32Array(NL);
   /** Ranges (start, end) into pair member lists; ≤ MAX_PAIRS × 9 × 9 of them. */
   private readonly ranges = new Int32Array(2 * MAX_PAIRS * 81);
+  /** A block's chosen lists (see `plan`), and for pair features their ranges. */
+  private readonly sel = new Int32Array(NL);
+  private readonly selFrom = new Int32Array(NL);
+  private readonly selTo = new Int32Array(NL);
+  // Plans per block layout for the current search (searchBlock): valid while planStamp equals searchStamp.
+  private readonly layouts = new Map<string, number>();
+  private planStamp = new Int32Array(64);
+  private planKind = new Int8Array(64);
+  private planK = new Int32Array(64);
+  private planT = new Int32Array(64);
+  private planRefs = new Int32Array(64 * NL);
+  private searchStamp = 0;
   /** Loci by selectivity, most selective first (from the genotype counts). */
   private rank: number[] = [...Array(NL).keys()];
   private readonly req = new Request();
@@ -950,13 +964,66 @@ export class MatchEngine {
     return len;
   }
 
-  private searchBlock(q: Request, block: Block, out: EngineHit[]): void {
-    if (block.live === 0) return;
-    // No member can have six designated loci in common with the request.
-    if (popcount(block.any & q.designatedMask) < MIN_MATCHING_LOCI) {
-      this.lastSearch.skippedBlocks++;
-      return;
+  /**
+   * Blocks with the same core and locus pairs share a layout id: a search plans once per layout (see
+   * searchBlock). Pairs and core never change once a block is sealed.
+   */
+  private layoutOf(block: Block): number {
+    if (block.layout >= 0) return block.layout;
+    const key = `${block.core}:${block.pairLoci.join(',')}`;
+    let id = this.layouts.get(key);
+    if (id === undefined) {
+      id = this.layouts.size;
+      this.layouts.set(key, id);
     }
+    block.layout = id;
+    if (id >= this.planStamp.length) {
+      const n = Math.max(id + 1, this.planStamp.length * 2);
+      const grow = <T extends Int32Array | Int8Array>(a: T, size: number): T => {
+        const b = new (a.constructor as new (n: number) => T)(size);
+        b.set(a);
+        return b;
+      };
+      this.planStamp = grow(this.planStamp, n);
+      this.planKind = grow(this.planKind, n);
+      this.planK = grow(this.planK, n);
+      this.planT = grow(this.planT, n);
+      this.planRefs = grow(this.planRefs, n * NL);
+    }
+    return id;
+  }
+
+  /** Appends to `ranges` (from index `nr`) the runs of pair `pi`'s member list matching the request; returns the new end. */
+  private pairRanges(q: Request, block: Block, pi: number, nr: number): number {
+    const l1 = block.pairLoci[2 * pi]!;
+    const l2 = block.pairLoci[2 * pi + 1]!;
+    const dir = block.pairDir[pi]!;
+    const second = block.pairSecond[pi]!;
+    const ranges = this.ranges;
+    for (const a of q.keys[q.slotOf[l1]!]!) {
+      if (a + 1 >= dir.length) continue;
+      const lo = dir[a]!;
+      const hi = dir[a + 1]!;
+      if (lo === hi) continue;
+      for (const b of q.keys[q.slotOf[l2]!]!) {
+        const r0 = lowerBound(second, lo, hi, b);
+        let r1 = r0;
+        while (r1 < hi && second[r1] === b) r1++; // ranges are short; the scan costs what counting them will
+        if (r1 === r0) continue;
+        ranges[2 * nr] = r0;
+        ranges[2 * nr + 1] = r1;
+        nr++;
+      }
+    }
+    return nr;
+  }
+
+  /**
+   * Picks the cheapest plan for a block from its list lengths: a scan (bestPlan 0), the k shortest single-locus
+   * lists with T(S) (1), or the k shortest core features with T = k − 1 (2). Leaves the chosen lists in `sel`
+   * (designated index, or −1 − pair index with its ranges in `selFrom`/`selTo`) and returns [plan, k, T].
+   */
+  private plan(q: Request, block: Block): readonly [number, number, number] {
     const nd = q.designated.length;
     const lens = this.lens;
     const order = this.order;
@@ -972,7 +1039,7 @@ export class MatchEngine {
     }
     const e = this.esp;
     let bestCost = block.size * SCAN_COST;
-    let bestPlan = 0; // 0 scan, 1 single-locus lists, 2 core features (pairs and single loci)
+    let bestPlan = 0;
     let bestK = 0;
     let bestT = 0;
 
@@ -1014,26 +1081,10 @@ export class MatchEngine {
         const l1 = block.pairLoci[2 * pi]!;
         const l2 = block.pairLoci[2 * pi + 1]!;
         if (!((coreD >>> l1) & 1) || !((coreD >>> l2) & 1)) continue;
-        const dir = block.pairDir[pi]!;
-        const second = block.pairSecond[pi]!;
         const from = nr;
+        nr = this.pairRanges(q, block, pi, nr);
         let len = 0;
-        for (const a of q.keys[q.slotOf[l1]!]!) {
-          if (a + 1 >= dir.length) continue;
-          const lo = dir[a]!;
-          const hi = dir[a + 1]!;
-          if (lo === hi) continue;
-          for (const b of q.keys[q.slotOf[l2]!]!) {
-            const r0 = lowerBound(second, lo, hi, b);
-            let r1 = r0;
-            while (r1 < hi && second[r1] === b) r1++; // ranges are short; the scan costs what counting them will
-            if (r1 === r0) continue;
-            ranges[2 * nr] = r0;
-            ranges[2 * nr + 1] = r1;
-            nr++;
-            len += r1 - r0;
-          }
-        }
+        for (let r = from; r < nr; r++) len += ranges[2 * r + 1]! - ranges[2 * r]!;
         used |= (1 << l1) | (1 << l2);
         this.featureFrom[nf] = from;
         this.featureTo[nf] = nr;
@@ -1075,6 +1126,65 @@ export class MatchEngine {
         }
       }
     }
+    const sel = this.sel;
+    for (let k = 0; k < bestK; k++) {
+      if (bestPlan === 1) sel[k] = order[k]!;
+      else {
+        const f = fOrder[k]!;
+        sel[k] = fRef[f]!;
+        this.selFrom[k] = this.featureFrom[f]!;
+        this.selTo[k] = this.featureTo[f]!;
+      }
+    }
+    return [bestPlan, bestK, bestT];
+  }
+
+  /**
+   * One block. The plan depends on the block's core, its locus pairs and its list lengths; the blocks of a group
+   * share core and pairs and, drawn from the same population, nearly the same length ratios. So a search plans
+   * on the first block of each layout (core + pairs) and reuses that plan for the layout's other blocks: the
+   * bound T is valid for every block with that core and those pairs (see the header); only the cost estimate
+   * was made on another block. At 10 M profiles (~170 blocks, a few dozen layouts) that saves most of the fixed
+   * cost per block (list lengths, cost model, pair look-ups of features the plan does not use).
+   */
+  private searchBlock(q: Request, block: Block, out: EngineHit[]): void {
+    if (block.live === 0) return;
+    // No member can have six designated loci in common with the request.
+    if (popcount(block.any & q.designatedMask) < MIN_MATCHING_LOCI) {
+      this.lastSearch.skippedBlocks++;
+      return;
+    }
+    const sel = this.sel;
+    const selFrom = this.selFrom;
+    const selTo = this.selTo;
+    let bestPlan: number;
+    let bestK: number;
+    let T: number;
+    const L = block.sealed ? this.layoutOf(block) : -1;
+    if (L >= 0 && this.planStamp[L] === this.searchStamp) {
+      bestPlan = this.planKind[L]!;
+      bestK = this.planK[L]!;
+      T = this.planT[L]!;
+      let nr = 0;
+      for (let k = 0; k < bestK; k++) {
+        const ref = this.planRefs[L * NL + k]!;
+        sel[k] = ref;
+        if (ref < 0) {
+          selFrom[k] = nr;
+          nr = this.pairRanges(q, block, -1 - ref, nr);
+          selTo[k] = nr;
+        }
+      }
+    } else {
+      [bestPlan, bestK, T] = this.plan(q, block);
+      if (L >= 0) {
+        this.planStamp[L] = this.searchStamp;
+        this.planKind[L] = bestPlan;
+        this.planK[L] = bestK;
+        this.planT[L] = T;
+        for (let k = 0; k < bestK; k++) this.planRefs[L * NL + k] = sel[k]!;
+      }
+    }
 
     if (bestPlan === 0) {
       this.lastSearch.scannedBlocks++;
@@ -1084,49 +1194,47 @@ export class MatchEngine {
     }
 
     const counts = this.counts;
-    const T = bestT;
     if (++this.epoch === 2048) {
       counts.fill(0);
       this.epoch = 1;
     }
     const stamp = this.epoch << 5;
     const candidates = this.candidates;
+    const ranges = this.ranges;
     let found = 0;
     let counted = 0;
     const ids = block.ids;
     const offsets = block.offsets;
     for (let k = 0; k < bestK; k++) {
-      let j: number;
-      if (bestPlan === 1) j = order[k]!;
-      else {
-        const f = fOrder[k]!;
-        j = fRef[f]!;
-        if (j < 0) {
-          // A pair feature: its ranges over the pair's member list.
-          const pairIds = block.pairIds[-1 - j]!;
-          counted += fLen[f]!;
-          this.lastSearch.pairEntries += fLen[f]!;
-          for (let r = this.featureFrom[f]!; r < this.featureTo[f]!; r++) {
-            const end = ranges[2 * r + 1]!;
-            for (let p = ranges[2 * r]!; p < end; p++) {
-              const x = pairIds[p]!;
-              const v = counts[x]!;
-              const next = (v & ~31) === stamp ? v + 1 : stamp + 1;
-              counts[x] = next;
-              if ((next & 31) === T) candidates[found++] = x;
-            }
+      const j = sel[k]!;
+      if (j < 0) {
+        // A pair feature: its ranges over the pair's member list.
+        const pairIds = block.pairIds[-1 - j]!;
+        const before = counted;
+        for (let r = selFrom[k]!; r < selTo[k]!; r++) {
+          const end = ranges[2 * r + 1]!;
+          const start = ranges[2 * r]!;
+          counted += end - start;
+          for (let p = start; p < end; p++) {
+            const x = pairIds[p]!;
+            const v = counts[x]!;
+            const next = (v & ~31) === stamp ? v + 1 : stamp + 1;
+            counts[x] = next;
+            if ((next & 31) === T) candidates[found++] = x;
           }
-          continue;
         }
+        this.lastSearch.pairEntries += counted - before;
+        continue;
       }
       const l = q.designated[j]!;
-      counted += lens[j]!;
       for (const g of q.keys[j]!) {
         if (block.sealed) {
           if (g >= block.glen[l]!) continue;
           const b = block.base[l]! + g;
           const end = offsets[b + 1]!;
-          for (let p = offsets[b]!; p < end; p++) {
+          const start = offsets[b]!;
+          counted += end - start;
+          for (let p = start; p < end; p++) {
             const x = ids[p]!;
             const v = counts[x]!;
             const next = (v & ~31) === stamp ? v + 1 : stamp + 1;
@@ -1136,6 +1244,7 @@ export class MatchEngine {
         } else {
           const list = block.open!.get(l * 65536 + g);
           if (!list) continue;
+          counted += list.length;
           for (const x of list) {
             const v = counts[x]!;
             const next = (v & ~31) === stamp ? v + 1 : stamp + 1;
@@ -1159,6 +1268,7 @@ export class MatchEngine {
     w.entries = w.pairEntries = w.verified = w.scannedBlocks = w.skippedBlocks = 0;
     const q = this.prepare(loci);
     const out: EngineHit[] = [];
+    this.searchStamp = (this.searchStamp + 1) | 0 || 1;
     if (q.designated.length >= MIN_MATCHING_LOCI) {
       for (const block of this.blocks) this.searchBlock(q, block, out);
       if (this.tail) this.searchBlock(q, this.tail, out);
