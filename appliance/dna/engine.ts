@@ -24,7 +24,7 @@
  * 16-bit offsets within the block; the counters are stamped per block search, so they never need clearing.
  *
  * Memory per profile: 2 bytes × 23 loci of genotype ids, 2 bytes per designated locus of postings, 4 bytes per
- * indexed pair, 4 bytes for its store slot, 4 for the slot → position map, 1 live flag: ~100 bytes for a
+ * indexed pair, 4 bytes for its store slot, 4 for the slot → position map, 1 bit of live flag: ~99 bytes for a
  * typical database, under 128 even with all 23 loci. Genotype ids are per-locus dictionary entries.
  *
  * Updates: new profiles go to an open tail block (postings in plain arrays, no pairs) that is sealed when
@@ -59,6 +59,15 @@ type SharedArrayCtor<T> = { new (buffer: SharedArrayBuffer): T; readonly BYTES_P
  */
 function shared<T>(Ctor: SharedArrayCtor<T>, length: number): T {
   return new Ctor(new SharedArrayBuffer(length * Ctor.BYTES_PER_ELEMENT));
+}
+
+// Live flags, one bit per block member (a byte each was ~1 byte per profile of the index's ~100).
+function isAlive(bits: Uint8Array, i: number): boolean {
+  return ((bits[i >>> 3]! >>> (i & 7)) & 1) === 1;
+}
+function setAlive(bits: Uint8Array, i: number, alive: boolean): void {
+  if (alive) bits[i >>> 3]! |= 1 << (i & 7);
+  else bits[i >>> 3]! &= ~(1 << (i & 7));
 }
 
 /** One of our profiles that a request profile hits. */
@@ -175,7 +184,7 @@ class Block {
   ) {
     this.slots = arrays?.slots ?? shared(Uint32Array, capacity);
     this.geno = arrays?.geno ?? shared(Uint16Array, capacity * NL);
-    this.alive = arrays?.alive ?? shared(Uint8Array, capacity);
+    this.alive = arrays?.alive ?? shared(Uint8Array, (capacity + 7) >>> 3);
   }
 
   seal(dicts: readonly Genotypes[]): void {
@@ -188,7 +197,7 @@ class Block {
     const offsets = shared(Uint32Array, total);
     let entries = 0;
     for (let i = 0; i < this.size; i++) {
-      if (!this.alive[i]) continue;
+      if (!isAlive(this.alive, i)) continue;
       const row = i * NL;
       for (let l = 0; l < NL; l++) {
         const g = this.geno[row + l]!;
@@ -203,7 +212,7 @@ class Block {
     const fill = Uint32Array.from(offsets);
     const ids = shared(Uint16Array, entries);
     for (let i = 0; i < this.size; i++) {
-      if (!this.alive[i]) continue;
+      if (!isAlive(this.alive, i)) continue;
       const row = i * NL;
       for (let l = 0; l < NL; l++) {
         const g = this.geno[row + l]!;
@@ -226,7 +235,7 @@ class Block {
     for (const [l1, l2] of pairs) {
       let n = 0;
       for (let i = 0; i < this.size; i++) {
-        if (!this.alive[i]) continue;
+        if (!isAlive(this.alive, i)) continue;
         const row = i * NL;
         // (g1, g2, member) packed in 48 bits: exact in a double, and one numeric sort orders all three.
         members[n++] = (this.geno[row + l1]! * 65536 + this.geno[row + l2]!) * 65536 + i;
@@ -329,7 +338,7 @@ export interface EngineStats {
 }
 
 /** Version of the `EngineState` layout: a worker and the thread it hands its engine to run the same code. */
-const STATE_VERSION = 1;
+const STATE_VERSION = 2;
 
 /** A locus dictionary in an `EngineState`: genotype id → (lower, upper) allele code and live profiles. */
 export interface GenotypesState {
@@ -417,7 +426,7 @@ function checkBlockState(s: BlockState, where: string): void {
     throw new Error(`engine state: ${where}: ${why}`);
   };
   if (!(s.capacity >= 1 && s.capacity <= BLOCK_SIZE && s.size >= 0 && s.size <= s.capacity && s.live >= 0 && s.live <= s.size)) fail('bad sizes');
-  if (s.slots.length !== s.capacity || s.alive.length !== s.capacity || s.geno.length !== s.capacity * NL) fail('member arrays do not match the capacity');
+  if (s.slots.length !== s.capacity || s.alive.length !== (s.capacity + 7) >>> 3 || s.geno.length !== s.capacity * NL) fail('member arrays do not match the capacity');
   if (s.base.length !== NL || s.glen.length !== NL) fail('bad locus directory');
   const pairs = s.pairDir.length;
   if (s.pairLoci.length !== 2 * pairs || s.pairSecond.length !== pairs || s.pairIds.length !== pairs) fail('bad pair postings');
@@ -768,7 +777,7 @@ export class MatchEngine {
           const local = block.size++;
           block.slots[local] = slots[i]!;
           block.geno.set(geno.subarray(i * NL, i * NL + NL), local * NL);
-          block.alive[local] = 1;
+          setAlive(block.alive, local, true);
           block.core &= masks[i]!;
           block.any |= masks[i]!;
           this.where[slots[i]!] = bi * BLOCK_SIZE + local;
@@ -807,7 +816,7 @@ export class MatchEngine {
     tail.size++;
     tail.live++;
     tail.slots[local] = slot;
-    tail.alive[local] = 1;
+    setAlive(tail.alive, local, true);
     tail.core &= r.mask;
     tail.any |= r.mask;
     for (let l = 0; l < NL; l++) {
@@ -839,8 +848,8 @@ export class MatchEngine {
     const bi = Math.floor(at / BLOCK_SIZE);
     const local = at % BLOCK_SIZE;
     const block = bi === this.blocks.length ? this.tail : this.blocks[bi];
-    if (!block || block.slots[local] !== slot || !block.alive[local]) return false;
-    block.alive[local] = 0;
+    if (!block || block.slots[local] !== slot || !isAlive(block.alive, local)) return false;
+    setAlive(block.alive, local, false);
     block.live--;
     for (let l = 0; l < NL; l++) {
       const g = block.geno[local * NL + l]!;
@@ -1189,7 +1198,7 @@ export class MatchEngine {
     if (bestPlan === 0) {
       this.lastSearch.scannedBlocks++;
       this.lastSearch.verified += block.size;
-      for (let i = 0; i < block.size; i++) if (block.alive[i]) this.verify(q, block.geno, i * NL, block.slots[i]!, out);
+      for (let i = 0; i < block.size; i++) if (isAlive(block.alive, i)) this.verify(q, block.geno, i * NL, block.slots[i]!, out);
       return;
     }
 
@@ -1258,7 +1267,7 @@ export class MatchEngine {
     this.lastSearch.verified += found;
     for (let c = 0; c < found; c++) {
       const x = candidates[c]!;
-      if (block.alive[x]) this.verify(q, block.geno, x * NL, block.slots[x]!, out);
+      if (isAlive(block.alive, x)) this.verify(q, block.geno, x * NL, block.slots[x]!, out);
     }
   }
 
@@ -1284,7 +1293,7 @@ export class MatchEngine {
     const out: EngineHit[] = [];
     const all = this.tail ? [...this.blocks, this.tail] : this.blocks;
     for (const block of all) {
-      for (let i = 0; i < block.size; i++) if (block.alive[i]) this.verify(q, block.geno, i * NL, block.slots[i]!, out);
+      for (let i = 0; i < block.size; i++) if (isAlive(block.alive, i)) this.verify(q, block.geno, i * NL, block.slots[i]!, out);
     }
     for (const o of this.overflow) this.verifyCodes(q, o.codes, o.slot, out);
     this.release(q);
