@@ -123,14 +123,15 @@ export class SearchPool {
 
   /**
    * Searches many profiles across the workers, results in the order given. Cut into batches of `chunk`
-   * profiles (each searching one state of the index), each batch split over the workers.
+   * profiles (each searching one state of the index), each batch cut into parts for the workers to take as
+   * they come free (four per worker: a worker slowed by other load does not hold the batch for a whole half).
    */
   async searchSlots(loci: readonly DnaLoci[]): Promise<EngineHit[][]> {
     if (loci.length === 0) return [];
     const parts: Promise<EngineHit[][]>[] = [];
     for (let b = 0; b < loci.length; b += this.chunk) {
       const batch = loci.slice(b, b + this.chunk);
-      const per = Math.ceil(batch.length / this.slots.length);
+      const per = Math.max(8, Math.ceil(batch.length / (this.slots.length * 4)));
       const unit: Unit = { remaining: Math.ceil(batch.length / per), started: false };
       for (let i = 0; i < batch.length; i += per) {
         const part = batch.slice(i, i + per);

@@ -5,12 +5,13 @@
  * process as the baseline, and its hits are compared with the index's.
  *
  *   node --import tsx test/bench/dna-match.ts [N] [--dir DIR] [--reuse] [--prepare] [--requests R] [--naive K] [--seed S]
- *                                             [--threads T] [--bulk B] [--delta D]
+ *                                             [--threads T] [--nice K] [--bulk B] [--delta D]
  *
  * --dir keeps the generated export and store (default: a temp dir, removed at the end; keep it outside the
  * repository, e.g. /work/benchdata); --reuse skips generation (and import) when DIR already holds the export
  * (and the store); --prepare stops once the store is there. Art. 4 batches and the bulk run (B profiles, default
- * 100 000) go through the search pool (T worker threads, default one per core) as the daemon's do, with the
+ * 100 000) go through the search pool (T worker threads, default one per core, K nice steps below this thread,
+ * default 10 as in the daemon) as the daemon's do, with the
  * batch on the main thread as the baseline; a delta of D changes (default 10 000) is applied to the live index
  * while the bulk run goes on. Prints a table and one JSON line with the figures.
  */
@@ -37,6 +38,7 @@ const { values, positionals } = parseArgs({
     seed: { type: 'string', default: '20240501' },
     prepare: { type: 'boolean', default: false },
     threads: { type: 'string' },
+    nice: { type: 'string', default: '10' },
     bulk: { type: 'string', default: '100000' },
     delta: { type: 'string', default: '10000' },
   },
@@ -46,6 +48,7 @@ const REQUESTS = Number(values.requests);
 const NAIVE = Number(values.naive ?? (N >= 5_000_000 ? 10 : N >= 1_000_000 ? 20 : 50));
 const SEED = Number(values.seed);
 const THREADS = Number(values.threads ?? availableParallelism());
+const NICE = Number(values.nice);
 const BULK = Number(values.bulk.replace(/_/g, ''));
 const DELTA = Number(values.delta.replace(/_/g, ''));
 const dir = values.dir ?? mkdtempSync(join(tmpdir(), 'pruem-dna-bench-'));
@@ -200,14 +203,16 @@ async function main(): Promise<void> {
   const batchHits = engine.searchBatch(batch).reduce((n, h) => n + h.length, 0);
   const batchMainMs = ms(t2);
   log(`Art. 4 batch of 500 on the main thread: ${(batchMainMs / 1000).toFixed(2)} s (${batchHits} hits)`);
-  const pool = new SearchPool({ size: THREADS });
+  const pool = new SearchPool({ size: THREADS, nice: NICE });
   pool.use(engine);
   const poolBatch = async (profiles: readonly NormalisedProfile[]) => {
     const loci = profiles.map((p) => p.loci);
     const slots = await pool.searchSlots(loci);
     return loci.map((l, i) => engine.resolveHits(l, slots[i]!));
   };
-  await poolBatch(requests(store, 100, 0.1)); // warm-up: the workers load their code and the index's state
+  // Warm-up, as for the main thread's searches: the workers load their code and the index's state, and their
+  // JIT compiles the search loops (each worker on its own; in the daemon they live as long as it does).
+  await poolBatch(requests(store, 2000, 0.1));
   const poolRuns: number[] = [];
   let poolHits = 0;
   for (let k = 0; k < 3; k++) {
@@ -301,6 +306,7 @@ async function main(): Promise<void> {
     batch500Seconds: batchMs / 1000,
     batch500MainThreadSeconds: batchMainMs / 1000,
     threads: THREADS,
+    workerNice: NICE,
     bulkProfiles: BULK,
     bulkSeconds: bulkMs / 1000,
     singleDuringBulkP50Ms: percentile(during, 50),
