@@ -10,10 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 import { MatchEngine, type EngineState } from '../../appliance/dna/engine.js';
-import { ProfileStore } from '../../appliance/dna/store.js';
 import type { DnaLoci } from '../../appliance/dna/profile.js';
 import { naiveCompare } from './naive.js';
-import { Gen, populate, rng } from './random.js';
+import { Gen, populatedStore, rng, type PopulatedStore } from './random.js';
 
 let dir: string;
 before(() => {
@@ -35,25 +34,10 @@ function post(engine: MatchEngine): { state: EngineState; sent: EngineState; buf
 
 const key = (hits: ReadonlyArray<{ slot: number; quality: number; hitcount: number }>) => hits.map((h) => `${h.slot}:${h.quality}:${h.hitcount}`).sort();
 
-interface Database {
-  store: ProfileStore;
-  bases: DnaLoci[];
-  /** slot → loci as read back from the store (what the naive matcher compares). */
-  mirror: Map<number, DnaLoci>;
-  put(loci: DnaLoci): number;
-}
+type Database = PopulatedStore;
 
 function database(g: Gen, name: string): Database {
-  const store = ProfileStore.open(join(dir, `${name}.sqlite`));
-  const mirror = new Map<number, DnaLoci>();
-  let n = 0;
-  const put = (loci: DnaLoci) => {
-    const { slot } = store.put(`T-${n++}`, 'lab', { type: 'S', loci }, '2024-01-01');
-    mirror.set(slot, store.get(slot)!.profile.loci);
-    return slot;
-  };
-  const bases = populate(g, put, 120, 600);
-  return { store, bases, mirror, put };
+  return populatedStore(g, join(dir, `${name}.sqlite`));
 }
 
 function requests(g: Gen, db: Database, count: number): DnaLoci[] {

@@ -9,13 +9,12 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MatchEngine } from '../../appliance/dna/engine.js';
-import { ProfileStore } from '../../appliance/dna/store.js';
 import { SearchPool } from '../../appliance/dna/search-pool.js';
 import { writePruemDna } from '../../appliance/dna/codec.js';
 import { normaliseRequestProfiles } from '../../appliance/dna/handler.js';
 import type { DnaLoci } from '../../appliance/dna/profile.js';
 import { naiveCompare } from './naive.js';
-import { Gen, populate, rng } from './random.js';
+import { Gen, populatedStore, rng } from './random.js';
 import { request } from './xml-helpers.js';
 
 let dir: string;
@@ -29,15 +28,7 @@ const key = (hits: ReadonlyArray<{ slot: number; quality: number; hitcount: numb
 describe('SearchPool', () => {
   it('workers over the shared index give the engine\'s hits, and see a change made in exclusive() whole', async () => {
     const g = new Gen(rng(4242));
-    const store = ProfileStore.open(join(dir, 'pool.sqlite'));
-    const mirror = new Map<number, DnaLoci>();
-    let n = 0;
-    const put = (loci: DnaLoci) => {
-      const { slot } = store.put(`T-${n++}`, 'lab', { type: 'S', loci }, '2024-01-01');
-      mirror.set(slot, store.get(slot)!.profile.loci);
-      return slot;
-    };
-    const bases = populate(g, put, 120, 600);
+    const { store, mirror, put, bases } = populatedStore(g, join(dir, 'pool.sqlite'));
     const engine = MatchEngine.build(store, { minGroup: 40, blockSize: 97 });
     const base = getPriority(); // the tests may run under nice
     const pool = new SearchPool({ size: 2, chunk: 37 });
