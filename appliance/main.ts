@@ -54,6 +54,7 @@ import type { AuditSigner } from './audit/signer.js';
 import { createExchangeAudit } from './audit/exchange-audit.js';
 import { tokenAuditSigner } from './audit/token-signer.js';
 import { composeVehicleChannel } from './vehicle/channel.js';
+import { vehicleConsoleRoutes } from './vehicle/console-routes.js';
 
 export const VERSION = '0.1.0';
 /** The `generator` we write in PRUEMDNA headers. */
@@ -198,8 +199,9 @@ export async function composeGateway(config: GatewayConfig, opts: { log?: Logger
     audit,
     ourState: config.memberState,
     messageIdDomain: (channel) => directory.ourAddress(channel).split('@')[1] ?? 'localhost',
-    log: (event, fields) => (['inbound-dead-letter', 'inbound-error', 'audit-failed'].includes(event) ? log.error(fields, event) : log.info(fields, event)),
+    log: (event, fields) => (['inbound-dead-letter', 'outbound-dead-letter', 'inbound-error', 'audit-failed'].includes(event) ? log.error(fields, event) : log.info(fields, event)),
     maxFailures: config.exchange.maxFailures,
+    outboundGiveUpMs: config.exchange.outboundGiveUpHours * 3_600_000,
     replayWindow,
   });
   // An officer's search and a comparison run's batch go the same way: checked, sealed, queued and audited at once.
@@ -322,6 +324,13 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
       onError: (e) => log.error({ reason: e.message }, 'the TESTA side could not open'),
     });
     running.push(() => gate.stop());
+    // The vehicle channel's queue for unreachable States is a queue row of its own (issue 11 item 4).
+    const fullStatus = (): GatewayStatus => {
+      const s = core.status();
+      // The mail queue's own vrd-out row is always empty (vehicle requests never travel by mail): this one replaces it.
+      const queues = s.queues.filter((q) => !(q.channel === 'vrd' && q.direction === 'out'));
+      return { ...s, queues: [...queues, vehicle.searches.queueStatus()], provisioning: gate.current() };
+    };
 
     let officersPort: number | null = null;
     if (config.listen.officers) {
@@ -391,7 +400,7 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
         configPath: opts.configPath ?? null,
         db: core.db,
         version: VERSION,
-        status: () => ({ ...core.status(), provisioning: gate.current() }),
+        status: fullStatus,
         onProvisioned: () => void gate.check(),
         token: core.token,
         audit: core.audit,
@@ -413,7 +422,11 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
           setupCode = code;
           log.warn({ setupCode: code }, 'no console account yet: open the console and enter this set-up code');
         },
-        extraRoutes: [dnaValidationRoutes(core.dna.validations), dnaComparisonRoutes(core.dna.comparisons)],
+        extraRoutes: [
+          dnaValidationRoutes(core.dna.validations),
+          dnaComparisonRoutes(core.dna.comparisons),
+          vehicleConsoleRoutes({ searches: vehicle.searches, partners: vehicle.partners, ourState: config.memberState, officers: core.officers, audit: core.audit }),
+        ],
         // The Secure flag on the session cookie wherever the request came over TLS.
         security: { secureCookies: tls.tls !== null },
       }),
@@ -424,7 +437,7 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
     if (config.serial.enabled) {
       const serial = startGatewaySerial({
         db: core.db, token: core.token, audit: core.audit, version: VERSION, configPath: opts.configPath ?? null, config: configPort,
-        status: () => ({ ...core.status(), provisioning: gate.current() }), setupCode: () => setupCode, system: systemdPort,
+        status: fullStatus, setupCode: () => setupCode, system: systemdPort,
         afterProvisioning: () => void gate.check(), log: (event, fields) => log.info(fields ?? {}, event),
       });
       running.push(() => serial.close());
@@ -435,7 +448,7 @@ export async function startGateway(config: GatewayConfig, opts: { log?: Logger; 
         ? 'gateway started; the console uses a self-signed certificate: check that the browser shows this SHA-256 fingerprint'
         : 'gateway started',
     );
-    return { ...core, status: () => ({ ...core.status(), provisioning: gate.current() }), apiPort: listening.port, apiUrl, smtpPort, officersPort, stop: stopAll };
+    return { ...core, status: fullStatus, apiPort: listening.port, apiUrl, smtpPort, officersPort, stop: stopAll };
   } catch (e) {
     log.error({ reason: e instanceof Error ? e.message : String(e) }, 'gateway could not start; stopping what had started');
     await stopAll();

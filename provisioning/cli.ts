@@ -6,8 +6,8 @@
 import { parseArgs } from 'node:util';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { createInterface } from 'node:readline/promises';
 import type { CommandIo } from '../appliance/cli/io.js';
+import { prompter, type Prompter } from '../appliance/cli/prompt.js';
 import { chooseConfig, describeChoice } from '../appliance/cli/config-path.js';
 import { loadConfig, type GatewayConfig } from '../appliance/config/config.js';
 import { Token } from '../appliance/token/token.js';
@@ -126,28 +126,10 @@ export function inputFromFlags(v: Values, config: GatewayConfig): ProvisionInput
   return input;
 }
 
-/**
- * Questions on stdin, answers read as lines through the async iterator (which buffers: a script that pipes
- * all answers at once loses none, unlike rl.question()).
- */
-function prompter(io: CommandIo): { ask(q: string, def?: string): Promise<string>; close(): void } {
-  const rl = createInterface({ input: process.stdin, terminal: false });
-  const lines = rl[Symbol.asyncIterator]();
-  return {
-    async ask(q, def) {
-      io.stdout.write(def ? `${q} [${def}]: ` : `${q}: `);
-      const next = await lines.next();
-      const a = next.done ? '' : String(next.value).trim();
-      if (!process.stdin.isTTY) io.stdout.write('\n');
-      return a || def || '';
-    },
-    close: () => rl.close(),
-  };
-}
-
 /** Prompts for each step, the current value as the default; the same ProvisionInput as the flags. */
-async function inputFromPrompts(config: GatewayConfig, rl: ReturnType<typeof prompter>): Promise<ProvisionInput> {
+async function inputFromPrompts(config: GatewayConfig, rl: Prompter): Promise<ProvisionInput> {
   const ask = (_: unknown, q: string, def?: string) => rl.ask(q, def);
+  const askSecret = (q: string) => rl.ask(q, undefined, { secret: true });
   {
     const ms = (await ask(rl, 'Member State code', config.memberState)).toUpperCase();
     if (!isMemberStateCode(ms)) throw new Usage(`unknown Member State code "${ms}"`);
@@ -156,8 +138,8 @@ async function inputFromPrompts(config: GatewayConfig, rl: ReturnType<typeof pro
     const rm = /^([^:]+):(\d+)$/.exec(relayText);
     const input: { -readonly [K in keyof ProvisionInput]: ProvisionInput[K] } = { memberState: ms as MemberStateCode, agency, relay: rm ? { host: rm[1]!, port: Number(rm[2]), requireTls: false } : null, keys: true };
     if ((await ask(rl, 'Set up the token now? (y/n)', 'y')).startsWith('y')) {
-      const userPin = await ask(rl, 'User PIN');
-      const soPin = await ask(rl, 'SO PIN (only to initialise a new token; empty to skip)');
+      const userPin = await askSecret('User PIN');
+      const soPin = await askSecret('SO PIN (only to initialise a new token; empty to skip)');
       const where = await ask(rl, 'Daemon reads the PIN from: file PATH or env NAME', 'file' in config.token.pin ? `file ${config.token.pin.file}` : 'env PRUEM_TOKEN_PIN');
       const [kind, value] = where.split(/\s+/, 2);
       input.token = { userPin, ...(soPin ? { soPin } : {}), pinSource: kind === 'env' ? { env: value ?? 'PRUEM_TOKEN_PIN' } : { file: value ?? `${config.dataDir}/token.pin` } };
@@ -206,7 +188,7 @@ export async function provisionCommand(argv: string[], io: CommandIo): Promise<n
         const input = questions ? await inputFromPrompts(config, questions) : inputFromFlags(v, config);
         if (Object.keys(input).length === 0) throw new Usage('nothing to do: give step flags (see --help), --interactive, or --development for a development token');
         if (!configPath && (input.memberState || input.token || input.relay !== undefined)) throw new Usage('--config FILE: the settings are written to the configuration file');
-        let confirmer: ReturnType<typeof prompter> | null = questions;
+        let confirmer: Prompter | null = questions;
         if (input.peerFiles && !v.yes && !input.confirmPeer && process.stdin.isTTY) {
           const c = (confirmer ??= prompter(io));
           (input as { confirmPeer?: ProvisionInput['confirmPeer'] }).confirmPeer = async (p) => (await c.ask(`  import ${p.state} ${p.usage} certificate SHA-256 ${p.info.fingerprintSha256}? (y/n)`, 'n')).startsWith('y');

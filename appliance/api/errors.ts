@@ -22,7 +22,7 @@ export const API_ERRORS = {
   USERNAME_INVALID: { status: 400, message: 'User names have 3 to 32 letters, digits, dots, dashes or underscores.' },
   USERNAME_TAKEN: { status: 409, message: 'This user name is already taken.' },
   DISPLAY_NAME_INVALID: { status: 400, message: 'Give a name of 1 to 80 characters.' },
-  ROLE_INVALID: { status: 400, message: 'The role must be technician, operator or auditor.' },
+  ROLE_INVALID: { status: 400, message: 'The role must be technician, operator, auditor or officer.' },
   LANGUAGE_INVALID: { status: 400, message: 'The language must be en or ro.' },
   PASSWORD_TOO_SHORT: { status: 400, message: 'The password must have at least 12 characters.' },
   PASSWORD_TOO_LONG: { status: 400, message: 'The password must have at most 256 characters.' },

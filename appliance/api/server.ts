@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import Koa from 'koa';
 import Router from '@koa/router';
 import { AccountService } from '../accounts/service.js';
+import { insideFence } from '../accounts/roles.js';
 import { DEFAULT_SESSION_LIMITS, SessionStore } from '../accounts/store.js';
 import { RevisionStore } from '../config/revisions.js';
 import { HealthMonitor } from '../health/sample.js';
@@ -44,6 +45,8 @@ export interface ApiServer {
   readonly handler: (req: IncomingMessage, res: ServerResponse) => void;
   /** Plain HTTP, or HTTPS with `tls` (PEM key and certificate). */
   listen(host: string, port: number, tls?: { readonly key: Buffer; readonly cert: Buffer }): Promise<{ port: number; close(): Promise<void> }>;
+  /** Every route of the API (method and path with its /api prefix), extra routes included: what tests walk. */
+  routes(): ReadonlyArray<{ readonly method: string; readonly path: string }>;
 }
 
 /**
@@ -124,6 +127,13 @@ export function createApiServer(deps: ApiDeps): ApiServer {
       await next();
     }
   });
+  // A fenced role (the officer) reaches its own paths only, checked before any route: a route that forgot its
+  // permission check, or one added later, cannot open to it.
+  app.use(async (ctx, next) => {
+    const user = (ctx as unknown as ApiContext).state.user;
+    if (user && ctx.path.startsWith('/api/') && !insideFence(user.role, ctx.path.slice('/api'.length))) throw new ApiError('FORBIDDEN_ROLE', { required: 'a role other than ' + user.role });
+    await next();
+  });
   app.use(api.routes());
   app.use(
     api.allowedMethods({
@@ -139,6 +149,8 @@ export function createApiServer(deps: ApiDeps): ApiServer {
   return {
     app,
     handler,
+    routes: () =>
+      api.stack.flatMap((layer) => layer.methods.filter((m) => m !== 'HEAD').map((method) => ({ method, path: String(layer.path) }))),
     listen(host, port, tls) {
       return new Promise((resolveListen, reject) => {
         const server = tls ? createTlsServer({ key: tls.key, cert: tls.cert, minVersion: 'TLSv1.2' }, handler) : createServer(handler);

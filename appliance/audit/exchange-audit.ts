@@ -65,6 +65,21 @@ export function createExchangeAudit(db: Db, audit: AuditLog): ExchangeAudit {
       const reason = `${entry.failures} × ${entry.code}: ${entry.reason}`;
       security('message-dead-lettered', entry, 'DEAD_LETTER', reason, entry.reason, { code: entry.code, failures: entry.failures, signer: entry.sender, dataPurged: true });
     },
+    undeliverable(entry) {
+      // Not in the operators' rejection list (that lists what peers sent us); the dashboard shows it as an outbound dead letter.
+      audit.append({
+        kind: 'admin',
+        action: 'message-dead-lettered',
+        actor: 'system',
+        occurredAt: entry.occurredAt.toISOString(),
+        outcome: 'failure',
+        target: entry.messageId.slice(0, 500),
+        details: {
+          direction: 'out', channel: entry.channel, peer: entry.peer, code: entry.code, attempts: entry.attempts,
+          correlation: entry.correlation, dataPurged: true, reason: entry.reason.slice(0, 500),
+        },
+      });
+    },
   };
 
   /** One row in the operators' rejection list and one security event in the Art. 30 log, in the caller's transaction. */

@@ -14,9 +14,10 @@ export type Subcommand = {
 /** Dispatches `argv[0]` to a subcommand; `--help`/`help`/nothing lists them. Exit 2 on misuse. */
 export async function dispatch(name: string, commands: Readonly<Record<string, Subcommand>>, argv: string[], io: CommandIo): Promise<number> {
   const [sub, ...rest] = argv;
+  const width = Math.max(...Object.keys(commands).map((k) => k.length));
   const usage = () =>
     `usage: ${name} <command> [options]\n\ncommands:\n${Object.entries(commands)
-      .map(([k, c]) => `  ${k.padEnd(10)} ${c.summary}`)
+      .map(([k, c]) => `  ${k.padEnd(width)}  ${c.summary}`)
       .join('\n')}\n\nRun \`${name} <command> --help\` for a command's options.\n`;
   if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
     io.stdout.write(usage());

@@ -230,6 +230,11 @@ export const configSchema = z
           .object({ pastHours: z.number().positive().max(24 * 30).default(24), futureMinutes: z.number().min(0).max(24 * 60).default(5) })
           .strict()
           .default({ pastHours: 24, futureMinutes: 5 }),
+        /**
+         * An outbound message the relay keeps refusing temporarily is given up on this many hours after it was
+         * queued: a dead letter (its sealed copy purged), audited and on the dashboard, instead of retrying for ever.
+         */
+        outboundGiveUpHours: z.number().positive().max(24 * 30).default(72),
         /** Finished queue rows and the operators' rejection list are deleted after this many days (the audit log keeps its own two years). */
         retentionDays: z
           .object({ queue: z.number().int().min(1).max(3650).default(30), rejections: z.number().int().min(1).max(3650).default(180) })
@@ -237,7 +242,7 @@ export const configSchema = z
           .default({ queue: 30, rejections: 180 }),
       })
       .strict()
-      .default({ maxFailures: 5, replayWindow: { pastHours: 24, futureMinutes: 5 }, retentionDays: { queue: 30, rejections: 180 } }),
+      .default({ maxFailures: 5, replayWindow: { pastHours: 24, futureMinutes: 5 }, outboundGiveUpHours: 72, retentionDays: { queue: 30, rejections: 180 } }),
     peers: z.array(peer).default([]),
     vehicle: vehicleSettings.default({ listen: null, register: { kind: 'demo', path: 'vehicle-register.sqlite', simulatedDelayMs: 0, seedVehicles: 500 }, deadlineSeconds: 10, timestampWindowSeconds: 300, clockSkewSeconds: 60, queueHours: 24 }),
     /** The management interface's address, set on the serial console or by `pruem provision` (the image's networkd applies it). */

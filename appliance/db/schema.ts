@@ -266,6 +266,57 @@ const STEPS: readonly Step[] = [
       `);
     },
   },
+  {
+    version: 7,
+    what: 'outbound dead letters: when an outbox message was given up on (relay refused it, or it stayed undeliverable past exchange.outboundGiveUpHours)',
+    up: (db) => {
+      db.exec(`
+        ALTER TABLE queue_outbox ADD COLUMN failed_at INTEGER;
+        UPDATE queue_outbox SET failed_at = created_at WHERE status = 'failed';
+        CREATE INDEX IF NOT EXISTS queue_outbox_failed ON queue_outbox(status, failed_at);
+      `);
+    },
+  },
+  {
+    version: 8,
+    what: "the officer role (issue 11): accounts_users' role check admits 'officer' (the table is rebuilt: SQLite cannot change a CHECK)",
+    up: (db) => {
+      // The sessions table refers to accounts_users: renaming the old table first makes that reference follow it,
+      // so nothing cascades when the copy replaces it; the sessions are then rebuilt pointing at the new table.
+      db.exec(`
+        ALTER TABLE accounts_users RENAME TO accounts_users_v7;
+        CREATE TABLE accounts_users (
+          id INTEGER PRIMARY KEY,
+          username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+          display_name TEXT NOT NULL,
+          role TEXT NOT NULL CHECK (role IN ('technician', 'operator', 'auditor', 'officer')),
+          password_hash TEXT NOT NULL,
+          language TEXT NOT NULL DEFAULT 'en' CHECK (language IN ('en', 'ro')),
+          disabled INTEGER NOT NULL DEFAULT 0,
+          failed_attempts INTEGER NOT NULL DEFAULT 0,
+          locked_until INTEGER,
+          created_at INTEGER NOT NULL,
+          last_login_at INTEGER
+        );
+        INSERT INTO accounts_users (id, username, display_name, role, password_hash, language, disabled, failed_attempts, locked_until, created_at, last_login_at)
+          SELECT id, username, display_name, role, password_hash, language, disabled, failed_attempts, locked_until, created_at, last_login_at FROM accounts_users_v7;
+        CREATE TABLE accounts_sessions_v8 (
+          token_hash TEXT PRIMARY KEY,
+          user_id INTEGER NOT NULL REFERENCES accounts_users(id) ON DELETE CASCADE,
+          csrf_token TEXT NOT NULL,
+          created_at INTEGER NOT NULL,
+          last_seen INTEGER NOT NULL,
+          remote TEXT
+        );
+        INSERT INTO accounts_sessions_v8 (token_hash, user_id, csrf_token, created_at, last_seen, remote)
+          SELECT token_hash, user_id, csrf_token, created_at, last_seen, remote FROM accounts_sessions;
+        DROP TABLE accounts_sessions;
+        ALTER TABLE accounts_sessions_v8 RENAME TO accounts_sessions;
+        CREATE INDEX IF NOT EXISTS accounts_sessions_user ON accounts_sessions(user_id);
+        DROP TABLE accounts_users_v7;
+      `);
+    },
+  },
 ];
 
 export const SCHEMA_VERSION = STEPS[STEPS.length - 1]!.version;

@@ -101,6 +101,9 @@ export function demoBanner(nodes: readonly NodeFiles[], setupCode: string | null
     `    -d @${join(ours.dataDir, 'fp-example-mps.json')} http://127.0.0.1:${ours.spec.officersPort ?? 8090}/api/fp/searches`,
     `  then GET http://127.0.0.1:${ours.spec.officersPort ?? 8090}/api/fp/searches/<id>: an SRE hit from DE (its record's CRN and score), an SRE no-hit from AT.`,
     `  (${join(ours.dataDir, 'fp-example-cps.json')} and fp-example-pms.json: a ten-print against persons, and against unsolved latents: AT holds one.)`,
+    '',
+    `Vehicle search in the console: as a technician, add an account "${demoOfficer('RO')}" with the role officer (that name is on the`,
+    `  list of authorised officers), sign in with it and search VIN PRMDEZZZ000000001 in all States (ordering officer ${demoOrderingOfficer('RO')}).`,
     'Stop: Ctrl-C',
     '',
   ].join('\n');

@@ -182,13 +182,19 @@ export function watchSetupCodes(output: NodeJS.ReadableStream, onCode: (code: st
     const lines = pending.split('\n');
     pending = lines.pop() ?? '';
     for (const line of lines) {
-      if (!line.includes('"setupCode"')) continue;
-      try {
-        const code = (JSON.parse(line) as { setupCode?: unknown }).setupCode;
-        if (typeof code === 'string' && code !== '') onCode(code);
-      } catch {
-        // not a log record: ignore
-      }
+      const code = setupCodeOf(line);
+      if (code !== null) onCode(code);
     }
   });
+}
+
+/** The set-up code a log line carries, or null (also for a line that is not a log record). */
+export function setupCodeOf(line: string): string | null {
+  if (!line.includes('"setupCode"')) return null;
+  try {
+    const code = (JSON.parse(line) as { setupCode?: unknown }).setupCode;
+    return typeof code === 'string' && code !== '' ? code : null;
+  } catch {
+    return null;
+  }
 }

@@ -61,6 +61,12 @@ export interface ExchangeAudit {
   rejected(entry: { channel: MailChannel; messageId: string; mailFrom: string; code: string; reason: string; occurredAt: Date; sender?: MemberStateCode | null }): void;
   /** A message given up on after repeated failures of the same kind; its raw data was purged. */
   deadLettered?(entry: { channel: MailChannel; messageId: string; mailFrom: string; sender: MemberStateCode | null; code: string; reason: string; failures: number; occurredAt: Date }): void;
+  /**
+   * An outbound message given up on: the relay refused it for good (RELAY_REFUSED) or kept refusing it for
+   * `exchange.outboundGiveUpHours` (UNDELIVERABLE). Its Art. 30 "sent" record was written when it was queued;
+   * this one says it never left.
+   */
+  undeliverable?(entry: { channel: MailChannel; messageId: string; peer: MemberStateCode; code: 'RELAY_REFUSED' | 'UNDELIVERABLE'; reason: string; attempts: number; correlation: string | null; occurredAt: Date }): void;
 }
 
 /** The window a CMS signing time must lie in, around our clock. */
@@ -79,6 +85,11 @@ export interface OriginMessage {
   readonly correlation: string | null;
   readonly records: readonly ExchangeRecord[];
   readonly persist?: (db: Db, messageId: string) => void;
+  /**
+   * When it must have left: for an answer sent later (a fingerprint SRE from the AFIS), the deadline of the
+   * request it answers; by default the channel's answer time from now.
+   */
+  readonly deadline?: Date;
 }
 
 export interface PipelineOptions {
@@ -102,6 +113,8 @@ export interface PipelineOptions {
   readonly log?: (event: string, fields: Record<string, unknown>) => void;
   /** Consecutive failures of the same kind after which a message becomes a dead letter (config exchange.maxFailures; default 5). */
   readonly maxFailures?: number;
+  /** How long an outbound message the relay keeps refusing is retried (config exchange.outboundGiveUpHours; default 72 h). */
+  readonly outboundGiveUpMs?: number;
   /** Where a signing time must lie (config exchange.replayWindow; default 24 h back, 5 min ahead). */
   readonly replayWindow?: ReplayWindow;
   /**
@@ -516,35 +529,9 @@ export class ExchangePipeline {
    * Sends a message we originate (an officer's search, a link test): sealed, queued and
    * audited in one transaction. Returns the message id for correlation.
    */
-  async originate(message: {
-    peer: MemberStateCode;
-    channel: MailChannel;
-    reply: Reply;
-    correlation: string | null;
-    records: readonly ExchangeRecord[];
-    persist?: (db: Db, messageId: string) => void;
-  }): Promise<string> {
-    const messageId = this.newMessageId(message.channel);
-    const sealed = await this.o.sealer.seal({ peer: message.peer, channel: message.channel, reply: message.reply, messageId, inReplyTo: null });
-    const now = this.clock();
-    this.o.db.transaction(() => {
-      this.o.queue.enqueueOutbound({
-        messageId,
-        channel: message.channel,
-        peer: message.peer,
-        mailFrom: sealed.mailFrom,
-        rcptTo: sealed.rcptTo,
-        raw: sealed.raw,
-        deadline: deadlineFor(message.channel, now),
-        correlation: message.correlation,
-      });
-      for (const record of message.records) {
-        this.o.audit.exchange(record, { channel: message.channel, peer: message.peer, messageId, inReplyTo: null, occurredAt: now, payload: message.reply.payload });
-      }
-      message.persist?.(this.o.db, messageId);
-    })();
-    this.kick();
-    return messageId;
+  async originate(message: OriginMessage): Promise<string> {
+    const [messageId] = await this.originateAll([message]);
+    return messageId!;
   }
 
   /**
@@ -565,7 +552,7 @@ export class ExchangePipeline {
     this.o.db.transaction(() => {
       persist?.(this.o.db);
       for (const { message, messageId, s } of sealed) {
-        this.o.queue.enqueueOutbound({ messageId, channel: message.channel, peer: message.peer, mailFrom: s.mailFrom, rcptTo: s.rcptTo, raw: s.raw, deadline: deadlineFor(message.channel, now), correlation: message.correlation });
+        this.o.queue.enqueueOutbound({ messageId, channel: message.channel, peer: message.peer, mailFrom: s.mailFrom, rcptTo: s.rcptTo, raw: s.raw, deadline: message.deadline ?? deadlineFor(message.channel, now), correlation: message.correlation });
         for (const record of message.records) {
           this.o.audit.exchange(record, { channel: message.channel, peer: message.peer, messageId, inReplyTo: null, occurredAt: now, payload: message.reply.payload });
         }
@@ -612,12 +599,38 @@ export class ExchangePipeline {
       })();
       return true;
     }
-    this.o.db.transaction(() => {
-      if (result.permanent) this.o.queue.markFailed(item.id, result.reason);
-      else this.o.queue.markRetry(item.id, result.reason);
-      this.o.links.failure(item.peer, channel, result.reason, result.permanent);
-    })();
-    this.log('outbound-failed', { id: item.id, peer: item.peer, permanent: result.permanent, reason: result.reason });
+    const failed = result;
+    const now = this.clock();
+    const settle = (withAudit: boolean) =>
+      this.o.db.transaction(() => {
+        let dead = failed.permanent;
+        if (failed.permanent) this.o.queue.markFailed(item.id, failed.reason);
+        else dead = this.o.queue.markRetry(item.id, failed.reason, this.o.outboundGiveUpMs).dead;
+        this.o.links.failure(item.peer, channel, failed.reason, failed.permanent);
+        const row = dead ? this.o.queue.outboxRecord(item.id) : null;
+        if (row && withAudit) {
+          this.o.audit.undeliverable?.({
+            channel,
+            messageId: item.messageId,
+            peer: item.peer,
+            code: failed.permanent ? 'RELAY_REFUSED' : 'UNDELIVERABLE',
+            reason: row.lastError ?? failed.reason,
+            attempts: row.attempts,
+            correlation: row.correlation,
+            occurredAt: now,
+          });
+        }
+        return dead;
+      })();
+    let dead: boolean;
+    try {
+      dead = settle(true);
+    } catch (error) {
+      // The audit log refused the record: the message still ends (no endless retry); the log says why.
+      this.log('audit-failed', { id: item.id, reason: messageOf(error) });
+      dead = settle(false);
+    }
+    this.log(dead ? 'outbound-dead-letter' : 'outbound-failed', { id: item.id, peer: item.peer, permanent: failed.permanent, reason: failed.reason });
     return false;
   }
 

@@ -182,6 +182,8 @@ export class FingerprintService {
           channel: 'fp' as const,
           reply: { payload: a.payload, payloadContentType: FP_CONTENT_TYPE, subject: `${this.d.ourState}/${a.tot}` },
           correlation: request.id,
+          // Due by the request's 24 h (FP-TIME) counted from its receipt, not from when the AFIS answered.
+          deadline: request.deadline,
           records: [
             {
               direction: 'sent' as const,

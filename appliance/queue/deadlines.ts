@@ -21,8 +21,9 @@ export function isAtRisk(channel: Channel, deadline: Date, now: Date): boolean {
 
 /**
  * Retry back-off for the sender: 5 s doubling to a 5-minute ceiling. A TESTA relay outage
- * is usually short; past the ceiling we still try every 5 minutes until the deadline is
- * long gone, because dropping a Prüm answer silently is worse than a late one.
+ * is usually short; past the ceiling we still try every 5 minutes, long after the deadline,
+ * because a late Prüm answer is better than none — until `exchange.outboundGiveUpHours` (72 h by default),
+ * when the message becomes a dead letter: audited and on the dashboard, never dropped silently.
  */
 export function retryDelayMs(attempts: number): number {
   return Math.min(5_000 * 2 ** Math.max(0, attempts - 1), 300_000);

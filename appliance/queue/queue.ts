@@ -117,6 +117,9 @@ export function sentDateOf(raw: Buffer): Date | null {
 /** Consecutive same-kind failures after which an inbox message becomes a dead letter (config exchange.maxFailures). */
 export const DEFAULT_MAX_FAILURES = 5;
 
+/** How long an outbound message the relay keeps refusing is retried (config exchange.outboundGiveUpHours). */
+export const DEFAULT_OUTBOUND_GIVE_UP_MS = 72 * 3_600_000;
+
 export class MessageQueue {
   private readonly signedTimeOf: (raw: Buffer) => Date | null;
   private readonly orderWindowMs: number;
@@ -235,36 +238,47 @@ export class MessageQueue {
     return { dead: false, attempts, failures };
   }
 
-  /** Dead letters, newest first (no personal data: the raw mail is gone, the outcome names the failure). */
+  /** Dead letters of both directions, newest first (no personal data: the raw mail is gone, the outcome names the failure). */
   deadLetters(limit = 50): { count: number; recent: DeadLetter[] } {
-    const count = (statement(this.db, `SELECT count(*) AS n FROM queue_inbox WHERE status = 'dead'`).get() as { n: number }).n;
+    const count = (statement(
+      this.db,
+      `SELECT (SELECT count(*) FROM queue_inbox WHERE status = 'dead') + (SELECT count(*) FROM queue_outbox WHERE status = 'failed') AS n`,
+    ).get() as { n: number }).n;
+    // Outbound rows keep their last relay answer in last_error; its code is the kind of failure.
     const rows = statement(
       this.db,
-      `SELECT id, message_id, channel, sender_state, received_at, done_at, failure_code, failures, outcome FROM queue_inbox
-       WHERE status = 'dead' ORDER BY done_at DESC LIMIT ?`,
+      `SELECT id, 'in' AS direction, message_id, channel, sender_state AS state, received_at, done_at, failure_code AS code, failures, outcome AS reason
+         FROM queue_inbox WHERE status = 'dead'
+       UNION ALL
+       SELECT id, 'out', message_id, channel, peer, created_at, failed_at,
+              CASE WHEN last_error LIKE 'gave up%' THEN 'UNDELIVERABLE' ELSE 'RELAY_REFUSED' END, attempts, last_error
+         FROM queue_outbox WHERE status = 'failed'
+       ORDER BY done_at DESC LIMIT ?`,
     ).all(limit) as Array<{
       id: string;
+      direction: 'in' | 'out';
       message_id: string;
       channel: Channel;
-      sender_state: string | null;
+      state: string | null;
       received_at: number;
-      done_at: number;
-      failure_code: string | null;
+      done_at: number | null;
+      code: string | null;
       failures: number;
-      outcome: string | null;
+      reason: string | null;
     }>;
     return {
       count,
       recent: rows.map((r) => ({
         id: r.id,
+        direction: r.direction,
         messageId: r.message_id,
         channel: r.channel,
-        sender: r.sender_state,
+        state: r.state,
         receivedAt: new Date(r.received_at).toISOString(),
-        deadAt: new Date(r.done_at).toISOString(),
-        code: r.failure_code ?? 'UNKNOWN',
+        deadAt: new Date(r.done_at ?? r.received_at).toISOString(),
+        code: r.code ?? 'UNKNOWN',
         failures: r.failures,
-        reason: r.outcome ?? '',
+        reason: r.reason ?? '',
       })),
     };
   }
@@ -333,17 +347,44 @@ export class MessageQueue {
       .run(this.clock().getTime(), id);
   }
 
-  /** Temporary failure: back off and try again. */
-  markRetry(id: string, reason: string): void {
-    const row = statement(this.db, 'SELECT attempts FROM queue_outbox WHERE id = ?').get(id) as { attempts: number } | undefined;
+  /**
+   * Temporary failure: back off and try again — until the message has waited `giveUpAfterMs` since it was
+   * queued; then it is given up on like a permanent failure (`dead`: the caller audits it).
+   */
+  markRetry(id: string, reason: string, giveUpAfterMs = DEFAULT_OUTBOUND_GIVE_UP_MS): { dead: boolean; attempts: number } {
+    const row = statement(this.db, 'SELECT attempts, created_at FROM queue_outbox WHERE id = ?').get(id) as { attempts: number; created_at: number } | undefined;
     const attempts = (row?.attempts ?? 0) + 1;
+    const now = this.clock().getTime();
+    if (row && now - row.created_at >= giveUpAfterMs) {
+      const hours = Math.round((now - row.created_at) / 360_000) / 10;
+      this.fail(id, `gave up after ${attempts} attempts over ${hours} h: ${reason}`);
+      return { dead: true, attempts };
+    }
     statement(this.db, 'UPDATE queue_outbox SET attempts = ?, next_attempt_at = ?, last_error = ? WHERE id = ?')
-      .run(attempts, this.clock().getTime() + retryDelayMs(attempts), reason, id);
+      .run(attempts, now + retryDelayMs(attempts), reason.slice(0, 500), id);
+    return { dead: false, attempts };
   }
 
-  /** Permanent failure (5xx from the relay): kept, visible to operators, not retried. */
+  /** Permanent failure (5xx from the relay): a dead letter, not retried; the caller audits it. */
   markFailed(id: string, reason: string): void {
-    statement(this.db, `UPDATE queue_outbox SET status = 'failed', last_error = ?, attempts = attempts + 1 WHERE id = ?`).run(reason, id);
+    this.fail(id, reason);
+  }
+
+  /**
+   * An outbound dead letter: its sealed copy is dropped (a peer's data, encrypted for the peer: no use to
+   * our operators, and the peer can ask again); the row stays for the dashboard until retention.
+   */
+  private fail(id: string, reason: string): void {
+    statement(this.db, `UPDATE queue_outbox SET status = 'failed', last_error = ?, attempts = attempts + 1, raw = NULL, failed_at = ? WHERE id = ?`)
+      .run(reason.slice(0, 500), this.clock().getTime(), id);
+  }
+
+  /** An outbox row's bookkeeping (no message data), for audit records and tests. */
+  outboxRecord(id: string): { status: OutboxStatus; attempts: number; lastError: string | null; correlation: string | null } | null {
+    const row = statement(this.db, 'SELECT status, attempts, last_error, correlation FROM queue_outbox WHERE id = ?').get(id) as
+      | { status: OutboxStatus; attempts: number; last_error: string | null; correlation: string | null }
+      | undefined;
+    return row ? { status: row.status, attempts: row.attempts, lastError: row.last_error, correlation: row.correlation } : null;
   }
 
   /** Depth, oldest age, nearest deadline and at-risk count per channel and direction, for the status API. */

@@ -22,19 +22,24 @@ export interface QueueStatus {
   readonly nearestDeadline: string | null;
   /** Messages whose deadline is less than a fifth of their allowed time away, or already past. */
   readonly atRisk: number;
+  /** The States the queued messages wait for, where the queue knows (the vehicle channel's queue for unreachable States). */
+  readonly waitingFor?: readonly MemberStateCode[];
 }
 
 /**
- * An inbox message the pipeline gave up on: it failed the same way `exchange.maxFailures` times in a row.
- * Its raw data is gone (DP-PURPOSE); the failure is in the audit log. Operators look at the code and the
- * sender to decide what to take up with the peer or the vendor.
+ * A message the gateway gave up on. Inbound ('in'): it failed the same way `exchange.maxFailures` times in
+ * a row. Outbound ('out'): the relay refused it for good (5xx), or kept refusing it for
+ * `exchange.outboundGiveUpHours`. Its raw data is gone (DP-PURPOSE); the failure is in the audit log.
+ * Operators look at the code and the State to decide what to take up with the peer, TESTA or the vendor.
  */
 export interface DeadLetter {
   readonly id: string;
+  readonly direction: 'in' | 'out';
   readonly messageId: string;
   readonly channel: Channel;
-  /** The signer, when the message got that far; null when it failed before verification. */
-  readonly sender: string | null;
+  /** The other State: the signer of an inbound message (null when it failed before verification), the addressee of an outbound one. */
+  readonly state: string | null;
+  /** When it was received (inbound) or queued (outbound). */
   readonly receivedAt: string;
   readonly deadAt: string;
   readonly code: string;

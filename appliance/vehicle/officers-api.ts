@@ -7,7 +7,7 @@
 import Router from '@koa/router';
 import { ApiError, type ApiErrorCode } from '../api/errors.js';
 import { readJsonBody } from '../util/json-body.js';
-import type { VehicleSearches } from './searches.js';
+import type { SearchError, VehicleSearches } from './searches.js';
 import type { AuditEvent } from '../audit/events.js';
 import type { OfficerRegistry } from '../audit/officers.js';
 
@@ -22,6 +22,11 @@ export interface VehicleReadAudit {
 
 const MAX_BODY_BYTES = 64 * 1024;
 const API_CODE: Record<string, ApiErrorCode> = { INVALID_REQUEST: 'VALIDATION_FAILED', OFFICER_NOT_AUTHORISED: 'OFFICER_NOT_AUTHORISED', NO_TARGET: 'NO_TARGET' };
+
+/** A refused search as the API error both the officers' API and the console answer with. */
+export function searchErrorToApi(error: SearchError): ApiError {
+  return new ApiError(API_CODE[error.code] ?? 'VALIDATION_FAILED', undefined, { message: error.message, ...(error.details ? { issues: error.details } : {}) });
+}
 
 export function vehicleOfficersRouter(searches: VehicleSearches, reads: VehicleReadAudit): Router {
   const router = new Router({ prefix: '/api/vrd' });
@@ -39,9 +44,7 @@ export function vehicleOfficersRouter(searches: VehicleSearches, reads: VehicleR
     const body = await readJsonBody(ctx.req, { limitBytes: MAX_BODY_BYTES, requireJsonType: false });
     if (!body.ok) throw body.code === 'PAYLOAD_TOO_LARGE' ? new ApiError('PAYLOAD_TOO_LARGE', { limitBytes: body.limitBytes }) : new ApiError('BAD_JSON');
     const result = await searches.submit(body.value);
-    if (!result.ok) {
-      throw new ApiError(API_CODE[result.error.code] ?? 'VALIDATION_FAILED', undefined, { message: result.error.message, ...(result.error.details ? { issues: result.error.details } : {}) });
-    }
+    if (!result.ok) throw searchErrorToApi(result.error);
     ctx.status = 201;
     ctx.set('Location', `/api/vrd/searches/${result.search.id}`);
     ctx.body = result.search;

@@ -15,6 +15,7 @@ import { normalisePlate, normaliseVin, type SearchResult, type VehicleQuery, typ
 import { askPartner, type ClientDeps, type PartnerOutcome } from './client.js';
 import type { VehiclePartner, VehiclePartners } from './partners.js';
 import type { VehicleJournal, VehicleService } from './journal.js';
+import type { QueueStatus } from '../status/types.js';
 
 export const vehicleSearchInput = z
   .object({
@@ -309,6 +310,34 @@ export class VehicleSearches {
       expiresAt: t.expires_at === null ? null : new Date(t.expires_at).toISOString(),
       detail: t.detail,
     }));
+  }
+
+  /** An officer's own searches, newest first (the console lists them). */
+  listFor(officerId: string, limit: number): VehicleSearchView[] {
+    const ids = statement(this.deps.db, 'SELECT id FROM vehicle_searches WHERE officer_id = ? COLLATE NOCASE ORDER BY created_at DESC LIMIT ?').all(officerId, limit) as Array<{ id: string }>;
+    return ids.map((r) => this.get(r.id)).filter((v): v is VehicleSearchView => v !== null);
+  }
+
+  /** The queue as a row of the status API's queues: requests waiting for unreachable States, the nearest expiry. */
+  queueStatus(): QueueStatus {
+    const now = this.now().getTime();
+    const rows = statement(
+      this.deps.db,
+      "SELECT t.state, t.expires_at, s.created_at FROM vehicle_search_targets t JOIN vehicle_searches s ON s.id = t.search_id WHERE t.status = 'queued'",
+    ).all() as Array<{ state: MemberStateCode; expires_at: number | null; created_at: number }>;
+    const allowedMs = this.deps.queueHours * 3_600_000;
+    const expiries = rows.map((r) => r.expires_at ?? r.created_at + allowedMs);
+    const oldest = rows.length ? Math.min(...rows.map((r) => r.created_at)) : null;
+    return {
+      channel: 'vrd',
+      direction: 'out',
+      depth: rows.length,
+      oldestAgeSeconds: oldest === null ? null : Math.max(0, Math.round((now - oldest) / 1000)),
+      nearestDeadline: expiries.length ? new Date(Math.min(...expiries)).toISOString() : null,
+      // As for the mail queues: less than a fifth of the allowed time left (here: before the request is given up).
+      atRisk: expiries.filter((e) => e - now < allowedMs / 5).length,
+      waitingFor: [...new Set(rows.map((r) => r.state))].sort(),
+    };
   }
 
   private row(id: string): SearchRow | undefined {

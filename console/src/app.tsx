@@ -1,6 +1,6 @@
 import { createContext } from 'preact';
 import { useContext, useEffect, useState } from 'preact/hooks';
-import type { Permission } from '../../appliance/accounts/roles.js';
+import { ROLE_FENCES, type Permission, type Role } from '../../appliance/accounts/roles.js';
 import { isLanguage, type Language } from '../../appliance/accounts/language.js';
 import type { SessionInfo } from '../../appliance/api/wire.js';
 import { api, onSignedOut, setCsrfToken } from './api.js';
@@ -14,6 +14,7 @@ import { DnaHits } from './pages/dna-hits.js';
 import { Operations } from './pages/operations.js';
 import { Accounts } from './pages/accounts.js';
 import { SignIn } from './pages/signin.js';
+import { VehicleSearch } from './pages/vehicle-search.js';
 import { Setup } from './pages/setup.js';
 
 export interface AppContext {
@@ -38,6 +39,8 @@ interface NavItem {
   readonly path: string;
   readonly label: MessageKey;
   readonly allowed: (can: (p: Permission) => boolean) => boolean;
+  /** Shown to a fenced role (the officer) too; every other page is not (accounts/roles.ts ROLE_FENCES). */
+  readonly fenced?: true;
 }
 
 const NAV: readonly NavItem[] = [
@@ -49,7 +52,14 @@ const NAV: readonly NavItem[] = [
   { path: '/officers', label: 'nav.officers', allowed: (can) => can('officers.read') || can('statistics.read') },
   { path: '/operations', label: 'nav.operations', allowed: (can) => can('config.read') },
   { path: '/accounts', label: 'nav.accounts', allowed: () => true },
+  { path: '/vehicle-search', label: 'nav.vehicleSearch', allowed: (can) => can('vrd.search'), fenced: true },
 ];
+
+/** The pages a signed-in user may open, in the navigation's order; the first is where they land. */
+function navFor(role: Role, permissions: readonly Permission[]): NavItem[] {
+  const fenced = ROLE_FENCES[role] !== undefined;
+  return NAV.filter((n) => n.allowed((p) => permissions.includes(p)) && (!fenced || n.fenced));
+}
 
 function pageFor(path: string) {
   switch (path) {
@@ -67,6 +77,8 @@ function pageFor(path: string) {
       return <Operations />;
     case '/accounts':
       return <Accounts />;
+    case '/vehicle-search':
+      return <VehicleSearch />;
     default:
       return <Dashboard />;
   }
@@ -96,6 +108,11 @@ export function App() {
 
   const setSession = (s: SessionInfo) => {
     setCsrfToken(s.csrfToken);
+    // Just signed in where this user may not be (an officer on the dashboard's address): to their first page.
+    if (s.user && session && !session.user) {
+      const mine = navFor(s.user.role, s.permissions);
+      if (mine[0] && !mine.some((n) => n.path === location.pathname)) navigate(mine[0].path);
+    }
     if (s.user) {
       setLanguage(s.user.language);
       setLang(s.user.language);
@@ -188,7 +205,9 @@ export function App() {
     );
   }
 
-  const items = NAV.filter((n) => n.allowed(can));
+  const items = navFor(session.user.role, session.permissions);
+  // A page of the console this user may not open is refused, not silently replaced (the API refuses its data anyway).
+  const refused = !items.some((n) => n.path === path) && NAV.some((n) => n.path === path);
   const current = items.find((n) => n.path === path) ?? items[0];
   const signOut = async () => {
     await api('DELETE', '/session').catch(() => undefined);
@@ -209,7 +228,7 @@ export function App() {
               <li key={n.path}>
                 <a
                   href={n.path}
-                  class={n === current ? 'active' : ''}
+                  class={n === current && !refused ? 'active' : ''}
                   onClick={(e) => {
                     e.preventDefault();
                     navigate(n.path);
@@ -229,7 +248,23 @@ export function App() {
               {t('common.signOut')}
             </button>
           </header>
-          <main>{pageFor(current?.path ?? '/dashboard')}</main>
+          <main>
+            {refused ? (
+              <section class="page" data-refused={path}>
+                <header class="page-head">
+                  <h1>{t(NAV.find((n) => n.path === path)?.label ?? 'app.title')}</h1>
+                </header>
+                <p class="error" role="alert">
+                  {t('common.forbiddenPage')}
+                </p>
+                <button class="primary" onClick={() => navigate(items[0]?.path ?? '/dashboard')}>
+                  {t('common.toMyPage')}
+                </button>
+              </section>
+            ) : (
+              pageFor(current?.path ?? '/dashboard')
+            )}
+          </main>
         </div>
       </div>
     </Ctx.Provider>

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { main } from '../../appliance/cli/pruem.js';
 import { capture } from './capture.js';
 
-const SUBCOMMANDS = ['run', 'provision', 'demo', 'config', 'status', 'ping', 'dna', 'audit'];
+const SUBCOMMANDS = ['run', 'provision', 'demo', 'config', 'status', 'ping', 'dna', 'nist', 'officers-client', 'audit'];
 
 test('pruem --help lists every subcommand, and each has its own --help', async () => {
   const c = capture();

@@ -1,7 +1,9 @@
 /**
- * Poison messages end (issue 12 item 4): a message whose handler throws, or whose commit fails, every time
+ * Poison messages end (issue 12 item 4), both ways: a message whose handler throws, or whose commit fails, every time
  * is tried `maxFailures` times and then becomes a dead letter — never again attempted, its raw data purged,
  * the failure in the Art. 30 log and in the status API. A handler that waits for its index is not counted.
+ * An outbound message the relay refuses for good, or keeps refusing past `outboundGiveUpMs`, ends too: no
+ * endless retry, its sealed copy purged, audited, in the status.
  * The opener and sealer are doubles behind the pipeline's ports; the queue, the audit log and SQLite are real.
  */
 import { test } from 'node:test';
@@ -12,13 +14,13 @@ import { join } from 'node:path';
 import { openDatabase, type Db } from '../../appliance/db/database.js';
 import { MessageQueue } from '../../appliance/queue/queue.js';
 import { LinkTracker } from '../../appliance/exchange/links.js';
-import { ExchangePipeline } from '../../appliance/exchange/pipeline.js';
+import { ExchangePipeline, type MailSender } from '../../appliance/exchange/pipeline.js';
 import type { ChannelHandler } from '../../appliance/exchange/handler.js';
 import { AuditLog } from '../../appliance/audit/log.js';
 import { createExchangeAudit } from '../../appliance/audit/exchange-audit.js';
 import { gatewayStatus, ServiceBoard } from '../../appliance/status/status.js';
 
-async function withPipeline(handler: ChannelHandler, fn: (x: { db: Db; queue: MessageQueue; pipeline: ExchangePipeline; audit: AuditLog; clock: { now: Date }; advance: () => void }) => Promise<void>) {
+async function withPipeline(handler: ChannelHandler, fn: (x: { db: Db; queue: MessageQueue; pipeline: ExchangePipeline; audit: AuditLog; clock: { now: Date }; advance: () => void }) => Promise<void>, options: { sender?: MailSender; outboundGiveUpMs?: number } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'dead-letter-'));
   const db = openDatabase(join(dir, 'gw.sqlite'));
   const clock = { now: new Date() };
@@ -32,7 +34,8 @@ async function withPipeline(handler: ChannelHandler, fn: (x: { db: Db; queue: Me
     links,
     opener: { open: async () => ({ ok: true, sender: 'AT', payload: Buffer.from('PROFILE'), payloadContentType: 'text/plain', subject: 'AT/DNA', signedDigest: 'ab'.repeat(32), signingTime: clock.now }) },
     sealer: { seal: async ({ reply }) => ({ raw: reply.payload, mailFrom: 'ncp@de', rcptTo: 'ncp@at' }) },
-    sender: null,
+    sender: options.sender ?? null,
+    ...(options.outboundGiveUpMs !== undefined ? { outboundGiveUpMs: options.outboundGiveUpMs } : {}),
     handlers: [handler],
     audit: createExchangeAudit(db, audit),
     ourState: 'DE',
@@ -190,4 +193,67 @@ test('when the audit log refuses every record, a failing message still ends (a d
     db.close();
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+const noAnswerer: ChannelHandler = { channel: 'dna', accepts: () => true, handle: () => ({ replies: [], summary: 'nothing', records: [] }) };
+const outbound = (queue: MessageQueue, n: number) =>
+  queue.enqueueOutbound({
+    messageId: `answer-${n}@dna.pruem.de.eu-admin.net`, channel: 'dna', peer: 'AT', mailFrom: 'ncp@de', rcptTo: 'ncp@at',
+    raw: Buffer.from('SEALED-FOR-AT'), deadline: null, correlation: `inbox-${n}`,
+  }).id;
+
+test('an outbound message the relay keeps refusing for a while is retried, then given up on: purged, audited, in the status', async () => {
+  let tries = 0;
+  const sender: MailSender = {
+    send: async () => {
+      tries++;
+      return { ok: false, permanent: false, reason: '421 relay busy' };
+    },
+  };
+  await withPipeline(noAnswerer, async ({ db, queue, pipeline, audit, advance }) => {
+    const id = outbound(queue, 1);
+    for (let i = 0; i < 30; i++) {
+      await pipeline.sendDue();
+      advance(); // 10 minutes: past every back-off (5 s doubling to 5 min)
+    }
+    // Queued at 0, tried at 0, 10, 20 … 60 min: the try at 60 min is past the hour and gives up.
+    assert.equal(tries, 7, 'retried while within the give-up time, never after');
+    const row = queue.outboxRecord(id);
+    assert.equal(row?.status, 'failed');
+    assert.match(row?.lastError ?? '', /^gave up after 7 attempts over 1 h: 421 relay busy/);
+    assert.equal((db.prepare('SELECT raw FROM queue_outbox WHERE id = ?').get(id) as { raw: Buffer | null }).raw, null, 'the sealed copy is purged');
+    const dead = auditActions(audit).filter((a) => a.action === 'message-dead-lettered');
+    assert.equal(dead.length, 1);
+    assert.equal(dead[0]?.target, 'answer-1@dna.pruem.de.eu-admin.net');
+    assert.deepEqual(
+      { direction: dead[0]?.details?.direction, peer: dead[0]?.details?.peer, code: dead[0]?.details?.code, attempts: dead[0]?.details?.attempts, correlation: dead[0]?.details?.correlation },
+      { direction: 'out', peer: 'AT', code: 'UNDELIVERABLE', attempts: 7, correlation: 'inbox-1' },
+    );
+    const status = gatewayStatus({
+      memberState: 'DE', version: 't', startedAt: new Date(), demo: false, queue, links: new LinkTracker(db), services: new ServiceBoard(), peerChannels: () => [],
+    });
+    assert.equal(status.deadLetters?.count, 1);
+    assert.deepEqual(
+      { direction: status.deadLetters?.recent[0]?.direction, state: status.deadLetters?.recent[0]?.state, code: status.deadLetters?.recent[0]?.code },
+      { direction: 'out', state: 'AT', code: 'UNDELIVERABLE' },
+    );
+    assert.equal(status.queues.find((q) => q.channel === 'dna' && q.direction === 'out')?.depth, 0, 'no longer counted as pending');
+  }, { sender, outboundGiveUpMs: 3_600_000 });
+});
+
+test('a permanent refusal by the relay (5xx) ends the message at once, audited as RELAY_REFUSED; a success is not a dead letter', async () => {
+  const sender: MailSender = {
+    send: async ({ raw }) => (raw.toString().includes('REFUSE') ? { ok: false, permanent: true, reason: '554 5.7.1 recipient rejected' } : { ok: true, response: '250 ok' }),
+  };
+  await withPipeline(noAnswerer, async ({ queue, pipeline, audit }) => {
+    const refused = queue.enqueueOutbound({ messageId: 'refused@de', channel: 'dna', peer: 'AT', mailFrom: 'ncp@de', rcptTo: 'ncp@at', raw: Buffer.from('REFUSE'), deadline: null, correlation: null }).id;
+    const fine = outbound(queue, 2);
+    assert.equal(await pipeline.sendDue(), 1);
+    assert.equal(await pipeline.sendDue(), 0, 'nothing left to try');
+    assert.equal(queue.outboxRecord(refused)?.status, 'failed');
+    assert.equal(queue.outboxRecord(fine)?.status, 'sent');
+    const dead = auditActions(audit).filter((a) => a.action === 'message-dead-lettered');
+    assert.deepEqual(dead.map((d) => [d.target, d.details?.code, d.details?.attempts]), [['refused@de', 'RELAY_REFUSED', 1]]);
+    assert.deepEqual(queue.deadLetters().recent.map((d) => [d.direction, d.code, d.messageId]), [['out', 'RELAY_REFUSED', 'refused@de']]);
+  }, { sender });
 });

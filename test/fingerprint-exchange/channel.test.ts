@@ -215,6 +215,9 @@ test('a valid MPS is queued (no answer yet), handed to the AFIS and answered wit
   // Art. 30: by reference (TCN, record types), never the minutiae or the image.
   assert.deepEqual(outcome.records[0]!.data.recordIds, [makeTcn(2026, 777), 'type-1:1', 'type-2:1', 'type-9:1', 'type-13:1']);
   assert.equal(r.requests.queued(10).length, 1);
+  const requestDeadline = r.requests.queued(10)[0]!.deadline;
+  // The AFIS takes its time (here 3 hours): the answer is still due by the request's deadline, not 24 h from now.
+  now = new Date(now.getTime() + 3 * 3_600_000);
   await r.service.round();
   // The demo AFIS answers asynchronously, as a real one does.
   await answers(r, 1);
@@ -233,6 +236,7 @@ test('a valid MPS is queued (no answer yet), handed to the AFIS and answered wit
   assert.equal(r.requests.pending().count, 0);
   const queued = r.queue.depths().find((q) => q.channel === 'fp' && q.direction === 'out')!;
   assert.equal(queued.depth, 1, 'the SRE waits in the outbox for the relay');
+  assert.equal(queued.nearestDeadline, requestDeadline.toISOString(), 'due by the request\'s 24 h (FP-TIME), counted from its receipt');
   const stats = r.statistics.annualByType(2026).find((s) => s.state === 'RO' && s.messageType === 'MPS' && s.direction === 'in')!;
   assert.deepEqual({ requests: stats.requests, hits: stats.hits }, { requests: 1, hits: 1 });
   assert.ok(r.audit.some((a) => a.record.messageType === 'SRE' && a.record.result === 'hit' && a.record.referenceNumbers[0] === makeTcn(2026, 777)));

@@ -2,10 +2,11 @@
  * Seeded mutations for the fuzz campaigns: input i of a campaign is a pure function of (seed, i),
  * so any input a run reports can be made again (`--seed S --only I`). Generic byte mutations, plus
  * ones that know the shape of the input: DER lengths (CMS), tags and entities (XML, MIME), JSON
- * structure (configuration). Every result is bounded in size (MAX_INPUT_BYTES).
+ * structure (configuration), ANSI/NIST records and fields (nist-input.ts). Every result is bounded in size (MAX_INPUT_BYTES).
  */
+import { nistMutation } from './nist-input.js';
 
-export type SeedKind = 'bytes' | 'der' | 'text' | 'json';
+export type SeedKind = 'bytes' | 'der' | 'text' | 'json' | 'nist';
 
 /** Inputs never grow beyond this: the campaigns look for crashes and blow-ups, not for big inputs. */
 export const MAX_INPUT_BYTES = 1 << 20;
@@ -247,6 +248,7 @@ const BY_KIND: Record<SeedKind, (rng: Rng, b: Buffer, others: readonly Buffer[])
   der: derMutation,
   text: textMutation,
   json: jsonMutation,
+  nist: nistMutation,
 };
 
 /** 1–4 stacked mutations of a seed chosen by `rng`; bounded by MAX_INPUT_BYTES. */

@@ -1,7 +1,7 @@
 /**
  * The fuzz campaign, full size, one command:
  *
- *   node --import tsx test/fuzz/run.ts [--count 100000] [--seed 1] [--parsers mime,cms-signed,cms-enveloped,pruemdna,config]
+ *   node --import tsx test/fuzz/run.ts [--count 100000] [--seed 1] [--parsers mime,cms-signed,cms-enveloped,pruemdna,config,open-message,nist]
  *                                      [--budget-ms 250] [--hang-seconds 60] [--heap-mb 512]
  *
  * Prints, per parser: inputs, time, median/p99/slowest input, inputs over the per-input budget,

@@ -1,7 +1,8 @@
 /**
  * Seeds for the fuzz campaigns, made in the run from real parts: our gateway's keys on a private
  * SoftHSM2 token (RO), a foreign State made of `openssl` (DE), messages sealed both ways, the
- * PRUEMDNA documents inside them, and configurations as `pruem demo` and an operator write them.
+ * PRUEMDNA documents inside them, configurations as `pruem demo` and an operator write them, and
+ * ANSI/NIST files (the reference files and built INT-I transactions).
  * Everything is written to one folder (seeds.json lists it) so the campaign workers can load it.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -19,12 +20,13 @@ import { provisionDevelopmentKeys } from '../../provisioning/index.js';
 import { createTestToken, type TestToken } from '../support/softhsm.js';
 import { FULL_LOCI, request } from '../dna/xml-helpers.js';
 import type { SeedKind } from './mutate.js';
+import { nistSeeds } from './nist-input.js';
 
 /** The parsers at the trust boundary, and 'open-message': the whole verify-then-decrypt of a received mail. */
-export type ParserName = 'mime' | 'cms-signed' | 'cms-enveloped' | 'pruemdna' | 'config' | 'open-message';
-export const PARSERS: readonly ParserName[] = ['mime', 'cms-signed', 'cms-enveloped', 'pruemdna', 'config', 'open-message'];
+export type ParserName = 'mime' | 'cms-signed' | 'cms-enveloped' | 'pruemdna' | 'config' | 'open-message' | 'nist';
+export const PARSERS: readonly ParserName[] = ['mime', 'cms-signed', 'cms-enveloped', 'pruemdna', 'config', 'open-message', 'nist'];
 
-export const SEED_KIND: Record<ParserName, SeedKind> = { mime: 'text', 'cms-signed': 'der', 'cms-enveloped': 'der', pruemdna: 'text', config: 'json', 'open-message': 'text' };
+export const SEED_KIND: Record<ParserName, SeedKind> = { mime: 'text', 'cms-signed': 'der', 'cms-enveloped': 'der', pruemdna: 'text', config: 'json', 'open-message': 'text', nist: 'nist' };
 
 export interface SeedSet {
   readonly dir: string;
@@ -74,7 +76,7 @@ export async function makeSeeds(dir: string): Promise<{ set: SeedSet; tt: TestTo
 }
 
 async function makeSeedsWith(dir: string, tt: TestToken): Promise<{ set: SeedSet; tt: TestToken }> {
-  const files: Record<ParserName, string[]> = { mime: [], 'cms-signed': [], 'cms-enveloped': [], pruemdna: [], config: [], 'open-message': [] };
+  const files: Record<ParserName, string[]> = { mime: [], 'cms-signed': [], 'cms-enveloped': [], pruemdna: [], config: [], 'open-message': [], nist: [] };
   const put = (parser: ParserName, name: string, data: Buffer | string) => {
     const p = join(dir, `${parser}-${name}`);
     writeFileSync(p, data);
@@ -163,6 +165,9 @@ async function makeSeedsWith(dir: string, tt: TestToken): Promise<{ set: SeedSet
       ],
     }, null, 2));
     put('config', 'empty.json', '{}');
+
+    // ANSI/NIST files for the fingerprint channel's reader and INT-I validator.
+    for (const [name, bytes] of nistSeeds()) put('nist', name, bytes);
 
     // The whole opening of a received mail starts from the same mails as the MIME parser.
     files['open-message'] = [...files.mime];

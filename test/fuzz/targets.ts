@@ -13,6 +13,7 @@ import { decodeBody, decodeHeaderValue, looksLikeMimeEntity, parseMimeEntity, sp
 import { parseSignedData, verifySignedData } from '../../appliance/transport/smime/SignedData.js';
 import { openMessage } from '../../appliance/transport/smime/open.js';
 import { signingTimeOf } from '../../appliance/transport/smime/open.js';
+import { nistTarget } from './nist-input.js';
 import type { ParserName, SeedSet } from './seeds.js';
 
 export type Target = (input: Buffer) => string | Promise<string>;
@@ -89,6 +90,8 @@ export function makeTarget(parser: ParserName, set: SeedSet, token: Token | null
         const r = parsePruemDna(input);
         return r.ok ? 'ok' : r.error.code;
       };
+    case 'nist':
+      return nistTarget;
     case 'config':
       return (input) => {
         let raw: unknown;

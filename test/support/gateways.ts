@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import Database from 'better-sqlite3';
-import { demoClientKeyPath, provisionNode, runPruem, spawnGateway, waitForHealth, writeNetworkConfigs, type NodeFiles, type NodeSpec } from '../../appliance/demo/network.js';
+import { demoClientKeyPath, provisionNode, runPruem, setupCodeOf, spawnGateway, waitForHealth, writeNetworkConfigs, type NodeFiles, type NodeSpec } from '../../appliance/demo/network.js';
 import { startDemoRelay } from '../../appliance/demo/relay.js';
 import { channelDomain, type MemberStateCode } from '../../appliance/peers/member-states.js';
 import { onProcessExit, startPostfix } from '../integration/support/postfix.js';
@@ -206,7 +206,8 @@ class GatewayNetwork implements Gateways {
   setupCode(state: MemberStateCode): string | null {
     const log = join(this.node(state).dataDir, 'gateway.log');
     if (!existsSync(log)) return null;
-    const codes = [...readFileSync(log, 'utf8').matchAll(/"setupCode":"([A-Z0-9-]+)"/g)].map((m) => m[1] ?? '');
+    // The gateway's stdout goes to this file (spawnGateway); the latest code is the valid one.
+    const codes = readFileSync(log, 'utf8').split('\n').map(setupCodeOf).filter((c): c is string => c !== null);
     return codes.at(-1) ?? null;
   }
 

@@ -6,8 +6,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { startGateways, eventually, type Gateways } from '../support/gateways.js';
+import { startGateways, eventually, officersApi, type Gateways } from '../support/gateways.js';
 import { demoVin, DEMO_CASES } from '../../appliance/vehicle/demo-seed.js';
 import type { VehicleSearchView } from '../../appliance/vehicle/searches.js';
 import { vehicleExample } from '../../appliance/demo/vehicle-example.js';
@@ -22,21 +21,10 @@ after(async () => {
   await net?.close();
 });
 
-function officersApi(path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
-  const node = net.node('RO');
-  const key = readFileSync(demoClientKeyPath(node), 'utf8').trim();
-  return fetch(`http://127.0.0.1:${node.spec.officersPort}${path}`, {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    signal: AbortSignal.timeout(30_000),
-  }).then(async (r) => ({ status: r.status, json: await r.json() }));
-}
-
 test('a multiple-country VIN inquiry with one State down: consolidated answer within the deadline, the queued request delivered when the State is back', async () => {
   await net.stop('AT');
   const started = Date.now();
-  const res = await officersApi('/api/vrd/searches', {
+  const res = await officersApi(net, 'RO').post('/vrd/searches', {
     officerId: 'RO-OFFICER-1',
     orderingOfficerId: 'RO-PROSECUTOR-7',
     reason: 'test: vehicle seen leaving a robbery',
@@ -44,8 +32,8 @@ test('a multiple-country VIN inquiry with one State down: consolidated answer wi
     targets: 'all',
   });
   const took = Date.now() - started;
-  assert.equal(res.status, 201, JSON.stringify(res.json));
-  const view = res.json as VehicleSearchView;
+  assert.equal(res.status, 201, JSON.stringify(res.body));
+  const view = res.body as unknown as VehicleSearchView;
   assert.ok(took < 10_000, `consolidated answer after ${took} ms (Annex: at most 10 s)`);
   assert.deepEqual([...view.answered].sort(), ['DE', 'FR']);
   assert.deepEqual(view.queued, ['AT']);
@@ -60,20 +48,20 @@ test('a multiple-country VIN inquiry with one State down: consolidated answer wi
   }
   assert.equal(view.targets.find((t) => t.state === 'FR')?.result?.kind, 'no-match');
 
-  const queue = (await officersApi('/api/vrd/queue')).json as { queued: Array<{ state: string; searchId: string }> };
+  const queue = await officersApi(net, 'RO').get<{ queued: Array<{ state: string; searchId: string }> }>('/vrd/queue');
   assert.deepEqual(queue.queued.map((q) => [q.state, q.searchId]), [['AT', view.id]]);
 
   // A plate search goes to one State only.
-  const plateToAll = await officersApi('/api/vrd/searches', { officerId: 'RO-OFFICER-1', orderingOfficerId: 'RO-PROSECUTOR-7', reason: 'test', licenceNumber: 'M PR 1002', targets: 'all' });
+  const plateToAll = await officersApi(net, 'RO').post('/vrd/searches', { officerId: 'RO-OFFICER-1', orderingOfficerId: 'RO-PROSECUTOR-7', reason: 'test', licenceNumber: 'M PR 1002', targets: 'all' });
   assert.equal(plateToAll.status, 400);
 
   await net.start('AT');
-  await eventually(async () => ((await officersApi(`/api/vrd/searches/${view.id}`)).json as VehicleSearchView).complete, 'the queued request delivered to AT', 60_000);
-  const later = (await officersApi(`/api/vrd/searches/${view.id}`)).json as VehicleSearchView;
+  await eventually(async () => (await officersApi(net, 'RO').get<VehicleSearchView>(`/vrd/searches/${view.id}`)).complete, 'the queued request delivered to AT', 60_000);
+  const later = await officersApi(net, 'RO').get<VehicleSearchView>(`/vrd/searches/${view.id}`);
   assert.deepEqual([...later.answered].sort(), ['AT', 'DE', 'FR']);
   assert.deepEqual(later.queued, []);
   assert.equal(later.targets.find((t) => t.state === 'AT')?.result?.kind, 'no-match');
-  assert.deepEqual((await officersApi('/api/vrd/queue')).json, { queued: [] });
+  assert.deepEqual(await officersApi(net, 'RO').get('/vrd/queue'), { queued: [] });
 
   // Both ends recorded it: RO's request and AT's answer in their Art. 30 logs, under the same message id.
   const atId = later.targets.find((t) => t.state === 'AT')?.messageId ?? '';

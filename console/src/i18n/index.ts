@@ -26,7 +26,7 @@ const roErrors: Partial<Record<ApiErrorCode | 'NETWORK', string>> = {
   USERNAME_INVALID: 'Numele de utilizator are 3–32 de litere, cifre, puncte, cratime sau liniuțe jos.',
   USERNAME_TAKEN: 'Numele de utilizator este deja folosit.',
   DISPLAY_NAME_INVALID: 'Dați un nume de 1–80 de caractere.',
-  ROLE_INVALID: 'Rolul trebuie să fie tehnician, operator sau auditor.',
+  ROLE_INVALID: 'Rolul trebuie să fie tehnician, operator, auditor sau ofițer.',
   LANGUAGE_INVALID: 'Limba trebuie să fie en sau ro.',
   PASSWORD_TOO_SHORT: 'Parola trebuie să aibă cel puțin 12 caractere.',
   PASSWORD_TOO_LONG: 'Parola trebuie să aibă cel mult 256 de caractere.',

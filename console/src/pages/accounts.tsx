@@ -7,7 +7,7 @@ import { Badge, Card, Confirm, Field, inputValue, Page, Status, useAction, useDa
 import { dateTime } from '../format.js';
 import { t, type MessageKey } from '../i18n/index.js';
 
-function MyPassword() {
+export function MyPassword() {
   const [current, setCurrent] = useState('');
   const [next, setNext] = useState('');
   const action = useAction();

@@ -124,7 +124,10 @@ export function Dashboard() {
               const late = q.nearestDeadline !== null && Date.parse(q.nearestDeadline) < now;
               return (
                 <tr key={`${q.channel}-${q.direction}`} class={late ? 'late' : q.atRisk > 0 ? 'risk' : ''} data-queue={`${q.channel}-${q.direction}`} data-depth={q.depth}>
-                  <td>{t(`channel.${q.channel}` as MessageKey)}</td>
+                  <td>
+                    {t(`channel.${q.channel}` as MessageKey)}
+                    {q.waitingFor && q.waitingFor.length > 0 && <span class="muted" data-waiting-for={q.waitingFor.join(',')}> · {t('dash.waitingFor', { states: q.waitingFor.join(', ') })}</span>}
+                  </td>
                   <td>{t(`direction.${q.direction}` as MessageKey)}</td>
                   <td class="num depth">{number(q.depth)}</td>
                   <td>{duration(q.oldestAgeSeconds)}</td>
@@ -146,6 +149,7 @@ export function Dashboard() {
             <thead>
               <tr>
                 <th>{t('dash.col.channel')}</th>
+                <th>{t('dash.col.direction')}</th>
                 <th>{t('dash.col.state')}</th>
                 <th>{t('dash.col.deadAt')}</th>
                 <th>{t('dash.col.failure')}</th>
@@ -153,9 +157,10 @@ export function Dashboard() {
             </thead>
             <tbody>
               {data.deadLetters.recent.map((d) => (
-                <tr key={d.id} data-dead-letter={d.messageId} title={d.reason}>
+                <tr key={d.id} data-dead-letter={d.messageId} data-direction={d.direction} title={d.reason}>
                   <td>{t(`channel.${d.channel}` as MessageKey)}</td>
-                  <td>{d.sender ?? '—'}</td>
+                  <td>{t(`direction.${d.direction}`)}</td>
+                  <td>{d.state ?? '—'}</td>
                   <td>{dateTime(d.deadAt)}</td>
                   <td>
                     <code>{d.code}</code> × {d.failures}
