@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { run } from '../../appliance/util/exec.js';
 import { eventually, startGateways, type Gateways } from '../support/gateways.js';
-import { launchChromium, openContext } from './support/browser.js';
+import { launchChromium, openContext, signIn } from './support/browser.js';
 
 /** Where the screenshots go: only a deliberate run replaces the tracked ones the docs show. */
 function screenshotFolder(setting: string | undefined): string {
@@ -47,14 +47,6 @@ async function newPage(): Promise<Page> {
 async function shot(page: Page, name: string): Promise<void> {
   await page.waitForTimeout(300);
   await page.screenshot({ path: join(SHOTS, `${name}.png`) });
-}
-
-async function signIn(page: Page, who: { username: string; password: string }): Promise<void> {
-  await page.goto(base);
-  await page.fill('input[name=username]', who.username);
-  await page.fill('input[name=password]', who.password);
-  await page.click('form.signin button[type=submit]');
-  await page.waitForSelector('nav.side');
 }
 
 async function go(page: Page, label: RegExp): Promise<void> {
@@ -182,7 +174,7 @@ test('sign in per role; the technician creates the operator and auditor accounts
   await page.close();
 
   const op = await newPage();
-  await signIn(op, OPERATOR);
+  await signIn(op, base, OPERATOR);
   assert.deepEqual(await op.locator('nav.side a').allInnerTexts(), ['Dashboard', 'Certificates & token', 'Health', 'DNA hits to validate', 'Accounts']);
   // The DNA staff's page (issue 15): the validation list (empty on a new box) and the comparison agreements.
   await go(op, /DNA hits/);
@@ -191,26 +183,26 @@ test('sign in per role; the technician creates the operator and auditor accounts
   await shot(op, 'dna-hits');
   await op.close();
   const au = await newPage();
-  await signIn(au, AUDITOR);
+  await signIn(au, base, AUDITOR);
   assert.deepEqual(await au.locator('nav.side a').allInnerTexts(), ['Dashboard', 'Certificates & token', 'Audit log', 'Officers & statistics', 'Operations', 'Accounts']);
   await au.close();
 });
 
 test('role restrictions are enforced by the API, not only hidden in the UI', async () => {
   const op = await newPage();
-  await signIn(op, OPERATOR);
+  await signIn(op, base, OPERATOR);
   assert.equal(await fromPage(op, 'GET', '/api/accounts'), 403);
   assert.equal(await fromPage(op, 'GET', '/api/audit/entries?from=2026-01-01&to=2027-01-01'), 403);
   assert.equal(await fromPage(op, 'POST', '/api/system/restart', { confirm: 'restart' }), 403);
   await op.close();
   const au = await newPage();
-  await signIn(au, AUDITOR);
+  await signIn(au, base, AUDITOR);
   assert.equal(await fromPage(au, 'PUT', '/api/config/relay', { relay: null }), 403);
   assert.equal(await fromPage(au, 'POST', '/api/certificates/csr', { usage: 'signing', commonName: 'x', organization: 'y', country: 'RO', newKey: false }), 403);
   assert.equal(await fromPage(au, 'GET', '/api/audit/entries?from=2026-01-01&to=2027-01-01'), 200);
   await au.close();
   const tech = await newPage();
-  await signIn(tech, TECH);
+  await signIn(tech, base, TECH);
   assert.equal(await fromPage(tech, 'GET', '/api/audit/entries?from=2026-01-01&to=2027-01-01'), 403, 'technicians do not read the audit log');
   assert.equal(await fromPage(tech, 'POST', '/api/audit/exports', { target: { kind: 'directory', path: '/tmp' }, from: '2026-01-01', to: '2027-01-01' }), 403);
   await tech.close();
@@ -218,7 +210,7 @@ test('role restrictions are enforced by the API, not only hidden in the UI', asy
 
 test('dashboard: a link goes red when the peer stops and green when it returns; outbound queue depth rises and falls', async () => {
   const page = await newPage();
-  await signIn(page, OPERATOR);
+  await signIn(page, base, OPERATOR);
   await page.waitForSelector('tr[data-peer=DE][data-channel=dna]');
   await eventually(async () => (await linkOf(page, 'DE')) === 'up', 'DE link up after the wizard test message', 30_000, EVERY_SECOND);
   await shot(page, 'dashboard');
@@ -240,7 +232,7 @@ test('dashboard: a link goes red when the peer stops and green when it returns; 
 
 test('certificates: token state, expiry countdown, a CSR generated on the token', async () => {
   const page = await newPage();
-  await signIn(page, TECH);
+  await signIn(page, base, TECH);
   await go(page, /Certificates/);
   await page.waitForSelector('tr[data-cert="own:ncp-sign"]');
   assert.equal(await page.getAttribute('[data-token-present]', 'data-token-present'), 'true');
@@ -258,7 +250,7 @@ test('certificates: token state, expiry countdown, a CSR generated on the token'
 
 test('health: CPU, memory, disk, temperatures (not available in this VM), interfaces', async () => {
   const page = await newPage();
-  await signIn(page, TECH);
+  await signIn(page, base, TECH);
   await go(page, /Health/);
   await page.waitForSelector('[data-metric=cpu]');
   assert.equal(await page.getAttribute('[data-metric=temperature]', 'data-level'), 'unavailable');
@@ -270,7 +262,7 @@ test('health: CPU, memory, disk, temperatures (not available in this VM), interf
 
 test('officers and statistics; operations with revisions and their diff', async () => {
   const page = await newPage();
-  await signIn(page, TECH);
+  await signIn(page, base, TECH);
   await go(page, /Officers/);
   await page.fill('input[name=officer-id]', 'RO-IGPR-0042');
   await page.fill('input[name=officer-name]', 'Maria Ionescu');
@@ -297,7 +289,7 @@ test('officers and statistics; operations with revisions and their diff', async 
 
 test('audit: an auditor searches, runs an export and sees it verified', async () => {
   const page = await newPage();
-  await signIn(page, AUDITOR);
+  await signIn(page, base, AUDITOR);
   await go(page, /Audit log/);
   await page.waitForSelector('table.audit tbody tr');
   assert.ok((await page.locator('table.audit tbody tr').count()) > 0, 'the console actions are in the log');
@@ -319,21 +311,21 @@ test('audit: an auditor searches, runs an export and sees it verified', async ()
 
 test('language: switched per user, remembered across sign-ins', async () => {
   const page = await newPage();
-  await signIn(page, AUDITOR);
+  await signIn(page, base, AUDITOR);
   await page.selectOption('header.top select[name=language]', 'ro');
   await page.waitForSelector('nav.side a >> text=Jurnal de audit');
   await page.reload();
   await page.waitForSelector('nav.side a >> text=Tablou de bord');
   await page.close();
   const other = await newPage();
-  await signIn(other, AUDITOR);
+  await signIn(other, base, AUDITOR);
   await other.waitForSelector('nav.side a >> text=Jurnal de audit');
   assert.equal(await other.getAttribute('html', 'lang'), 'ro');
   await other.waitForSelector('tr[data-peer=DE]');
   await shot(other, 'dashboard-ro');
   await other.close();
   const operator = await newPage();
-  await signIn(operator, OPERATOR);
+  await signIn(operator, base, OPERATOR);
   assert.deepEqual((await operator.locator('nav.side a').allInnerTexts())[0], 'Dashboard', 'another user keeps English');
   await operator.close();
 });

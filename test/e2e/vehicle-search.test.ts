@@ -19,7 +19,7 @@ import { demoOrderingOfficer } from '../../appliance/demo/network.js';
 import { demoVin } from '../../appliance/vehicle/demo-seed.js';
 import type { GatewayStatus } from '../../appliance/status/types.js';
 import { eventually, startGateways, type Gateways } from '../support/gateways.js';
-import { launchChromium, openContext } from './support/browser.js';
+import { launchChromium, openContext, signIn } from './support/browser.js';
 
 const SHOTS = fileURLToPath(new URL(process.env.PRUEM_SCREENSHOTS === 'docs' ? '../../docs/screenshots/' : '../../var/screenshots/', import.meta.url));
 const TECH = { username: 'tech', password: 'alpine-meadow-42' };
@@ -37,14 +37,6 @@ async function newPage(): Promise<Page> {
   const ctx = await openContext(browser, base);
   ctx.page.on('close', () => problems.push(...ctx.foreign, ...ctx.cspViolations, ...ctx.pageErrors));
   return ctx.page;
-}
-
-async function signIn(page: Page, who: { username: string; password: string }): Promise<void> {
-  await page.goto(base);
-  await page.fill('input[name=username]', who.username);
-  await page.fill('input[name=password]', who.password);
-  await page.click('form.signin button[type=submit]');
-  await page.waitForSelector('nav.side');
 }
 
 /** What the API answers to a request made from the signed-in page itself (its cookies, its CSRF token). */
@@ -113,7 +105,7 @@ after(async () => {
 
 test('the technician creates an officer account on the Accounts page', async () => {
   const page = await newPage();
-  await signIn(page, TECH);
+  await signIn(page, base, TECH);
   await page.click('nav.side a >> text=Accounts');
   await page.waitForSelector('input[name=new-username]');
   await page.fill('input[name=new-username]', OFFICER.username);
@@ -129,7 +121,7 @@ test('the technician creates an officer account on the Accounts page', async () 
 
 test('the officer lands on the search page, searches a VIN in all States, opens the answer, switches to Romanian', async () => {
   const page = await newPage();
-  await signIn(page, OFFICER);
+  await signIn(page, base, OFFICER);
   await page.waitForSelector('section.page h1 >> text=Vehicle search');
   assert.equal(new URL(page.url()).pathname, '/vehicle-search');
   assert.deepEqual(await page.locator('nav.side a').allInnerTexts(), ['Vehicle search'], 'an officer sees only this page');
@@ -176,7 +168,7 @@ test('the officer lands on the search page, searches a VIN in all States, opens 
 
 test('a plate shared by two vehicles: the refine-search set, refined by one VIN; current data flagged where no history is kept', async () => {
   const page = await newPage();
-  await signIn(page, OFFICER);
+  await signIn(page, base, OFFICER);
   await page.check('input[name=by][value=plate]');
   await page.fill('input[name=plate]', 'M PR 1004');
   await page.selectOption('select[name=state]', 'DE');
@@ -201,7 +193,7 @@ test('a plate shared by two vehicles: the refine-search set, refined by one VIN;
 
 test('an officer opening another page or API is refused', async () => {
   const page = await newPage();
-  await signIn(page, OFFICER);
+  await signIn(page, base, OFFICER);
   await page.goto(`${base}/dashboard`);
   await page.waitForSelector('[data-refused="/dashboard"]');
   assert.match(await page.innerText('[data-refused]'), /does not give access/);
@@ -225,7 +217,7 @@ test('an officer opening another page or API is refused', async () => {
 test('AT unreachable: the request is queued, shown in the queue row and the status API, and answered on the page when AT is back', async () => {
   await net.stop('AT');
   const page = await newPage();
-  await signIn(page, OFFICER);
+  await signIn(page, base, OFFICER);
   await search(page, VIN);
   await page.waitForSelector('tr[data-target-state=AT][data-status=queued]');
   await page.waitForSelector('tr[data-target-state=DE][data-result=full]');
@@ -240,7 +232,7 @@ test('AT unreachable: the request is queued, shown in the queue row and the stat
   assert.deepEqual(row?.waitingFor, ['AT']);
   assert.equal(status.services.find((s) => s.name === 'vehicle-queue')?.state, 'degraded');
   const tech = await newPage();
-  await signIn(tech, TECH);
+  await signIn(tech, base, TECH);
   await tech.waitForSelector('tr[data-queue=vrd-out][data-depth="1"]');
   assert.match(await tech.innerText('tr[data-queue=vrd-out]'), /Vehicles · waiting for AT/);
   await tech.locator('tr[data-queue=vrd-out]').scrollIntoViewIfNeeded();

@@ -51,3 +51,12 @@ export async function openContext(browser: Browser, base: string): Promise<{ con
   page.on('pageerror', (e) => pageErrors.push(e.message));
   return { context, page, foreign, cspViolations, pageErrors };
 }
+
+/** Signs in on the console's sign-in form and waits for the navigation of a signed-in session. */
+export async function signIn(page: Page, base: string, who: { readonly username: string; readonly password: string }): Promise<void> {
+  await page.goto(base);
+  await page.fill('input[name=username]', who.username);
+  await page.fill('input[name=password]', who.password);
+  await page.click('form.signin button[type=submit]');
+  await page.waitForSelector('nav.side');
+}
