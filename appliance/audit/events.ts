@@ -311,8 +311,114 @@ export interface EventIssue {
   message: string;
 }
 
+// ---------------------------------------------------------------------------------------------
+// The exchange events' fast path: every message of every channel records two of them, and zod's
+// general machinery costs more than the rest of an append. isCleanExchangeEvent() answers true only
+// for an input the schema above accepts *unchanged* (nothing to trim, no key to drop, every bound
+// kept); anything else — a bad event, a string with spaces around it, an unusual object — goes
+// through zod as before, so the rules and the error messages stay the schema's.
+// test/audit/events-fast.test.ts checks the two against each other.
+// ---------------------------------------------------------------------------------------------
+
+const STATE_SET: ReadonlySet<string> = new Set(MEMBER_STATES);
+const CHANNELS: ReadonlySet<unknown> = new Set(['dna', 'fp', 'vrd']);
+const CATEGORIES: ReadonlySet<unknown> = new Set(['dna-profile', 'dactyloscopic-data', 'vehicle-search-key', 'vehicle-registration-data', 'personal-data', 'none']);
+const RESULTS: ReadonlySet<unknown> = new Set(['hit', 'no-hit', 'error', 'n/a']);
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+const EXCHANGE_KEYS: ReadonlySet<string> = new Set([
+  'kind', 'channel', 'messageType', 'automated', 'dataSupplied', 'occurredAt', 'searchingBody', 'fileManagingBody', 'peerState', 'messageId', 'referenceNumbers', 'result', 'direction', 'role',
+]);
+const DATA_KEYS: ReadonlySet<string> = new Set(['categories', 'recordIds', 'count', 'sha256', 'byteLength', 'description']);
+
+function plainObject(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  const proto: unknown = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+/** text(max) that zod would return as it is: a string, already trimmed, 1..max long. */
+function cleanText(v: unknown, max: number): boolean {
+  return typeof v === 'string' && v.length >= 1 && v.length <= max && v.trim() === v;
+}
+function cleanTexts(v: unknown, maxItems: number, maxLength: number): boolean {
+  if (!Array.isArray(v) || v.length > maxItems) return false;
+  for (let i = 0; i < v.length; i++) if (!cleanText(v[i], maxLength)) return false;
+  return true;
+}
+function cleanInt(v: unknown, min: number, max: number): boolean {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= min && v <= max;
+}
+function cleanInstant(v: unknown): boolean {
+  return typeof v === 'string' && ISO_MS.test(v) && !Number.isNaN(Date.parse(v)) && new Date(v).toISOString() === v;
+}
+function cleanBody(v: unknown): boolean {
+  if (!plainObject(v)) return false;
+  let n = 0;
+  for (const k in v) {
+    if (!Object.prototype.hasOwnProperty.call(v, k)) return false;
+    if (k !== 'state' && k !== 'agency') return false;
+    n++;
+  }
+  return n === 2 && typeof v.state === 'string' && STATE_SET.has(v.state) && cleanText(v.agency, 128);
+}
+function cleanDataSupplied(v: unknown): boolean {
+  if (!plainObject(v)) return false;
+  for (const k of Object.keys(v)) if (!DATA_KEYS.has(k) || v[k] === undefined) return false;
+  const cats = v.categories;
+  if (!Array.isArray(cats) || cats.length < 1 || cats.length > 6) return false;
+  for (let i = 0; i < cats.length; i++) if (!CATEGORIES.has(cats[i])) return false;
+  return (
+    cleanTexts(v.recordIds, 1000, 128) &&
+    cleanInt(v.count, 0, 1_000_000) &&
+    typeof v.sha256 === 'string' &&
+    SHA256_HEX.test(v.sha256) &&
+    cleanInt(v.byteLength, 0, Number.MAX_SAFE_INTEGER) &&
+    (!('description' in v) || cleanText(v.description, 2000))
+  );
+}
+
+/**
+ * True when `input` is an exchange event that the schema accepts exactly as it is (so its canonical JSON
+ * is the same whether it went through zod or not). False says nothing: the input then goes through zod.
+ */
+export function isCleanExchangeEvent(input: unknown): input is ExchangeEvent {
+  if (!plainObject(input) || input.kind !== 'exchange') return false;
+  const o = input;
+  const extra = o.direction === 'sent' && o.role === 'request' ? ['reason', 'officerId', 'orderingOfficerId'] : o.role === 'response' && (o.direction === 'sent' || o.direction === 'received') ? ['inReplyTo'] : [];
+  if (o.role !== 'request' && o.role !== 'response') return false;
+  if (o.direction !== 'sent' && o.direction !== 'received') return false;
+  for (const k of Object.keys(o)) {
+    if (o[k] === undefined) return false;
+    if (!EXCHANGE_KEYS.has(k) && !extra.includes(k)) return false;
+  }
+  if (
+    !CHANNELS.has(o.channel) ||
+    !cleanText(o.messageType, 100) ||
+    typeof o.automated !== 'boolean' ||
+    !cleanDataSupplied(o.dataSupplied) ||
+    !cleanInstant(o.occurredAt) ||
+    !cleanBody(o.searchingBody) ||
+    !cleanBody(o.fileManagingBody) ||
+    typeof o.peerState !== 'string' ||
+    !STATE_SET.has(o.peerState) ||
+    !cleanText(o.messageId, 256) ||
+    !cleanTexts(o.referenceNumbers, 100, 128) ||
+    !RESULTS.has(o.result)
+  ) {
+    return false;
+  }
+  if (o.direction === 'sent' && o.role === 'request') return cleanText(o.reason, 1000) && cleanText(o.officerId, 128) && cleanText(o.orderingOfficerId, 128);
+  if (o.role === 'response' && 'inReplyTo' in o) return cleanText(o.inReplyTo, 256);
+  return true;
+}
+
 /** Validates an event; returns the parsed (trimmed) event or the list of problems. */
 export function parseAuditEvent(input: unknown): { ok: true; event: AuditEvent } | { ok: false; issues: EventIssue[] } {
+  if (isCleanExchangeEvent(input)) return { ok: true, event: input };
+  return parseAuditEventWithSchema(input);
+}
+
+/** parseAuditEvent() through the zod schema always (the reference the fast path is tested against). */
+export function parseAuditEventWithSchema(input: unknown): { ok: true; event: AuditEvent } | { ok: false; issues: EventIssue[] } {
   const branch = branchFor(input);
   if (!('safeParse' in branch)) return { ok: false, issues: [branch] };
   const result = branch.safeParse(input);
