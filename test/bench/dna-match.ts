@@ -322,7 +322,7 @@ async function main(): Promise<void> {
   console.log(
     [
       `| profiles | ${N.toLocaleString('en')} (${stats.profiles.toLocaleString('en')} indexed) |`,
-      `| import (JSONL → SQLite) | ${(importMs / 1000).toFixed(1)} s (${Math.round(figures.importLinesPerSecond).toLocaleString('en')} lines/s) |`,
+      `| import (JSONL → SQLite) | ${Number.isFinite(importMs) ? `${(importMs / 1000).toFixed(1)} s (${Math.round(figures.importLinesPerSecond ?? 0).toLocaleString('en')} lines/s)` : 'not in this run (cached store, --reuse)'} |`,
       `| index build from store | ${(buildMs / 1000).toFixed(1)} s |`,
       `| index memory | ${stats.bytesPerProfile.toFixed(1)} bytes/profile |`,
       `| single search p50 / p99 | ${figures.singleSearchP50Ms.toFixed(2)} / ${figures.singleSearchP99Ms.toFixed(2)} ms |`,
