@@ -187,7 +187,7 @@ export async function composeGateway(config: GatewayConfig, opts: { log?: Logger
   const handlers = [
     pingHandler('dna'),
     pingHandler('fp'),
-    dnaChannelHandler({ ourState: config.memberState, agency: config.agency, generator: GENERATOR, engine: () => dna.index.current(), searches: dna.searches, notes: dna.notes, validations: dna.validations, statistics }),
+    dnaChannelHandler({ ourState: config.memberState, agency: config.agency, generator: GENERATOR, engine: () => dna.index.current(), batches: dna.index, searches: dna.searches, notes: dna.notes, validations: dna.validations, statistics }),
     fingerprint.handler,
   ];
   const pipeline = new ExchangePipeline({

@@ -4,7 +4,7 @@
  *
  * Either the operator's own (a certificate from the agency's CA, configured by path, per listener), or
  * one the appliance makes for itself on first start and both listeners share: an ECDSA P-256 key and a
- * self-signed certificate in `<dataDir>/tls/`, naming the addresses of both. A self-signed certificate is
+ * self-signed certificate in `<dataDir>/tls/`, naming the addresses of both (and of the vehicle service's listener). A self-signed certificate is
  * trusted by checking its SHA-256 fingerprint, which the daemon logs at every start and the console's
  * Certificates page shows, against what the browser or client sees.
  * This key is a software key on purpose: it protects HTTPS sessions on the appliance's own LANs, not Prüm
@@ -84,7 +84,8 @@ export async function loadListenerTls(config: GatewayConfig, now = new Date(), l
 
 /** The addresses a self-signed certificate must name: every listener's that is one (not a wildcard or loopback). */
 function addressesOf(config: GatewayConfig): x509.JsonGeneralName[] {
-  const hosts = [config.listen.api.host, config.listen.officers?.host].filter((h): h is string => h !== undefined);
+  // The vehicle service's TESTA-side listener shares the self-signed pair: partners connect to its address.
+  const hosts = [config.listen.api.host, config.listen.officers?.host, config.vehicle.listen?.host].filter((h): h is string => h !== undefined);
   const out: x509.JsonGeneralName[] = [];
   for (const host of new Set(hosts)) {
     if (LOOPBACK.test(host) || host === '0.0.0.0' || host === '::') continue;

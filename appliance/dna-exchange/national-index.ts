@@ -16,8 +16,9 @@
  * a wrong "no hit" or an E answer because we were starting. Built on first use or on `refresh()`, so commands
  * that only queue a link test or export the audit log never pay for it.
  */
-import { MatchEngine, type EngineBuildOptions } from '../dna/engine.js';
-import type { NormalisedProfile } from '../dna/profile.js';
+import { MatchEngine, type EngineBuildOptions, type Hit } from '../dna/engine.js';
+import type { DnaLoci, NormalisedProfile } from '../dna/profile.js';
+import { SearchPool, type ReadRequest } from '../dna/search-pool.js';
 import { FIRST_CHANGE, type ChangeCursor, type ProfileStore } from '../dna/store.js';
 import { startWorkerBuild, type WorkerBuild } from '../dna/worker-build.js';
 
@@ -86,6 +87,11 @@ export interface NationalIndexOptions {
   readonly deltaLimit?: number;
   /** Changes applied per turn of the event loop; default 500. */
   readonly deltaPage?: number;
+  /**
+   * Worker threads searching the index for Art. 4 batches and bulk runs (search-pool.ts), started on the first
+   * batch; default one per core; 0 = batches on the daemon's thread.
+   */
+  readonly searchThreads?: number;
 }
 
 /** After a failed first build, `current()` starts another one no more often than this (refresh() always may). */
@@ -116,6 +122,7 @@ export class NationalIndex {
   private applying: Promise<IndexDeltaOutcome> | null = null;
   private lastError: { at: Date; reason: string } | null = null;
   private closed = false;
+  private searchPool: SearchPool | null = null;
   private readonly clock: () => Date;
 
   constructor(
@@ -178,7 +185,10 @@ export class NationalIndex {
       if (generation === this.snapshot.generation) return null;
       const from = this.snapshot.generation;
       if (this.store.countChangesBetween(from, generation) <= (this.options.deltaLimit ?? DELTA_LIMIT)) {
-        const applying = this.applyDelta(this.snapshot, from, generation);
+        const snapshot = this.snapshot;
+        // With search workers, a delta waits for the batches running and holds new ones until it is applied
+        // whole (search-pool.ts): a batch never sees half of it. Single searches here see it page by page.
+        const applying = this.searchPool ? this.searchPool.exclusive(() => this.applyDelta(snapshot, from, generation)) : this.applyDelta(snapshot, from, generation);
         this.applying = applying;
         try {
           return await applying;
@@ -262,10 +272,58 @@ export class NationalIndex {
     };
   }
 
-  /** Stops a running build (its outcome is a failure); the index in use, if any, stays usable. */
+  /**
+   * Art. 4 batches and bulk runs: the hits of many profiles, searched by the worker threads over the index in
+   * use (both cores), each list as `MatchEngine.search` gives it. Throws `IndexNotReadyError` before the first
+   * index; searches on this thread when there are no workers or they fail.
+   */
+  async searchBatch(profiles: ReadonlyArray<NormalisedProfile | DnaLoci>): Promise<Hit[][]> {
+    const engine = this.current();
+    const loci = profiles.map((p) => (isNormalised(p) ? p.loci : p));
+    const pool = this.pool();
+    if (!pool || loci.length < 2) return loci.map((l) => engine.search(l));
+    let slots;
+    try {
+      slots = await pool.searchSlots(loci);
+    } catch {
+      // A worker lost mid-batch (it is replaced): this batch is answered here instead.
+      return loci.map((l) => this.current().search(l));
+    }
+    // Records are read from the store whichever index found the slots (a swap meanwhile changes nothing here).
+    const now = this.current();
+    return loci.map((l, i) => now.resolveHits(l, slots[i]!));
+  }
+
+  /**
+   * Reads an inbound PRUEMDNA message (parse, XSD check, normalisation of its profiles) in a worker thread, so
+   * a batch of 500 does not hold the daemon's thread; null when there are no workers (read it here).
+   */
+  async readRequest(payload: Uint8Array): Promise<ReadRequest | null> {
+    const pool = this.pool(true);
+    if (!pool) return null;
+    try {
+      return await pool.readRequest(payload);
+    } catch {
+      return null;
+    }
+  }
+
+  /** The search workers, started on first use once an index exists (or at once for reading messages). */
+  private pool(withoutIndex = false): SearchPool | null {
+    if (this.closed || (this.options.searchThreads ?? 1) === 0) return null;
+    if (!this.searchPool && (this.snapshot || withoutIndex)) {
+      this.searchPool = new SearchPool(this.options.searchThreads !== undefined ? { size: this.options.searchThreads } : {});
+      if (this.snapshot) this.searchPool.use(this.snapshot.engine);
+    }
+    return this.searchPool;
+  }
+
+  /** Stops a running build (its outcome is a failure) and the search workers; the index in use, if any, stays usable. */
   async close(): Promise<void> {
     this.closed = true;
     await this.running?.worker.cancel();
+    await this.searchPool?.close();
+    this.searchPool = null;
   }
 
   private start(): Promise<IndexBuildOutcome> {
@@ -291,6 +349,7 @@ export class NationalIndex {
       const totalMs = performance.now() - t0;
       // The swap: one assignment on this thread, so a search sees the old index or the new one, never a mix.
       this.snapshot = { engine, generation: m.generation, builtAt: this.clock(), totalMs };
+      this.searchPool?.use(engine);
       this.lastError = null;
       const done: IndexBuildOutcome = { kind: 'build', ok: true, first, profiles: engine.size, generation: m.generation, buildMs: m.buildMs, totalMs };
       this.tell(done);
@@ -314,4 +373,8 @@ export class NationalIndex {
       // A logging callback that throws must not cost us the index.
     }
   }
+}
+
+function isNormalised(p: NormalisedProfile | DnaLoci): p is NormalisedProfile {
+  return typeof (p as NormalisedProfile).type === 'string' && typeof (p as NormalisedProfile).loci === 'object';
 }

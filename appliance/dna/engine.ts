@@ -24,7 +24,7 @@
  * 16-bit offsets within the block; the counters are stamped per block search, so they never need clearing.
  *
  * Memory per profile: 2 bytes × 23 loci of genotype ids, 2 bytes per designated locus of postings, 4 bytes per
- * indexed pair, 4 bytes for its store slot, 4 for the slot → position map, 1 live flag: ~100 bytes for a
+ * indexed pair, 4 bytes for its store slot, 4 for the slot → position map, 1 bit of live flag: ~99 bytes for a
  * typical database, under 128 even with all 23 loci. Genotype ids are per-locus dictionary entries.
  *
  * Updates: new profiles go to an open tail block (postings in plain arrays, no pairs) that is sealed when
@@ -51,6 +51,24 @@ const SCAN_COST = 8;
 const MAX_PAIRS = 5;
 const ESS_INDEXES: ReadonlySet<number> = new Set(ESS_LOCI.map((l) => MATCH_LOCI.indexOf(l)));
 const ESS_MASK = [...ESS_INDEXES].reduce((m, l) => m | (1 << l), 0);
+
+type SharedArrayCtor<T> = { new (buffer: SharedArrayBuffer): T; readonly BYTES_PER_ELEMENT: number };
+/**
+ * The index's arrays live on SharedArrayBuffers: the build worker posts them to the daemon's thread and the
+ * daemon to its search workers (search-pool.ts) without a copy, so every thread searches the same memory.
+ */
+function shared<T>(Ctor: SharedArrayCtor<T>, length: number): T {
+  return new Ctor(new SharedArrayBuffer(length * Ctor.BYTES_PER_ELEMENT));
+}
+
+// Live flags, one bit per block member (a byte each was ~1 byte per profile of the index's ~100).
+function isAlive(bits: Uint8Array, i: number): boolean {
+  return ((bits[i >>> 3]! >>> (i & 7)) & 1) === 1;
+}
+function setAlive(bits: Uint8Array, i: number, alive: boolean): void {
+  if (alive) bits[i >>> 3]! |= 1 << (i & 7);
+  else bits[i >>> 3]! &= ~(1 << (i & 7));
+}
 
 /** One of our profiles that a request profile hits. */
 export interface EngineHit {
@@ -84,10 +102,10 @@ export interface EngineSource {
 
 class Genotypes {
   private readonly byKey = new Map<number, number>();
-  lo: Uint16Array = new Uint16Array(256);
-  hi: Uint16Array = new Uint16Array(256);
+  lo: Uint16Array = shared(Uint16Array, 256);
+  hi: Uint16Array = shared(Uint16Array, 256);
   /** Live profiles per genotype, for selectivity estimates. */
-  live: Uint32Array = new Uint32Array(256);
+  live: Uint32Array = shared(Uint32Array, 256);
   size = 1; // id 0 = locus absent
 
   idOf(lo: number, hi: number): number | undefined {
@@ -101,7 +119,7 @@ class Genotypes {
     if (this.size >= MAX_GENOTYPES) return -1;
     if (this.size === this.lo.length) {
       const grow = <T extends Uint16Array | Uint32Array>(a: T): T => {
-        const b = new (a.constructor as new (n: number) => T)(a.length * 2);
+        const b = shared(a.constructor as unknown as SharedArrayCtor<T>, a.length * 2);
         b.set(a);
         return b;
       };
@@ -144,10 +162,12 @@ class Block {
   readonly alive: Uint8Array;
   // Sealed: CSR postings. base[l] = start of locus l's offsets; glen[l] = genotype ids covered.
   sealed = false;
-  base: Uint32Array = new Uint32Array(NL);
-  glen: Uint32Array = new Uint32Array(NL);
-  offsets: Uint32Array = new Uint32Array(0);
-  ids: Uint16Array = new Uint16Array(0);
+  /** Layout id (core + pairs) once sealed, for sharing search plans (MatchEngine.layoutOf); -1 until asked. */
+  layout = -1;
+  base: Uint32Array = shared(Uint32Array, NL);
+  glen: Uint32Array = shared(Uint32Array, NL);
+  offsets: Uint32Array = shared(Uint32Array, 0);
+  ids: Uint16Array = shared(Uint16Array, 0);
   // Open (tail) block: postings in growable arrays keyed by l * 65536 + genotype.
   open: Map<number, number[]> | null = null;
   // Pair postings (sealed blocks): up to MAX_PAIRS disjoint pairs of core loci. Per pair, members sorted by
@@ -162,9 +182,9 @@ class Block {
     readonly capacity: number,
     arrays?: { readonly slots: Uint32Array; readonly geno: Uint16Array; readonly alive: Uint8Array },
   ) {
-    this.slots = arrays?.slots ?? new Uint32Array(capacity);
-    this.geno = arrays?.geno ?? new Uint16Array(capacity * NL);
-    this.alive = arrays?.alive ?? new Uint8Array(capacity);
+    this.slots = arrays?.slots ?? shared(Uint32Array, capacity);
+    this.geno = arrays?.geno ?? shared(Uint16Array, capacity * NL);
+    this.alive = arrays?.alive ?? shared(Uint8Array, (capacity + 7) >>> 3);
   }
 
   seal(dicts: readonly Genotypes[]): void {
@@ -174,10 +194,10 @@ class Block {
       this.glen[l] = dicts[l]!.size;
       total += dicts[l]!.size + 1;
     }
-    const offsets = new Uint32Array(total);
+    const offsets = shared(Uint32Array, total);
     let entries = 0;
     for (let i = 0; i < this.size; i++) {
-      if (!this.alive[i]) continue;
+      if (!isAlive(this.alive, i)) continue;
       const row = i * NL;
       for (let l = 0; l < NL; l++) {
         const g = this.geno[row + l]!;
@@ -189,10 +209,10 @@ class Block {
     }
     // One running sum over all loci: locus regions are contiguous and each starts with an empty genotype 0.
     for (let i = 1; i < total; i++) offsets[i]! += offsets[i - 1]!;
-    const fill = offsets.slice();
-    const ids = new Uint16Array(entries);
+    const fill = Uint32Array.from(offsets);
+    const ids = shared(Uint16Array, entries);
     for (let i = 0; i < this.size; i++) {
-      if (!this.alive[i]) continue;
+      if (!isAlive(this.alive, i)) continue;
       const row = i * NL;
       for (let l = 0; l < NL; l++) {
         const g = this.geno[row + l]!;
@@ -215,15 +235,15 @@ class Block {
     for (const [l1, l2] of pairs) {
       let n = 0;
       for (let i = 0; i < this.size; i++) {
-        if (!this.alive[i]) continue;
+        if (!isAlive(this.alive, i)) continue;
         const row = i * NL;
         // (g1, g2, member) packed in 48 bits: exact in a double, and one numeric sort orders all three.
         members[n++] = (this.geno[row + l1]! * 65536 + this.geno[row + l2]!) * 65536 + i;
       }
       members.sort();
-      const dir = new Uint32Array(this.glen[l1]! + 1);
-      const second = new Uint16Array(n);
-      const ids = new Uint16Array(n);
+      const dir = shared(Uint32Array, this.glen[l1]! + 1);
+      const second = shared(Uint16Array, n);
+      const ids = shared(Uint16Array, n);
       for (let k = 0; k < n; k++) {
         const v = members[k]!;
         const i = v % 65536;
@@ -318,7 +338,7 @@ export interface EngineStats {
 }
 
 /** Version of the `EngineState` layout: a worker and the thread it hands its engine to run the same code. */
-const STATE_VERSION = 1;
+const STATE_VERSION = 2;
 
 /** A locus dictionary in an `EngineState`: genotype id → (lower, upper) allele code and live profiles. */
 export interface GenotypesState {
@@ -406,7 +426,7 @@ function checkBlockState(s: BlockState, where: string): void {
     throw new Error(`engine state: ${where}: ${why}`);
   };
   if (!(s.capacity >= 1 && s.capacity <= BLOCK_SIZE && s.size >= 0 && s.size <= s.capacity && s.live >= 0 && s.live <= s.size)) fail('bad sizes');
-  if (s.slots.length !== s.capacity || s.alive.length !== s.capacity || s.geno.length !== s.capacity * NL) fail('member arrays do not match the capacity');
+  if (s.slots.length !== s.capacity || s.alive.length !== (s.capacity + 7) >>> 3 || s.geno.length !== s.capacity * NL) fail('member arrays do not match the capacity');
   if (s.base.length !== NL || s.glen.length !== NL) fail('bad locus directory');
   const pairs = s.pairDir.length;
   if (s.pairLoci.length !== 2 * pairs || s.pairSecond.length !== pairs || s.pairIds.length !== pairs) fail('bad pair postings');
@@ -442,7 +462,7 @@ export class MatchEngine {
   private readonly dicts: Genotypes[] = MATCH_LOCI.map(() => new Genotypes());
   private readonly blocks: Block[] = [];
   private tail: Block | null = null;
-  private where: Uint32Array = new Uint32Array(1024).fill(NO_SLOT);
+  private where: Uint32Array = shared(Uint32Array, 1024).fill(NO_SLOT);
   private overflow: Overflow[] = [];
   // Per-member counters stamped with a block-search epoch (high 11 bits) so they never need clearing:
   // count in the low 5 bits (≤ 23 loci).
@@ -462,6 +482,18 @@ export class MatchEngine {
   private readonly featureTo = new Int32Array(NL);
   /** Ranges (start, end) into pair member lists; ≤ MAX_PAIRS × 9 × 9 of them. */
   private readonly ranges = new Int32Array(2 * MAX_PAIRS * 81);
+  /** A block's chosen lists (see `plan`), and for pair features their ranges. */
+  private readonly sel = new Int32Array(NL);
+  private readonly selFrom = new Int32Array(NL);
+  private readonly selTo = new Int32Array(NL);
+  // Plans per block layout for the current search (searchBlock): valid while planStamp equals searchStamp.
+  private readonly layouts = new Map<string, number>();
+  private planStamp = new Int32Array(64);
+  private planKind = new Int8Array(64);
+  private planK = new Int32Array(64);
+  private planT = new Int32Array(64);
+  private planRefs = new Int32Array(64 * NL);
+  private searchStamp = 0;
   /** Loci by selectivity, most selective first (from the genotype counts). */
   private rank: number[] = [...Array(NL).keys()];
   private readonly req = new Request();
@@ -487,8 +519,10 @@ export class MatchEngine {
   }
 
   /**
-   * The engine as transferable data (see `EngineState`). The state shares this engine's arrays: post it with
-   * `transfer` (which detaches them here, leaving this engine unusable) or stop using this engine.
+   * The engine as data to post to another thread (see `EngineState`). The index's arrays are on
+   * SharedArrayBuffers: posted, they are shared, not copied, and stay usable here. `transfer` lists the few
+   * ordinary buffers (an open tail block's postings, overflow profiles): post with it to move them (a build
+   * worker that is done with its engine) or without it to copy them (the search pool, search-pool.ts).
    */
   toTransfer(): { state: EngineState; transfer: ArrayBuffer[] } {
     const state: EngineState = {
@@ -616,7 +650,7 @@ export class MatchEngine {
   private ensureWhere(slot: number, exact = false): void {
     if (slot < this.where.length) return;
     const n = exact ? slot + 1 : Math.max(slot + 1, Math.ceil(this.where.length * 1.25));
-    const w = new Uint32Array(n).fill(NO_SLOT);
+    const w = shared(Uint32Array, n).fill(NO_SLOT);
     w.set(this.where);
     this.where = w;
   }
@@ -743,7 +777,7 @@ export class MatchEngine {
           const local = block.size++;
           block.slots[local] = slots[i]!;
           block.geno.set(geno.subarray(i * NL, i * NL + NL), local * NL);
-          block.alive[local] = 1;
+          setAlive(block.alive, local, true);
           block.core &= masks[i]!;
           block.any |= masks[i]!;
           this.where[slots[i]!] = bi * BLOCK_SIZE + local;
@@ -782,7 +816,7 @@ export class MatchEngine {
     tail.size++;
     tail.live++;
     tail.slots[local] = slot;
-    tail.alive[local] = 1;
+    setAlive(tail.alive, local, true);
     tail.core &= r.mask;
     tail.any |= r.mask;
     for (let l = 0; l < NL; l++) {
@@ -814,8 +848,8 @@ export class MatchEngine {
     const bi = Math.floor(at / BLOCK_SIZE);
     const local = at % BLOCK_SIZE;
     const block = bi === this.blocks.length ? this.tail : this.blocks[bi];
-    if (!block || block.slots[local] !== slot || !block.alive[local]) return false;
-    block.alive[local] = 0;
+    if (!block || block.slots[local] !== slot || !isAlive(block.alive, local)) return false;
+    setAlive(block.alive, local, false);
     block.live--;
     for (let l = 0; l < NL; l++) {
       const g = block.geno[local * NL + l]!;
@@ -939,13 +973,66 @@ export class MatchEngine {
     return len;
   }
 
-  private searchBlock(q: Request, block: Block, out: EngineHit[]): void {
-    if (block.live === 0) return;
-    // No member can have six designated loci in common with the request.
-    if (popcount(block.any & q.designatedMask) < MIN_MATCHING_LOCI) {
-      this.lastSearch.skippedBlocks++;
-      return;
+  /**
+   * Blocks with the same core and locus pairs share a layout id: a search plans once per layout (see
+   * searchBlock). Pairs and core never change once a block is sealed.
+   */
+  private layoutOf(block: Block): number {
+    if (block.layout >= 0) return block.layout;
+    const key = `${block.core}:${block.pairLoci.join(',')}`;
+    let id = this.layouts.get(key);
+    if (id === undefined) {
+      id = this.layouts.size;
+      this.layouts.set(key, id);
     }
+    block.layout = id;
+    if (id >= this.planStamp.length) {
+      const n = Math.max(id + 1, this.planStamp.length * 2);
+      const grow = <T extends Int32Array | Int8Array>(a: T, size: number): T => {
+        const b = new (a.constructor as new (n: number) => T)(size);
+        b.set(a);
+        return b;
+      };
+      this.planStamp = grow(this.planStamp, n);
+      this.planKind = grow(this.planKind, n);
+      this.planK = grow(this.planK, n);
+      this.planT = grow(this.planT, n);
+      this.planRefs = grow(this.planRefs, n * NL);
+    }
+    return id;
+  }
+
+  /** Appends to `ranges` (from index `nr`) the runs of pair `pi`'s member list matching the request; returns the new end. */
+  private pairRanges(q: Request, block: Block, pi: number, nr: number): number {
+    const l1 = block.pairLoci[2 * pi]!;
+    const l2 = block.pairLoci[2 * pi + 1]!;
+    const dir = block.pairDir[pi]!;
+    const second = block.pairSecond[pi]!;
+    const ranges = this.ranges;
+    for (const a of q.keys[q.slotOf[l1]!]!) {
+      if (a + 1 >= dir.length) continue;
+      const lo = dir[a]!;
+      const hi = dir[a + 1]!;
+      if (lo === hi) continue;
+      for (const b of q.keys[q.slotOf[l2]!]!) {
+        const r0 = lowerBound(second, lo, hi, b);
+        let r1 = r0;
+        while (r1 < hi && second[r1] === b) r1++; // ranges are short; the scan costs what counting them will
+        if (r1 === r0) continue;
+        ranges[2 * nr] = r0;
+        ranges[2 * nr + 1] = r1;
+        nr++;
+      }
+    }
+    return nr;
+  }
+
+  /**
+   * Picks the cheapest plan for a block from its list lengths: a scan (bestPlan 0), the k shortest single-locus
+   * lists with T(S) (1), or the k shortest core features with T = k − 1 (2). Leaves the chosen lists in `sel`
+   * (designated index, or −1 − pair index with its ranges in `selFrom`/`selTo`) and returns [plan, k, T].
+   */
+  private plan(q: Request, block: Block): readonly [number, number, number] {
     const nd = q.designated.length;
     const lens = this.lens;
     const order = this.order;
@@ -961,7 +1048,7 @@ export class MatchEngine {
     }
     const e = this.esp;
     let bestCost = block.size * SCAN_COST;
-    let bestPlan = 0; // 0 scan, 1 single-locus lists, 2 core features (pairs and single loci)
+    let bestPlan = 0;
     let bestK = 0;
     let bestT = 0;
 
@@ -1003,26 +1090,10 @@ export class MatchEngine {
         const l1 = block.pairLoci[2 * pi]!;
         const l2 = block.pairLoci[2 * pi + 1]!;
         if (!((coreD >>> l1) & 1) || !((coreD >>> l2) & 1)) continue;
-        const dir = block.pairDir[pi]!;
-        const second = block.pairSecond[pi]!;
         const from = nr;
+        nr = this.pairRanges(q, block, pi, nr);
         let len = 0;
-        for (const a of q.keys[q.slotOf[l1]!]!) {
-          if (a + 1 >= dir.length) continue;
-          const lo = dir[a]!;
-          const hi = dir[a + 1]!;
-          if (lo === hi) continue;
-          for (const b of q.keys[q.slotOf[l2]!]!) {
-            const r0 = lowerBound(second, lo, hi, b);
-            let r1 = r0;
-            while (r1 < hi && second[r1] === b) r1++; // ranges are short; the scan costs what counting them will
-            if (r1 === r0) continue;
-            ranges[2 * nr] = r0;
-            ranges[2 * nr + 1] = r1;
-            nr++;
-            len += r1 - r0;
-          }
-        }
+        for (let r = from; r < nr; r++) len += ranges[2 * r + 1]! - ranges[2 * r]!;
         used |= (1 << l1) | (1 << l2);
         this.featureFrom[nf] = from;
         this.featureTo[nf] = nr;
@@ -1064,58 +1135,115 @@ export class MatchEngine {
         }
       }
     }
+    const sel = this.sel;
+    for (let k = 0; k < bestK; k++) {
+      if (bestPlan === 1) sel[k] = order[k]!;
+      else {
+        const f = fOrder[k]!;
+        sel[k] = fRef[f]!;
+        this.selFrom[k] = this.featureFrom[f]!;
+        this.selTo[k] = this.featureTo[f]!;
+      }
+    }
+    return [bestPlan, bestK, bestT];
+  }
+
+  /**
+   * One block. The plan depends on the block's core, its locus pairs and its list lengths; the blocks of a group
+   * share core and pairs and, drawn from the same population, nearly the same length ratios. So a search plans
+   * on the first block of each layout (core + pairs) and reuses that plan for the layout's other blocks: the
+   * bound T is valid for every block with that core and those pairs (see the header); only the cost estimate
+   * was made on another block. At 10 M profiles (~170 blocks, a few dozen layouts) that saves most of the fixed
+   * cost per block (list lengths, cost model, pair look-ups of features the plan does not use).
+   */
+  private searchBlock(q: Request, block: Block, out: EngineHit[]): void {
+    if (block.live === 0) return;
+    // No member can have six designated loci in common with the request.
+    if (popcount(block.any & q.designatedMask) < MIN_MATCHING_LOCI) {
+      this.lastSearch.skippedBlocks++;
+      return;
+    }
+    const sel = this.sel;
+    const selFrom = this.selFrom;
+    const selTo = this.selTo;
+    let bestPlan: number;
+    let bestK: number;
+    let T: number;
+    const L = block.sealed ? this.layoutOf(block) : -1;
+    if (L >= 0 && this.planStamp[L] === this.searchStamp) {
+      bestPlan = this.planKind[L]!;
+      bestK = this.planK[L]!;
+      T = this.planT[L]!;
+      let nr = 0;
+      for (let k = 0; k < bestK; k++) {
+        const ref = this.planRefs[L * NL + k]!;
+        sel[k] = ref;
+        if (ref < 0) {
+          selFrom[k] = nr;
+          nr = this.pairRanges(q, block, -1 - ref, nr);
+          selTo[k] = nr;
+        }
+      }
+    } else {
+      [bestPlan, bestK, T] = this.plan(q, block);
+      if (L >= 0) {
+        this.planStamp[L] = this.searchStamp;
+        this.planKind[L] = bestPlan;
+        this.planK[L] = bestK;
+        this.planT[L] = T;
+        for (let k = 0; k < bestK; k++) this.planRefs[L * NL + k] = sel[k]!;
+      }
+    }
 
     if (bestPlan === 0) {
       this.lastSearch.scannedBlocks++;
       this.lastSearch.verified += block.size;
-      for (let i = 0; i < block.size; i++) if (block.alive[i]) this.verify(q, block.geno, i * NL, block.slots[i]!, out);
+      for (let i = 0; i < block.size; i++) if (isAlive(block.alive, i)) this.verify(q, block.geno, i * NL, block.slots[i]!, out);
       return;
     }
 
     const counts = this.counts;
-    const T = bestT;
     if (++this.epoch === 2048) {
       counts.fill(0);
       this.epoch = 1;
     }
     const stamp = this.epoch << 5;
     const candidates = this.candidates;
+    const ranges = this.ranges;
     let found = 0;
     let counted = 0;
     const ids = block.ids;
     const offsets = block.offsets;
     for (let k = 0; k < bestK; k++) {
-      let j: number;
-      if (bestPlan === 1) j = order[k]!;
-      else {
-        const f = fOrder[k]!;
-        j = fRef[f]!;
-        if (j < 0) {
-          // A pair feature: its ranges over the pair's member list.
-          const pairIds = block.pairIds[-1 - j]!;
-          counted += fLen[f]!;
-          this.lastSearch.pairEntries += fLen[f]!;
-          for (let r = this.featureFrom[f]!; r < this.featureTo[f]!; r++) {
-            const end = ranges[2 * r + 1]!;
-            for (let p = ranges[2 * r]!; p < end; p++) {
-              const x = pairIds[p]!;
-              const v = counts[x]!;
-              const next = (v & ~31) === stamp ? v + 1 : stamp + 1;
-              counts[x] = next;
-              if ((next & 31) === T) candidates[found++] = x;
-            }
+      const j = sel[k]!;
+      if (j < 0) {
+        // A pair feature: its ranges over the pair's member list.
+        const pairIds = block.pairIds[-1 - j]!;
+        const before = counted;
+        for (let r = selFrom[k]!; r < selTo[k]!; r++) {
+          const end = ranges[2 * r + 1]!;
+          const start = ranges[2 * r]!;
+          counted += end - start;
+          for (let p = start; p < end; p++) {
+            const x = pairIds[p]!;
+            const v = counts[x]!;
+            const next = (v & ~31) === stamp ? v + 1 : stamp + 1;
+            counts[x] = next;
+            if ((next & 31) === T) candidates[found++] = x;
           }
-          continue;
         }
+        this.lastSearch.pairEntries += counted - before;
+        continue;
       }
       const l = q.designated[j]!;
-      counted += lens[j]!;
       for (const g of q.keys[j]!) {
         if (block.sealed) {
           if (g >= block.glen[l]!) continue;
           const b = block.base[l]! + g;
           const end = offsets[b + 1]!;
-          for (let p = offsets[b]!; p < end; p++) {
+          const start = offsets[b]!;
+          counted += end - start;
+          for (let p = start; p < end; p++) {
             const x = ids[p]!;
             const v = counts[x]!;
             const next = (v & ~31) === stamp ? v + 1 : stamp + 1;
@@ -1125,6 +1253,7 @@ export class MatchEngine {
         } else {
           const list = block.open!.get(l * 65536 + g);
           if (!list) continue;
+          counted += list.length;
           for (const x of list) {
             const v = counts[x]!;
             const next = (v & ~31) === stamp ? v + 1 : stamp + 1;
@@ -1138,7 +1267,7 @@ export class MatchEngine {
     this.lastSearch.verified += found;
     for (let c = 0; c < found; c++) {
       const x = candidates[c]!;
-      if (block.alive[x]) this.verify(q, block.geno, x * NL, block.slots[x]!, out);
+      if (isAlive(block.alive, x)) this.verify(q, block.geno, x * NL, block.slots[x]!, out);
     }
   }
 
@@ -1148,6 +1277,7 @@ export class MatchEngine {
     w.entries = w.pairEntries = w.verified = w.scannedBlocks = w.skippedBlocks = 0;
     const q = this.prepare(loci);
     const out: EngineHit[] = [];
+    this.searchStamp = (this.searchStamp + 1) | 0 || 1;
     if (q.designated.length >= MIN_MATCHING_LOCI) {
       for (const block of this.blocks) this.searchBlock(q, block, out);
       if (this.tail) this.searchBlock(q, this.tail, out);
@@ -1163,7 +1293,7 @@ export class MatchEngine {
     const out: EngineHit[] = [];
     const all = this.tail ? [...this.blocks, this.tail] : this.blocks;
     for (const block of all) {
-      for (let i = 0; i < block.size; i++) if (block.alive[i]) this.verify(q, block.geno, i * NL, block.slots[i]!, out);
+      for (let i = 0; i < block.size; i++) if (isAlive(block.alive, i)) this.verify(q, block.geno, i * NL, block.slots[i]!, out);
     }
     for (const o of this.overflow) this.verifyCodes(q, o.codes, o.slot, out);
     this.release(q);
@@ -1173,8 +1303,16 @@ export class MatchEngine {
   /** Hits with the stored records, best quality first, then by national id. */
   search(profile: NormalisedProfile | DnaLoci): Hit[] {
     const loci = isProfile(profile) ? profile.loci : profile;
+    return this.resolveHits(loci, this.searchSlots(loci));
+  }
+
+  /**
+   * Slot hits (from `searchSlots`, here or in a search worker over the same index) as hits with their stored
+   * records, best quality first, then by national id.
+   */
+  resolveHits(loci: DnaLoci, slotHits: readonly EngineHit[]): Hit[] {
     const hits: Hit[] = [];
-    for (const h of this.searchSlots(loci)) {
+    for (const h of slotHits) {
       const record = this.source.get(h.slot);
       // A slot the store no longer has was deleted behind the engine's back: not a hit any more.
       if (!record) continue;

@@ -67,6 +67,14 @@ function rawLoci(loci: DnaLoci): Record<string, string[]> {
   return out;
 }
 
+/**
+ * A request's profiles normalised as the answer reads them; the `ok` ones, in order, are what `searchBatch` is
+ * given (the search pool, search-pool.ts, computes the same list off the daemon's thread).
+ */
+export function normaliseRequestProfiles(request: PruemDnaMessage): ReturnType<typeof normaliseProfile>[] {
+  return request.datas.map((d) => normaliseProfile({ type: d.type, loci: rawLoci(d.profile?.loci ?? {}) }));
+}
+
 /** Packs groups (a profile's datas) into messages of at most MAX_DATAS, splitting only oversized groups. */
 function pack(groups: PruemDatas[][]): PruemDatas[][] {
   const messages: PruemDatas[][] = [];
@@ -190,7 +198,7 @@ export function answerDnaRequest(request: PruemDnaMessage | DnaError, ctx: DnaHa
   const outcomes: ProfileOutcome[] = [];
   // Requests are normalised again: DNA-WILD is idempotent and peers do not all apply it. The searchable
   // profiles are then matched in one batch (Art. 4: up to 500) when the engine has a batch path.
-  const normalisedAll = wholeError ? [] : request.datas.map((d) => normaliseProfile({ type: d.type, loci: rawLoci(d.profile?.loci ?? {}) }));
+  const normalisedAll = wholeError ? [] : normaliseRequestProfiles(request);
   const searchable = normalisedAll.flatMap((n) => (n.ok ? [n.profile] : []));
   const batch = ctx.engine.searchBatch && searchable.length > 1 ? ctx.engine.searchBatch(searchable) : null;
   let searched = 0;

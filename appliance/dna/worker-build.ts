@@ -32,10 +32,11 @@ export interface WorkerBuild {
   cancel(): Promise<void>;
 }
 
-function workerSource(): { readonly entry: URL | string; readonly eval: boolean; readonly execArgv?: string[] } {
-  const compiled = new URL('./index-worker.js', import.meta.url);
+/** How to start one of this folder's worker entries (`index-worker`, `search-worker`), compiled or under tsx. */
+export function workerSource(name = 'index-worker'): { readonly entry: URL | string; readonly eval: boolean; readonly execArgv?: string[] } {
+  const compiled = new URL(`./${name}.js`, import.meta.url);
   if (existsSync(fileURLToPath(compiled))) return { entry: compiled, eval: false };
-  const source = new URL('./index-worker.ts', import.meta.url);
+  const source = new URL(`./${name}.ts`, import.meta.url);
   if (!existsSync(fileURLToPath(source))) throw new Error(`index worker not found beside ${fileURLToPath(import.meta.url)}`);
   const api = import.meta.resolve('tsx/esm/api');
   const bootstrap = `import(${JSON.stringify(api)}).then(({ tsImport }) => tsImport(${JSON.stringify(source.href)}, ${JSON.stringify(import.meta.url)}))`;

@@ -13,6 +13,10 @@ import type { ChannelHandler, InboundMessage } from './handler.js';
  * overtake heavy ones; a flood of first-connection batches then cannot hold an officer's search for
  * minutes. Every message still carries its own deadline (15 min DNA); a flood too large for it is
  * answered late, in order, shown as at risk/overdue in the status API — nothing is dropped.
+ *
+ * The lanes decide the order; the DNA channel also keeps the daemon's thread free while a heavy request is
+ * answered: its batch is read and searched by the search workers (dna/search-pool.ts, nicer than this thread),
+ * so a light request taken meanwhile is parsed and searched here at once.
  */
 export type RequestClass = 'light' | 'heavy';
 

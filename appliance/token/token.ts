@@ -205,13 +205,10 @@ export class Token {
   /** RSASSA-PKCS1-v1_5 over `data` (hashed here or on the token) with the private key `label`. */
   async sign(label: string, data: Uint8Array, hash: TokenHash = 'SHA-256'): Promise<Buffer> {
     return this.withSession(async (c) => {
-      const { key } = this.keyOnToken(c, label);
-      if (c.mechanisms.has(HASH_MECH[hash])) {
-        return callback<Buffer>((cb) => c.session.createSign(HASH_MECH[hash], key).once(Buffer.from(data), cb));
-      }
+      const { key, modulusBytes } = this.keyOnToken(c, label);
+      if (c.mechanisms.has(HASH_MECH[hash])) return signOnce(c, HASH_MECH[hash], key, Buffer.from(data), modulusBytes);
       if (!c.mechanisms.has('RSA_PKCS')) throw new TokenError('UNSUPPORTED', `token offers neither ${HASH_MECH[hash]} nor RSA_PKCS`);
-      const info = digestInfo(hash, data);
-      return callback<Buffer>((cb) => c.session.createSign('RSA_PKCS', key).once(info, cb));
+      return signOnce(c, 'RSA_PKCS', key, digestInfo(hash, data), modulusBytes);
     });
   }
 
@@ -755,6 +752,19 @@ function findAll(session: graphene.Session, template: graphene.ITemplate): graph
   const out: graphene.SessionObject[] = [];
   for (let i = 0; i < col.length; i++) out.push(col.items(i));
   return out;
+}
+
+/**
+ * C_SignInit + C_Sign (in libuv's pool) on the connection's open session with the kept key handle.
+ * Straight to pkcs11js rather than through graphene's Sign object: that builds a Mechanism from its name
+ * and a 1 kB buffer for every signature, work the gateway did for every answer for nothing.
+ * (SoftHSM2 itself rebuilds an OpenSSL key, with RSA blinding, inside every C_SignInit; a hardware token
+ * keeps its key inside. That part is the token's, and is what is left of signing on the main thread.)
+ */
+function signOnce(c: Connection, mechanism: string, key: graphene.PrivateKey, data: Buffer, modulusBytes: number): Promise<Buffer> {
+  const lib = c.session.lib;
+  lib.C_SignInit(c.session.handle, { mechanism: graphene.MechanismEnum[mechanism as keyof typeof graphene.MechanismEnum] }, key.handle);
+  return callback<Buffer>((cb) => lib.C_Sign(c.session.handle, data, Buffer.alloc(Math.max(modulusBytes, 512)), cb));
 }
 
 function callback<T>(start: (cb: (error: Error | null, value: T | null) => void) => void): Promise<T> {

@@ -3,6 +3,7 @@
  * docs/vehicles/vrd-1.0.xsd and vrd-1.1.xsd): writing requests, answers and fault details, and parsing
  * them from untrusted bytes into typed values. Bad input is an error value with a code, never a throw.
  */
+import { createRequire } from 'node:module';
 import { DOMParser } from '@xmldom/xmldom';
 import { isMemberStateCode, type MemberStateCode } from '../peers/member-states.js';
 import {
@@ -187,6 +188,54 @@ class Invalid extends Error {
     super(message);
   }
 }
+
+type GrammarPart = string | RegExp;
+type RegBuilder = (this: unknown, ...parts: GrammarPart[]) => RegExp;
+
+/**
+ * xmldom 0.9 builds a RegExp out of its XML-name grammar (a long Unicode expression) for every end tag it
+ * reads (`g.reg('^', QName_group, S_OPT, '$')` in sax.js): V8 hashes the whole source to find the compiled
+ * expression again, ~40 % of parsing one of our messages. The result depends only on the parts, and has no
+ * `g` or `y` flag (no lastIndex state), so the same parts may share one RegExp: keyed by the parts
+ * themselves (the grammar's RegExp objects, short strings), never by their text, and at most a few hundred
+ * of them. Installed once, for every user of xmldom in the process; left alone when xmldom's layout differs.
+ * Exported for the test that checks parsing is unchanged by it.
+ */
+export function memoiseXmldomGrammar(): boolean {
+  let grammar: { reg?: RegBuilder & { memoised?: true } };
+  try {
+    grammar = createRequire(import.meta.url)('@xmldom/xmldom/lib/grammar.js') as typeof grammar;
+  } catch {
+    return false;
+  }
+  const original = grammar.reg;
+  if (typeof original !== 'function') return false;
+  if (original.memoised) return true;
+  type Node = Map<unknown, Node> & { regexp?: RegExp };
+  const roots = new Map<boolean, Node>();
+  let size = 0;
+  const memoised = function (this: unknown, ...parts: GrammarPart[]): RegExp {
+    // reg() refuses a bare '|' only when called without a receiver: the receiver's kind is part of the key.
+    let node: Node | undefined = roots.get(this === undefined);
+    if (!node) roots.set(this === undefined, (node = new Map() as Node));
+    for (const part of parts) {
+      let next: Node | undefined = node.get(part);
+      if (!next) node.set(part, (next = new Map() as Node));
+      node = next;
+    }
+    if (node.regexp) return node.regexp;
+    const made = original.apply(this, parts);
+    if (size < 500 && !made.global && !made.sticky) {
+      node.regexp = made;
+      size++;
+    }
+    return made;
+  } as RegBuilder & { memoised?: true };
+  memoised.memoised = true;
+  grammar.reg = memoised;
+  return true;
+}
+memoiseXmldomGrammar();
 
 /** Parses XML text without DTDs (no entity is ever expanded), collecting parser errors instead of printing them. */
 export function parseXml(text: string): Parsed<Document> {

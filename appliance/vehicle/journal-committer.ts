@@ -24,7 +24,19 @@ export function startJournalCommitter(data: JournalWorkerData): JournalCommitter
   const waiting = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
   let next = 0;
   let failed: Error | null = null;
+  // What the commits cost (answers wait for their records): for the benchmark and diagnosis. The last
+  // RECENT commits' durations are kept (a ring), the counts since the start.
+  const RECENT = 20_000;
+  const commitMs: number[] = [];
+  let commits = 0;
+  let lastBatch = 0;
+  let exchanges = 0;
   worker.on('message', (m: JournalWorkerReply) => {
+    exchanges++;
+    if (m.batch !== lastBatch) {
+      lastBatch = m.batch;
+      commitMs[commits++ % RECENT] = m.commitMs;
+    }
     const w = waiting.get(m.id);
     if (!w) return;
     waiting.delete(m.id);
@@ -39,6 +51,11 @@ export function startJournalCommitter(data: JournalWorkerData): JournalCommitter
   worker.on('error', fail);
   worker.on('exit', (code) => fail(new Error(`vehicle journal worker exited (${code})`)));
   return {
+    stats() {
+      const sorted = [...commitMs].sort((a, b) => a - b);
+      const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+      return { exchanges, commits, p50Ms: at(0.5), p99Ms: at(0.99), maxMs: sorted[sorted.length - 1] ?? 0 };
+    },
     commit(x: VehicleExchange) {
       if (failed) return Promise.reject(failed);
       return new Promise<void>((resolve, reject) => {

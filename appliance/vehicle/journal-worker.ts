@@ -18,27 +18,32 @@ export interface JournalWorkerData {
 }
 
 export type JournalWorkerRequest = { readonly id: number; readonly x: VehicleExchange };
-export type JournalWorkerReply = { readonly id: number; readonly error: string | null };
+/** `batch`: which commit the exchange was in (counted from 1); `commitMs`: how long that commit took, fsync included. */
+export type JournalWorkerReply = { readonly id: number; readonly error: string | null; readonly batch: number; readonly commitMs: number };
 
 const data = workerData as JournalWorkerData;
 const db = openDatabase(data.dbPath);
 const journal = new VehicleJournal(db, new AuditLog(db, { origin: data.origin }), new Statistics(db), data.logging);
 let pending: JournalWorkerRequest[] = [];
 let scheduled = false;
+let batches = 0;
 
 function flush(): void {
   scheduled = false;
   const batch = pending;
   pending = [];
   let errors: unknown[];
+  const started = performance.now();
   try {
     errors = journal.recordBatch(batch.map((b) => b.x));
   } catch (e) {
     errors = batch.map(() => e);
   }
+  const commitMs = performance.now() - started;
+  const n = ++batches;
   batch.forEach((b, i) => {
     const e = errors[i];
-    parentPort?.postMessage({ id: b.id, error: e ? (e instanceof Error ? e.message : String(e)) : null } satisfies JournalWorkerReply);
+    parentPort?.postMessage({ id: b.id, error: e ? (e instanceof Error ? e.message : String(e)) : null, batch: n, commitMs } satisfies JournalWorkerReply);
   });
 }
 

@@ -83,10 +83,21 @@ const MESSAGE_TYPE: Record<VehicleService, string> = { 'vin-search': 'VRD vehicl
 export interface JournalCommitter {
   commit(x: VehicleExchange): Promise<void>;
   close(): Promise<void>;
+  /** Exchanges committed, commits made, and how long a commit took (ms; over the recent ones). */
+  stats?(): JournalCommitStats;
+}
+
+export interface JournalCommitStats {
+  readonly exchanges: number;
+  readonly commits: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
 }
 
 export class VehicleJournal {
   private committer: JournalCommitter | null = null;
+  private readonly recordTx: (x: VehicleExchange) => void;
 
   constructor(
     private readonly db: Db,
@@ -95,6 +106,8 @@ export class VehicleJournal {
     private readonly logging: VehicleSettings['logging'],
     private readonly clock: () => Date = () => new Date(),
   ) {
+    // Made once: better-sqlite3 builds its BEGIN/SAVEPOINT wrapper on every transaction() call.
+    this.recordTx = db.transaction((x: VehicleExchange) => this.recordInTransaction(x));
     db.exec(`CREATE TABLE IF NOT EXISTS vehicle_messages (
       id INTEGER PRIMARY KEY, at INTEGER NOT NULL, service TEXT NOT NULL, message_type TEXT NOT NULL, peer TEXT NOT NULL,
       message_id TEXT NOT NULL, level TEXT NOT NULL CHECK (level IN ('full', 'private')), xml TEXT NOT NULL)`);
@@ -122,6 +135,11 @@ export class VehicleJournal {
         setTimeout(() => this.flush(), 1);
       }
     });
+  }
+
+  /** The committer thread's figures (null when records are committed in this thread). */
+  commitStats(): JournalCommitStats | null {
+    return this.committer?.stats?.() ?? null;
   }
 
   /** From now on, record() commits through `committer` (a worker thread with its own connection). */
@@ -169,53 +187,57 @@ export class VehicleJournal {
 
   /** Records one exchange atomically, inside the caller's transaction if there is one. Throws what the audit log throws (an unauthorised officer). */
   recordNow(x: VehicleExchange): void {
+    this.recordTx(x);
+  }
+
+  /** The body of recordNow(), inside its savepoint: a throw rolls back everything of this exchange, records included. */
+  private recordInTransaction(x: VehicleExchange): void {
     const now = this.clock();
-    this.db.transaction(() => {
-      if (x.replay) rememberReplay(this.db, x.replay.state, x.replay.messageId, x.replay.forgetAfterMs);
-      for (const k of x.alsoKeep ?? []) this.keep(x.service, k.type, x.peer, k.messageId, k.xml, now);
-      for (const side of x.sides) {
-        const common = {
-          kind: 'exchange' as const,
-          channel: 'vrd' as const,
-          messageType: `${MESSAGE_TYPE[x.service]} ${side.role}`,
-          automated: true,
-          dataSupplied: {
-            categories: [...side.categories],
-            recordIds: side.recordIds.slice(0, 1000).map((r) => r.slice(0, 128)),
-            count: side.count,
-            sha256: sha256Hex(side.xml),
-            byteLength: Buffer.byteLength(side.xml),
-          },
-          occurredAt: now.toISOString(),
-          searchingBody: { ...x.searchingBody },
-          fileManagingBody: { ...x.fileManagingBody },
-          peerState: x.peer,
-          messageId: side.messageId.slice(0, 256),
-          referenceNumbers: x.referenceNumbers.slice(0, 100).map((r) => r.slice(0, 128)),
-          result: side.result,
-        };
-        let event: AuditEvent;
-        if (side.direction === 'sent' && side.role === 'request') {
-          if (!x.search) throw new Error('an outgoing search needs its reason and officers (Art. 30(2))');
-          event = { ...common, direction: 'sent', role: 'request', ...x.search };
-        } else if (side.direction === 'sent') event = { ...common, direction: 'sent', role: 'response', ...(side.inReplyTo ? { inReplyTo: side.inReplyTo } : {}) };
-        else if (side.role === 'request') event = { ...common, direction: 'received', role: 'request' };
-        else event = { ...common, direction: 'received', role: 'response', ...(side.inReplyTo ? { inReplyTo: side.inReplyTo } : {}) };
-        this.audit.append(event);
-        this.keep(x.service, side.logType, x.peer, side.messageId, side.xml, now);
-      }
-      if (x.statistics) {
-        const o = x.statistics.outcome;
-        this.statistics.add({
-          year: now.getUTCFullYear(),
-          state: x.peer,
-          channel: 'vrd',
-          direction: x.statistics.direction,
-          requests: 1,
-          ...(o === 'hit' ? { hits: { 1: 1 } } : o === 'no-hit' ? { noHits: 1 } : { errors: 1 }),
-        });
-      }
-    })();
+    if (x.replay) rememberReplay(this.db, x.replay.state, x.replay.messageId, x.replay.forgetAfterMs);
+    for (const k of x.alsoKeep ?? []) this.keep(x.service, k.type, x.peer, k.messageId, k.xml, now);
+    for (const side of x.sides) {
+      const common = {
+        kind: 'exchange' as const,
+        channel: 'vrd' as const,
+        messageType: `${MESSAGE_TYPE[x.service]} ${side.role}`,
+        automated: true,
+        dataSupplied: {
+          categories: [...side.categories],
+          recordIds: side.recordIds.slice(0, 1000).map((r) => r.slice(0, 128)),
+          count: side.count,
+          sha256: sha256Hex(side.xml),
+          byteLength: Buffer.byteLength(side.xml),
+        },
+        occurredAt: now.toISOString(),
+        searchingBody: { ...x.searchingBody },
+        fileManagingBody: { ...x.fileManagingBody },
+        peerState: x.peer,
+        messageId: side.messageId.slice(0, 256),
+        referenceNumbers: x.referenceNumbers.slice(0, 100).map((r) => r.slice(0, 128)),
+        result: side.result,
+      };
+      let event: AuditEvent;
+      if (side.direction === 'sent' && side.role === 'request') {
+        if (!x.search) throw new Error('an outgoing search needs its reason and officers (Art. 30(2))');
+        event = { ...common, direction: 'sent', role: 'request', ...x.search };
+      } else if (side.direction === 'sent') event = { ...common, direction: 'sent', role: 'response', ...(side.inReplyTo ? { inReplyTo: side.inReplyTo } : {}) };
+      else if (side.role === 'request') event = { ...common, direction: 'received', role: 'request' };
+      else event = { ...common, direction: 'received', role: 'response', ...(side.inReplyTo ? { inReplyTo: side.inReplyTo } : {}) };
+      // Inside this exchange's savepoint, which a throw rolls back: the record needs no savepoint of its own.
+      this.audit.appendInTransaction(event);
+      this.keep(x.service, side.logType, x.peer, side.messageId, side.xml, now);
+    }
+    if (x.statistics) {
+      const o = x.statistics.outcome;
+      this.statistics.add({
+        year: now.getUTCFullYear(),
+        state: x.peer,
+        channel: 'vrd',
+        direction: x.statistics.direction,
+        requests: 1,
+        ...(o === 'hit' ? { hits: { 1: 1 } } : o === 'no-hit' ? { noHits: 1 } : { errors: 1 }),
+      });
+    }
   }
 
   /** A message between our core and the register or an officers' client: logged by level only (no partner involved). */

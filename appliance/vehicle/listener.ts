@@ -29,6 +29,7 @@ export const VEHICLE_DOCS_DIR: string = (() => {
 })();
 
 const SCHEMA_FILES = new Set(['vrd-1.0.xsd', 'vrd-1.1.xsd']);
+const PLAIN_SERVICE_URL: Pick<URL, 'pathname' | 'searchParams'> = { pathname: SERVICE_PATH, searchParams: new URLSearchParams() };
 
 export interface VehicleListenerOptions {
   readonly host: string;
@@ -71,7 +72,8 @@ export function listenVehicleService(opts: VehicleListenerOptions): Promise<Vehi
   let base = '';
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const started = Date.now();
-    const url = new URL(req.url ?? '/', 'http://x');
+    // Every partner's search POSTs to the bare path: no URL to parse then.
+    const url = req.url === SERVICE_PATH ? PLAIN_SERVICE_URL : new URL(req.url ?? '/', 'http://x');
     const send = (status: number, type: string, body: string) => {
       if (res.headersSent) return;
       res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' });

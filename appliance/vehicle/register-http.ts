@@ -25,12 +25,29 @@ function looksLikeDataSets(v: unknown): v is FullDataSet[] {
 export class HttpVehicleRegister implements VehicleRegister {
   /** Connections to the register are kept and reused: a new one per search costs more than the search. */
   private readonly agent = new Agent({ keepAlive: true, maxSockets: 32 });
-  constructor(private readonly url: string) {}
+  /** Parsed once: http.request() would parse the URL string again for every search. */
+  private readonly target: { readonly protocol: string; readonly hostname: string; readonly port: string; readonly path: string };
+  constructor(private readonly url: string) {
+    const u = new URL(url);
+    this.target = { protocol: u.protocol, hostname: u.hostname.replace(/^\[|\]$/g, ''), port: u.port, path: `${u.pathname}${u.search}` };
+  }
 
   search(query: VehicleQuery, { signal }: { readonly signal: AbortSignal }): Promise<readonly FullDataSet[]> {
     const body = JSON.stringify({ query });
-    return new Promise((resolve, reject) => {
-      const req = request(this.url, { method: 'POST', agent: this.agent, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) }, signal }, (res) => {
+    if (signal.aborted) return Promise.reject(new Error('register search abandoned'));
+    return new Promise<readonly FullDataSet[]>((fulfil, fail) => {
+      // The deadline's abort destroys the request. Not through request()'s `signal` option: that hooks the
+      // request's whole stream life cycle for every search, a tenth of a millisecond we spend on nothing.
+      const onAbort = () => req.destroy(new Error('register search abandoned'));
+      const resolve = (v: readonly FullDataSet[]) => {
+        signal.removeEventListener('abort', onAbort);
+        fulfil(v);
+      };
+      const reject = (e: Error) => {
+        signal.removeEventListener('abort', onAbort);
+        fail(e);
+      };
+      const req = request({ ...this.target, method: 'POST', agent: this.agent, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } }, (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
         res.on('data', (c: Buffer) => {
@@ -50,6 +67,7 @@ export class HttpVehicleRegister implements VehicleRegister {
           }
         });
       });
+      signal.addEventListener('abort', onAbort, { once: true });
       req.on('error', reject);
       req.end(body);
     });

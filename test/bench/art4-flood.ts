@@ -1,8 +1,9 @@
 /**
  * Issue 15 (bulk runs): how long an Art. 3 search waits while a partner's first-connection flood of Art. 4
  * batches (500 profiles each) is being answered — with the pipeline's priority for light requests
- * (exchange/priority.ts) and without it (the same DNA handler with no `weigh`: plain DNA-TIME order), in
- * the same run, alternating.
+ * (exchange/priority.ts) and the batches read and searched by the search workers as in the daemon (`pool`),
+ * with the priority alone, everything on the main thread (`priority`), and without either (the same DNA handler
+ * with no `weigh`: plain DNA-TIME order), in the same run, alternating.
  *
  *   node --import tsx test/bench/art4-flood.ts [--flood 30] [--profiles 20000] [--rounds 2]
  *
@@ -74,7 +75,7 @@ try {
   await core.dna.index.ready();
   console.log(`national database: ${PROFILES} profiles, imported and indexed in ${ms(performance.now() - built)}`);
 
-  const modes = ['priority', 'baseline'] as const;
+  const modes = ['pool', 'priority', 'baseline'] as const;
   type Mode = (typeof modes)[number];
   // Every round's mails are sealed before any timing; request ids differ, or the replay check would refuse them.
   const sealing = performance.now();
@@ -102,12 +103,18 @@ try {
     ourState: 'DE', agency: config.agency, generator: 'bench', engine: () => core.dna.index.current(),
     searches: core.dna.searches, notes: core.dna.notes, validations: core.dna.validations, statistics: core.statistics,
   });
+  // As the daemon wires it: batches read and searched by the index's search workers.
+  const dnaPool = dnaChannelHandler({
+    ourState: 'DE', agency: config.agency, generator: 'bench', engine: () => core.dna.index.current(), batches: core.dna.index,
+    searches: core.dna.searches, notes: core.dna.notes, validations: core.dna.validations, statistics: core.statistics,
+  });
   // The baseline: the same handler, unweighed — every message light, one order of sending for all.
   const { weigh: _unused, ...unweighed } = dna;
   void _unused;
 
   {
-    const pipeline = new ExchangePipeline({ db: core.db, queue: core.queue, links: core.links, opener, sealer, sender: null, handlers: [dna], audit: core.exchangeAudit, ourState: 'DE', messageIdDomain: () => 'dna.pruem.de.eu-admin.net' });
+    // Warmed through the pool's handler: it starts the workers; the main thread's paths warm up in the first rounds.
+    const pipeline = new ExchangePipeline({ db: core.db, queue: core.queue, links: core.links, opener, sealer, sender: null, handlers: [dnaPool], audit: core.exchangeAudit, ourState: 'DE', messageIdDomain: () => 'dna.pruem.de.eu-admin.net' });
     for (const m of warmup) core.queue.receive(m, 'dna', 'ncp@dna.pruem.at.eu-admin.net');
     while (await pipeline.processNextInbound());
   }
@@ -118,7 +125,7 @@ try {
     const order: string[] = [];
     const pipeline = new ExchangePipeline({
       db: core.db, queue: core.queue, links: core.links, opener, sealer, sender: null,
-      handlers: [round.mode === 'priority' ? dna : (unweighed as ChannelHandler)],
+      handlers: [round.mode === 'pool' ? dnaPool : round.mode === 'priority' ? dna : (unweighed as ChannelHandler)],
       audit: core.exchangeAudit, ourState: 'DE', messageIdDomain: () => 'dna.pruem.de.eu-admin.net',
       log: (event, fields) => {
         if (process.env.BENCH_DEBUG) console.log(event, JSON.stringify(fields).slice(0, 200));

@@ -208,6 +208,42 @@ describe('NationalIndex', () => {
     }
   });
 
+  it('Art. 4 batches are searched by the worker threads: the same hits as here, and a delta is seen whole by the next batch', async () => {
+    const { path, store } = await storeWith('pool', 3000);
+    const deltas: IndexDeltaOutcome[] = [];
+    const index = new NationalIndex(store, { path, onDelta: (d) => deltas.push(d), searchThreads: 2, deltaPage: 100 });
+    const view = (hits: ReadonlyArray<{ nationalProfileId: string; quality: number; hitcount: number }>) => hits.map((h) => `${h.nationalProfileId}:${h.quality}:${h.hitcount}`);
+    try {
+      const engine = await index.ready();
+      const sample = Array.from({ length: 120 }, (_, i) => store.getById(`DE-${String(1 + i * 23).padStart(6, '0')}`)?.profile.loci).filter((l): l is DnaLoci => l !== undefined);
+      const batch = [...sample, demo, NEWCOMER];
+      const got = await index.searchBatch(batch);
+      assert.equal(got.length, batch.length);
+      batch.forEach((l, i) => assert.deepEqual(view(got[i]!), view(engine.search(l))));
+      assert.ok(got.filter((h) => h.length > 0).length >= sample.length, 'the stored profiles hit themselves');
+      assert.deepEqual(view(got[batch.length - 1]!), [], 'NEWCOMER is not there yet');
+
+      // An import while a batch runs: the delta waits for it, and the next batch sees all of it.
+      await store.importLines([newcomerLine, JSON.stringify({ id: 'DE-DEMO-0001', op: 'delete' }), JSON.stringify({ id: 'DE-000007', type: 'S', agency: 'DE-BKA', loci: REPLACEMENT }), ...syntheticProfiles('PL', 400)], TODAY);
+      const running = index.searchBatch(Array.from({ length: 4 }, () => batch).flat());
+      const outcome = await index.refresh();
+      assert.ok(outcome?.ok && outcome.kind === 'delta', JSON.stringify(outcome));
+      assert.equal((await running).length, batch.length * 4);
+      const after = await index.searchBatch([NEWCOMER, demo, REPLACEMENT, ...sample.slice(0, 20)]);
+      assert.deepEqual(after[0]!.map((h) => [h.nationalProfileId, h.quality]), [['DE-NEW-1', 1]]);
+      assert.deepEqual(after[1], []);
+      assert.deepEqual(after[2]!.map((h) => [h.nationalProfileId, h.quality]), [['DE-000007', 1]]);
+      [NEWCOMER, demo, REPLACEMENT, ...sample.slice(0, 20)].forEach((l, i) => assert.deepEqual(view(after[i]!), view(engine.search(l))));
+
+      // A batch message is read in a worker: parsed, checked against the schema, its profiles normalised.
+      const read = await index.readRequest(Buffer.from('<PRUEMDNA/>'));
+      assert.ok(read && !read.parsed.ok && read.loci.length === 0, JSON.stringify(read));
+    } finally {
+      await index.close();
+      store.close();
+    }
+  });
+
   it('changes of an import still running are left for the next delta; a delta too large is a rebuild', async () => {
     const { path, store } = await storeWith('delta-limits', 2000);
     const index = new NationalIndex(store, { path, deltaLimit: 10 });

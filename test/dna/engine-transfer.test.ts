@@ -10,10 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MessageChannel, receiveMessageOnPort } from 'node:worker_threads';
 import { MatchEngine, type EngineState } from '../../appliance/dna/engine.js';
-import { ProfileStore } from '../../appliance/dna/store.js';
 import type { DnaLoci } from '../../appliance/dna/profile.js';
 import { naiveCompare } from './naive.js';
-import { Gen, populate, rng } from './random.js';
+import { Gen, populatedStore, rng, type PopulatedStore } from './random.js';
 
 let dir: string;
 before(() => {
@@ -22,7 +21,7 @@ before(() => {
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Through a real MessagePort, as a worker's postMessage does: structured clone with the buffers transferred. */
-function post(engine: MatchEngine): { state: EngineState; buffers: ArrayBuffer[] } {
+function post(engine: MatchEngine): { state: EngineState; sent: EngineState; buffers: ArrayBuffer[] } {
   const { state, transfer } = engine.toTransfer();
   const { port1, port2 } = new MessageChannel();
   port1.postMessage(state, transfer);
@@ -30,30 +29,15 @@ function post(engine: MatchEngine): { state: EngineState; buffers: ArrayBuffer[]
   port1.close();
   port2.close();
   assert.ok(received, 'the state arrives');
-  return { state: received.message as EngineState, buffers: transfer };
+  return { state: received.message as EngineState, sent: state, buffers: transfer };
 }
 
 const key = (hits: ReadonlyArray<{ slot: number; quality: number; hitcount: number }>) => hits.map((h) => `${h.slot}:${h.quality}:${h.hitcount}`).sort();
 
-interface Database {
-  store: ProfileStore;
-  bases: DnaLoci[];
-  /** slot → loci as read back from the store (what the naive matcher compares). */
-  mirror: Map<number, DnaLoci>;
-  put(loci: DnaLoci): number;
-}
+type Database = PopulatedStore;
 
 function database(g: Gen, name: string): Database {
-  const store = ProfileStore.open(join(dir, `${name}.sqlite`));
-  const mirror = new Map<number, DnaLoci>();
-  let n = 0;
-  const put = (loci: DnaLoci) => {
-    const { slot } = store.put(`T-${n++}`, 'lab', { type: 'S', loci }, '2024-01-01');
-    mirror.set(slot, store.get(slot)!.profile.loci);
-    return slot;
-  };
-  const bases = populate(g, put, 120, 600);
-  return { store, bases, mirror, put };
+  return populatedStore(g, join(dir, `${name}.sqlite`));
 }
 
 function requests(g: Gen, db: Database, count: number): DnaLoci[] {
@@ -85,10 +69,17 @@ describe('MatchEngine toTransfer / fromTransfer', () => {
         const options = { ...(layout.minGroup ? { minGroup: layout.minGroup } : {}), ...(layout.blockSize ? { blockSize: layout.blockSize } : {}) };
         const inProcess = MatchEngine.build(db.store, options);
         const original = MatchEngine.build(db.store, options);
-        const { state, buffers } = post(original);
-        // Moved, not copied: the sender's arrays are detached.
-        assert.ok(buffers.length > 10, `${buffers.length} buffers`);
+        const { state, sent, buffers } = post(original);
+        // Shared, not copied: the index's arrays are on SharedArrayBuffers that both sides see; the few ordinary
+        // buffers (none here: no open tail block, no overflow) would be moved.
         assert.ok(buffers.every((b) => b.byteLength === 0), 'every transferred buffer is detached on the sending side');
+        const blocks = state.blocks.length;
+        assert.ok(blocks > 0 && state.blocks.every((b) => b.geno.buffer instanceof SharedArrayBuffer && b.ids.buffer instanceof SharedArrayBuffer));
+        assert.ok(state.where.buffer instanceof SharedArrayBuffer && state.dicts.every((d) => d.lo.buffer instanceof SharedArrayBuffer));
+        const probe = sent.blocks[0]!.slots[0]!;
+        sent.blocks[0]!.slots[0] = 0xfffffffe;
+        assert.equal(state.blocks[0]!.slots[0], 0xfffffffe, 'a write on the sending side is seen on the receiving side');
+        sent.blocks[0]!.slots[0] = probe;
         const rebuilt = MatchEngine.fromTransfer(state, db.store);
         assert.equal(rebuilt.size, inProcess.size);
         assert.deepEqual(rebuilt.stats(), inProcess.stats());
@@ -172,7 +163,7 @@ describe('MatchEngine toTransfer / fromTransfer', () => {
     const db = database(g, 'refused');
     try {
       const good = () => MatchEngine.build(db.store, { minGroup: 40, blockSize: 97 }).toTransfer().state;
-      assert.throws(() => MatchEngine.fromTransfer({ ...good(), version: 2 } as unknown as EngineState, db.store), /engine state: version 2/);
+      assert.throws(() => MatchEngine.fromTransfer({ ...good(), version: 1 } as unknown as EngineState, db.store), /engine state: version 1/);
       const s = good();
       const truncated = { ...s, blocks: [{ ...s.blocks[0]!, geno: s.blocks[0]!.geno.subarray(0, 10) }, ...s.blocks.slice(1)] };
       assert.throws(() => MatchEngine.fromTransfer(truncated, db.store), /engine state: block 0: member arrays/);

@@ -1,6 +1,7 @@
 /** Seeded random profiles that stress the rules: few allele values, micro-variants, wildcards, gaps. */
 import { MATCH_LOCI, PENTA_LOCI, type LocusName } from '../../appliance/dna/loci.js';
 import type { AllelePair, DnaLoci } from '../../appliance/dna/profile.js';
+import { ProfileStore } from '../../appliance/dna/store.js';
 
 export function rng(seed: number): () => number {
   let a = seed >>> 0;
@@ -100,4 +101,25 @@ export function populate(g: Gen, put: (loci: DnaLoci) => unknown, families: numb
   }
   for (let i = 0; i < loners; i++) put(g.profile(3, 23));
   return bases;
+}
+
+/** A store file filled by `populate`, with what it holds read back (slot → loci, for the naive matcher). */
+export interface PopulatedStore {
+  readonly store: ProfileStore;
+  readonly bases: DnaLoci[];
+  readonly mirror: Map<number, DnaLoci>;
+  put(loci: DnaLoci): number;
+}
+
+export function populatedStore(g: Gen, path: string, families = 120, loners = 600): PopulatedStore {
+  const store = ProfileStore.open(path);
+  const mirror = new Map<number, DnaLoci>();
+  let n = 0;
+  const put = (loci: DnaLoci) => {
+    const { slot } = store.put(`T-${n++}`, 'lab', { type: 'S', loci }, '2024-01-01');
+    mirror.set(slot, store.get(slot)!.profile.loci);
+    return slot;
+  };
+  const bases = populate(g, put, families, loners);
+  return { store, bases, mirror, put };
 }

@@ -15,8 +15,8 @@ import { runOk } from '../../appliance/util/exec.js';
 const dir = mkdtempSync(join(tmpdir(), 'pruem-mgmt-tls-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-function config(listen: Record<string, unknown>): GatewayConfig {
-  const parsed = parseConfig({ memberState: 'AT', dataDir: 'var', listen });
+function config(listen: Record<string, unknown>, vehicle?: Record<string, unknown>): GatewayConfig {
+  const parsed = parseConfig({ memberState: 'AT', dataDir: 'var', listen, ...(vehicle ? { vehicle } : {}) });
   assert.ok(parsed.ok);
   return resolvePaths(parsed.config, dir);
 }
@@ -47,6 +47,15 @@ test("the self-signed certificate names both listeners' addresses and is made ag
   assert.ok(moved.ok && moved.tls);
   assert.notEqual(moved.tls.fingerprint, first.tls.fingerprint, 'a new address: a new certificate');
   assert.match(await names(moved.tls.certificatePath), /IP Address:10\.20\.30\.41/);
+});
+
+test("the vehicle service's listener (TESTA side) is named in the self-signed certificate it is served with", async () => {
+  const cfg = config({ api: { host: '127.0.0.1' } }, { listen: { host: '10.44.0.9', port: 8443 } });
+  const listen = cfg.vehicle.listen;
+  assert.ok(listen);
+  const tls = await loadListenerTls(cfg, new Date(), { ...listen, tls: listen.tls ?? 'self-signed' });
+  assert.ok(tls.ok && tls.tls);
+  assert.match(await names(tls.tls.certificatePath), /IP Address:10\.44\.0\.9/, 'partners connect to this address');
 });
 
 test('a configured certificate file that is not there is an error naming it, not a crash', async () => {
