@@ -289,6 +289,35 @@ function lowerBound(a: Uint16Array, lo: number, hi: number, v: number): number {
   return lo;
 }
 
+/**
+ * First position in [lo, hi) of a sorted array whose value is ≥ v, searched outwards from `guess`: a few reads
+ * next to a good guess instead of the dozen scattered ones (cache misses) of a bisection over the whole range.
+ */
+function lowerBoundNear(a: Uint16Array, lo: number, hi: number, v: number, guess: number): number {
+  const g = guess < lo ? lo : guess > hi ? hi : guess;
+  let step = 1;
+  if (g < hi && a[g]! < v) {
+    // The answer is after g: everything up to `from` is < v.
+    let from = g + 1;
+    for (;;) {
+      const probe = g + step;
+      if (probe >= hi) return lowerBound(a, from, hi, v);
+      if (a[probe]! >= v) return lowerBound(a, from, probe, v);
+      from = probe + 1;
+      step *= 2;
+    }
+  }
+  // The answer is at g or before: a[to] ≥ v (or to = hi).
+  let to = g;
+  for (;;) {
+    const probe = g - step;
+    if (probe < lo) return lowerBound(a, lo, to, v);
+    if (a[probe]! < v) return lowerBound(a, probe + 1, to, v);
+    to = probe;
+    step *= 2;
+  }
+}
+
 function popcount(x: number): number {
   x -= (x >>> 1) & 0x55555555;
   x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
@@ -494,8 +523,15 @@ export class MatchEngine {
   private planT = new Int32Array(64);
   private planRefs = new Int32Array(64 * NL);
   private searchStamp = 0;
+  /** Kept so that the compiler cannot drop the loads that fetch candidates' rows ahead (searchBlock). */
+  private touched = 0;
   /** Loci by selectivity, most selective first (from the genotype counts). */
   private rank: number[] = [...Array(NL).keys()];
+  /**
+   * Per locus, the share of live profiles whose genotype id is below each id (pairRanges' position guesses).
+   * Only a guess: not updated on every change, and a genotype newer than it is guessed at the end.
+   */
+  private cumulative: Float64Array[] = MATCH_LOCI.map(() => new Float64Array(1));
   private readonly req = new Request();
   private readonly scratch = new Uint16Array(NL * 2);
   private liveProfiles = 0;
@@ -573,6 +609,7 @@ export class MatchEngine {
     engine.where = state.where;
     engine.overflow = state.overflow.map((o) => ({ slot: o.slot, codes: o.codes }));
     engine.rank = [...state.rank];
+    engine.computeCumulative();
     engine.liveProfiles = state.profiles;
     return engine;
   }
@@ -610,6 +647,21 @@ export class MatchEngine {
       return total === 0 ? 1 : sq;
     });
     this.rank = [...Array(NL).keys()].sort((a, b) => matchProbability[a]! - matchProbability[b]!);
+    this.computeCumulative();
+  }
+
+  private computeCumulative(): void {
+    this.cumulative = this.dicts.map((d) => {
+      const c = new Float64Array(d.size + 1);
+      let total = 0;
+      for (let g = 1; g < d.size; g++) total += d.live[g]!;
+      let below = 0;
+      for (let g = 1; g <= d.size; g++) {
+        c[g] = total === 0 ? 0 : below / total;
+        if (g < d.size) below += d.live[g]!;
+      }
+      return c;
+    });
   }
 
   /**
@@ -906,7 +958,12 @@ export class MatchEngine {
   }
 
   /** Full rules on one stored profile, from genotype ids; pushes a hit to `out` when it is one. */
-  private verify(q: Request, geno: Uint16Array, row: number, slot: number, out: EngineHit[]): void {
+  private verify(q: Request, block: Block, i: number, out: EngineHit[]): void {
+    // The member's live flag and store slot are read only for a profile that passes the rules: each is one more
+    // cache miss per candidate (the index is far larger than the caches), and nearly every candidate fails the
+    // pre-check. A dead member's genotype row stays as it was, so checking it first is harmless.
+    const geno = block.geno;
+    const row = i * NL;
     // Pre-check on the request's designated loci: a genotype there either matches (marked) or, if designated,
     // carries at least one differing allele. Two such loci, or fewer than six matches, rule the profile out.
     let matching = 0;
@@ -935,7 +992,8 @@ export class MatchEngine {
       micro |= s & 2;
       wild |= s & 1;
     }
-    out.push({ slot, quality: hitQuality(mismatches, micro !== 0, wild !== 0), hitcount: compared * 2 - mismatches });
+    if (!isAlive(block.alive, i)) return;
+    out.push({ slot: block.slots[i]!, quality: hitQuality(mismatches, micro !== 0, wild !== 0), hitcount: compared * 2 - mismatches });
   }
 
   private verifyCodes(q: Request, codes: Uint16Array, slot: number, out: EngineHit[]): void {
@@ -1009,16 +1067,19 @@ export class MatchEngine {
     const dir = block.pairDir[pi]!;
     const second = block.pairSecond[pi]!;
     const ranges = this.ranges;
+    const cum = this.cumulative[l2]!;
     for (const a of q.keys[q.slotOf[l1]!]!) {
       if (a + 1 >= dir.length) continue;
       const lo = dir[a]!;
       const hi = dir[a + 1]!;
       if (lo === hi) continue;
       for (const b of q.keys[q.slotOf[l2]!]!) {
-        const r0 = lowerBound(second, lo, hi, b);
-        let r1 = r0;
-        while (r1 < hi && second[r1] === b) r1++; // ranges are short; the scan costs what counting them will
-        if (r1 === r0) continue;
+        // Within one first genotype the second genotypes follow the population's frequencies at l2 (the loci
+        // are independent), so their cumulative share predicts where b's run starts and ends within a few entries.
+        const n = hi - lo;
+        const r0 = lowerBoundNear(second, lo, hi, b, lo + Math.floor(n * (b < cum.length ? cum[b]! : 1)));
+        if (r0 === hi || second[r0] !== b) continue;
+        const r1 = lowerBoundNear(second, r0 + 1, hi, b + 1, lo + Math.ceil(n * (b + 1 < cum.length ? cum[b + 1]! : 1)));
         ranges[2 * nr] = r0;
         ranges[2 * nr + 1] = r1;
         nr++;
@@ -1198,7 +1259,7 @@ export class MatchEngine {
     if (bestPlan === 0) {
       this.lastSearch.scannedBlocks++;
       this.lastSearch.verified += block.size;
-      for (let i = 0; i < block.size; i++) if (isAlive(block.alive, i)) this.verify(q, block.geno, i * NL, block.slots[i]!, out);
+      for (let i = 0; i < block.size; i++) if (isAlive(block.alive, i)) this.verify(q, block, i, out);
       return;
     }
 
@@ -1214,7 +1275,11 @@ export class MatchEngine {
     let counted = 0;
     const ids = block.ids;
     const offsets = block.offsets;
-    for (let k = 0; k < bestK; k++) {
+    // The longest list first (lists are sorted shortest first): no member has been counted yet, so its entries
+    // are written without reading the counter (each member is at most once in a list: one genotype per locus).
+    for (let kk = 0; kk < bestK; kk++) {
+      const k = kk === 0 ? bestK - 1 : kk - 1;
+      const fresh = kk === 0 && T > 1;
       const j = sel[k]!;
       if (j < 0) {
         // A pair feature: its ranges over the pair's member list.
@@ -1224,13 +1289,7 @@ export class MatchEngine {
           const end = ranges[2 * r + 1]!;
           const start = ranges[2 * r]!;
           counted += end - start;
-          for (let p = start; p < end; p++) {
-            const x = pairIds[p]!;
-            const v = counts[x]!;
-            const next = (v & ~31) === stamp ? v + 1 : stamp + 1;
-            counts[x] = next;
-            if ((next & 31) === T) candidates[found++] = x;
-          }
+          found = this.countRun(pairIds, start, end, stamp, T, fresh, found);
         }
         this.lastSearch.pairEntries += counted - before;
         continue;
@@ -1243,13 +1302,7 @@ export class MatchEngine {
           const end = offsets[b + 1]!;
           const start = offsets[b]!;
           counted += end - start;
-          for (let p = start; p < end; p++) {
-            const x = ids[p]!;
-            const v = counts[x]!;
-            const next = (v & ~31) === stamp ? v + 1 : stamp + 1;
-            counts[x] = next;
-            if ((next & 31) === T) candidates[found++] = x;
-          }
+          found = this.countRun(ids, start, end, stamp, T, fresh, found);
         } else {
           const list = block.open!.get(l * 65536 + g);
           if (!list) continue;
@@ -1265,10 +1318,39 @@ export class MatchEngine {
     }
     this.lastSearch.entries += counted;
     this.lastSearch.verified += found;
+    // Touch every candidate's genotype row (both ends: a 46-byte row often spans two cache lines) before checking
+    // any: these loads are independent, so the memory system serves them together, where the checks, one after
+    // the other, would wait for each row's cache misses in turn.
+    const geno = block.geno;
+    let touched = 0;
     for (let c = 0; c < found; c++) {
-      const x = candidates[c]!;
-      if (isAlive(block.alive, x)) this.verify(q, block.geno, x * NL, block.slots[x]!, out);
+      const row = candidates[c]! * NL;
+      touched ^= geno[row]! ^ geno[row + NL - 1]!;
     }
+    this.touched ^= touched;
+    for (let c = 0; c < found; c++) this.verify(q, block, candidates[c]!, out);
+  }
+
+  /**
+   * Counts the members list[start..end) and appends those reaching T to `candidates` (from `found`); returns the
+   * new number of candidates. `fresh`: the block's first list, with T > 1 (no counter to read, no candidate yet).
+   */
+  private countRun(list: Uint16Array, start: number, end: number, stamp: number, T: number, fresh: boolean, found: number): number {
+    const counts = this.counts;
+    if (fresh) {
+      const one = stamp + 1;
+      for (let p = start; p < end; p++) counts[list[p]!] = one;
+      return found;
+    }
+    const candidates = this.candidates;
+    for (let p = start; p < end; p++) {
+      const x = list[p]!;
+      const v = counts[x]!;
+      const next = (v & ~31) === stamp ? v + 1 : stamp + 1;
+      counts[x] = next;
+      if ((next & 31) === T) candidates[found++] = x;
+    }
+    return found;
   }
 
   /** Hits as slots, quality and hitcount, in no particular order; no store access. */
@@ -1293,7 +1375,7 @@ export class MatchEngine {
     const out: EngineHit[] = [];
     const all = this.tail ? [...this.blocks, this.tail] : this.blocks;
     for (const block of all) {
-      for (let i = 0; i < block.size; i++) if (isAlive(block.alive, i)) this.verify(q, block.geno, i * NL, block.slots[i]!, out);
+      for (let i = 0; i < block.size; i++) if (isAlive(block.alive, i)) this.verify(q, block, i, out);
     }
     for (const o of this.overflow) this.verifyCodes(q, o.codes, o.slot, out);
     this.release(q);
