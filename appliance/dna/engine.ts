@@ -289,35 +289,6 @@ function lowerBound(a: Uint16Array, lo: number, hi: number, v: number): number {
   return lo;
 }
 
-/**
- * First position in [lo, hi) of a sorted array whose value is ≥ v, searched outwards from `guess`: a few reads
- * next to a good guess instead of the dozen scattered ones (cache misses) of a bisection over the whole range.
- */
-function lowerBoundNear(a: Uint16Array, lo: number, hi: number, v: number, guess: number): number {
-  const g = guess < lo ? lo : guess > hi ? hi : guess;
-  let step = 1;
-  if (g < hi && a[g]! < v) {
-    // The answer is after g: everything up to `from` is < v.
-    let from = g + 1;
-    for (;;) {
-      const probe = g + step;
-      if (probe >= hi) return lowerBound(a, from, hi, v);
-      if (a[probe]! >= v) return lowerBound(a, from, probe, v);
-      from = probe + 1;
-      step *= 2;
-    }
-  }
-  // The answer is at g or before: a[to] ≥ v (or to = hi).
-  let to = g;
-  for (;;) {
-    const probe = g - step;
-    if (probe < lo) return lowerBound(a, lo, to, v);
-    if (a[probe]! < v) return lowerBound(a, probe + 1, to, v);
-    to = probe;
-    step *= 2;
-  }
-}
-
 function popcount(x: number): number {
   x -= (x >>> 1) & 0x55555555;
   x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
@@ -527,11 +498,6 @@ export class MatchEngine {
   private touched = 0;
   /** Loci by selectivity, most selective first (from the genotype counts). */
   private rank: number[] = [...Array(NL).keys()];
-  /**
-   * Per locus, the share of live profiles whose genotype id is below each id (pairRanges' position guesses).
-   * Only a guess: not updated on every change, and a genotype newer than it is guessed at the end.
-   */
-  private cumulative: Float64Array[] = MATCH_LOCI.map(() => new Float64Array(1));
   private readonly req = new Request();
   private readonly scratch = new Uint16Array(NL * 2);
   private liveProfiles = 0;
@@ -609,7 +575,6 @@ export class MatchEngine {
     engine.where = state.where;
     engine.overflow = state.overflow.map((o) => ({ slot: o.slot, codes: o.codes }));
     engine.rank = [...state.rank];
-    engine.computeCumulative();
     engine.liveProfiles = state.profiles;
     return engine;
   }
@@ -647,21 +612,6 @@ export class MatchEngine {
       return total === 0 ? 1 : sq;
     });
     this.rank = [...Array(NL).keys()].sort((a, b) => matchProbability[a]! - matchProbability[b]!);
-    this.computeCumulative();
-  }
-
-  private computeCumulative(): void {
-    this.cumulative = this.dicts.map((d) => {
-      const c = new Float64Array(d.size + 1);
-      let total = 0;
-      for (let g = 1; g < d.size; g++) total += d.live[g]!;
-      let below = 0;
-      for (let g = 1; g <= d.size; g++) {
-        c[g] = total === 0 ? 0 : below / total;
-        if (g < d.size) below += d.live[g]!;
-      }
-      return c;
-    });
   }
 
   /**
@@ -1067,19 +1017,16 @@ export class MatchEngine {
     const dir = block.pairDir[pi]!;
     const second = block.pairSecond[pi]!;
     const ranges = this.ranges;
-    const cum = this.cumulative[l2]!;
     for (const a of q.keys[q.slotOf[l1]!]!) {
       if (a + 1 >= dir.length) continue;
       const lo = dir[a]!;
       const hi = dir[a + 1]!;
       if (lo === hi) continue;
       for (const b of q.keys[q.slotOf[l2]!]!) {
-        // Within one first genotype the second genotypes follow the population's frequencies at l2 (the loci
-        // are independent), so their cumulative share predicts where b's run starts and ends within a few entries.
-        const n = hi - lo;
-        const r0 = lowerBoundNear(second, lo, hi, b, lo + Math.floor(n * (b < cum.length ? cum[b]! : 1)));
-        if (r0 === hi || second[r0] !== b) continue;
-        const r1 = lowerBoundNear(second, r0 + 1, hi, b + 1, lo + Math.ceil(n * (b + 1 < cum.length ? cum[b + 1]! : 1)));
+        const r0 = lowerBound(second, lo, hi, b);
+        let r1 = r0;
+        while (r1 < hi && second[r1] === b) r1++; // ranges are short; the scan costs what counting them will
+        if (r1 === r0) continue;
         ranges[2 * nr] = r0;
         ranges[2 * nr + 1] = r1;
         nr++;
