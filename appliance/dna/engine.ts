@@ -494,6 +494,8 @@ export class MatchEngine {
   private planT = new Int32Array(64);
   private planRefs = new Int32Array(64 * NL);
   private searchStamp = 0;
+  /** Kept so that the compiler cannot drop the loads that fetch candidates' rows ahead (searchBlock). */
+  private touched = 0;
   /** Loci by selectivity, most selective first (from the genotype counts). */
   private rank: number[] = [...Array(NL).keys()];
   private readonly req = new Request();
@@ -906,7 +908,12 @@ export class MatchEngine {
   }
 
   /** Full rules on one stored profile, from genotype ids; pushes a hit to `out` when it is one. */
-  private verify(q: Request, geno: Uint16Array, row: number, slot: number, out: EngineHit[]): void {
+  private verify(q: Request, block: Block, i: number, out: EngineHit[]): void {
+    // The member's live flag and store slot are read only for a profile that passes the rules: each is one more
+    // cache miss per candidate (the index is far larger than the caches), and nearly every candidate fails the
+    // pre-check. A dead member's genotype row stays as it was, so checking it first is harmless.
+    const geno = block.geno;
+    const row = i * NL;
     // Pre-check on the request's designated loci: a genotype there either matches (marked) or, if designated,
     // carries at least one differing allele. Two such loci, or fewer than six matches, rule the profile out.
     let matching = 0;
@@ -935,7 +942,8 @@ export class MatchEngine {
       micro |= s & 2;
       wild |= s & 1;
     }
-    out.push({ slot, quality: hitQuality(mismatches, micro !== 0, wild !== 0), hitcount: compared * 2 - mismatches });
+    if (!isAlive(block.alive, i)) return;
+    out.push({ slot: block.slots[i]!, quality: hitQuality(mismatches, micro !== 0, wild !== 0), hitcount: compared * 2 - mismatches });
   }
 
   private verifyCodes(q: Request, codes: Uint16Array, slot: number, out: EngineHit[]): void {
@@ -1198,7 +1206,7 @@ export class MatchEngine {
     if (bestPlan === 0) {
       this.lastSearch.scannedBlocks++;
       this.lastSearch.verified += block.size;
-      for (let i = 0; i < block.size; i++) if (isAlive(block.alive, i)) this.verify(q, block.geno, i * NL, block.slots[i]!, out);
+      for (let i = 0; i < block.size; i++) if (isAlive(block.alive, i)) this.verify(q, block, i, out);
       return;
     }
 
@@ -1214,7 +1222,11 @@ export class MatchEngine {
     let counted = 0;
     const ids = block.ids;
     const offsets = block.offsets;
-    for (let k = 0; k < bestK; k++) {
+    // The longest list first (lists are sorted shortest first): no member has been counted yet, so its entries
+    // are written without reading the counter (each member is at most once in a list: one genotype per locus).
+    for (let kk = 0; kk < bestK; kk++) {
+      const k = kk === 0 ? bestK - 1 : kk - 1;
+      const fresh = kk === 0 && T > 1;
       const j = sel[k]!;
       if (j < 0) {
         // A pair feature: its ranges over the pair's member list.
@@ -1224,13 +1236,7 @@ export class MatchEngine {
           const end = ranges[2 * r + 1]!;
           const start = ranges[2 * r]!;
           counted += end - start;
-          for (let p = start; p < end; p++) {
-            const x = pairIds[p]!;
-            const v = counts[x]!;
-            const next = (v & ~31) === stamp ? v + 1 : stamp + 1;
-            counts[x] = next;
-            if ((next & 31) === T) candidates[found++] = x;
-          }
+          found = this.countRun(pairIds, start, end, stamp, T, fresh, found);
         }
         this.lastSearch.pairEntries += counted - before;
         continue;
@@ -1243,13 +1249,7 @@ export class MatchEngine {
           const end = offsets[b + 1]!;
           const start = offsets[b]!;
           counted += end - start;
-          for (let p = start; p < end; p++) {
-            const x = ids[p]!;
-            const v = counts[x]!;
-            const next = (v & ~31) === stamp ? v + 1 : stamp + 1;
-            counts[x] = next;
-            if ((next & 31) === T) candidates[found++] = x;
-          }
+          found = this.countRun(ids, start, end, stamp, T, fresh, found);
         } else {
           const list = block.open!.get(l * 65536 + g);
           if (!list) continue;
@@ -1265,10 +1265,39 @@ export class MatchEngine {
     }
     this.lastSearch.entries += counted;
     this.lastSearch.verified += found;
+    // Touch every candidate's genotype row (both ends: a 46-byte row often spans two cache lines) before checking
+    // any: these loads are independent, so the memory system serves them together, where the checks, one after
+    // the other, would wait for each row's cache misses in turn.
+    const geno = block.geno;
+    let touched = 0;
     for (let c = 0; c < found; c++) {
-      const x = candidates[c]!;
-      if (isAlive(block.alive, x)) this.verify(q, block.geno, x * NL, block.slots[x]!, out);
+      const row = candidates[c]! * NL;
+      touched ^= geno[row]! ^ geno[row + NL - 1]!;
     }
+    this.touched ^= touched;
+    for (let c = 0; c < found; c++) this.verify(q, block, candidates[c]!, out);
+  }
+
+  /**
+   * Counts the members list[start..end) and appends those reaching T to `candidates` (from `found`); returns the
+   * new number of candidates. `fresh`: the block's first list, with T > 1 (no counter to read, no candidate yet).
+   */
+  private countRun(list: Uint16Array, start: number, end: number, stamp: number, T: number, fresh: boolean, found: number): number {
+    const counts = this.counts;
+    if (fresh) {
+      const one = stamp + 1;
+      for (let p = start; p < end; p++) counts[list[p]!] = one;
+      return found;
+    }
+    const candidates = this.candidates;
+    for (let p = start; p < end; p++) {
+      const x = list[p]!;
+      const v = counts[x]!;
+      const next = (v & ~31) === stamp ? v + 1 : stamp + 1;
+      counts[x] = next;
+      if ((next & 31) === T) candidates[found++] = x;
+    }
+    return found;
   }
 
   /** Hits as slots, quality and hitcount, in no particular order; no store access. */
@@ -1293,7 +1322,7 @@ export class MatchEngine {
     const out: EngineHit[] = [];
     const all = this.tail ? [...this.blocks, this.tail] : this.blocks;
     for (const block of all) {
-      for (let i = 0; i < block.size; i++) if (isAlive(block.alive, i)) this.verify(q, block.geno, i * NL, block.slots[i]!, out);
+      for (let i = 0; i < block.size; i++) if (isAlive(block.alive, i)) this.verify(q, block, i, out);
     }
     for (const o of this.overflow) this.verifyCodes(q, o.codes, o.slot, out);
     this.release(q);
