@@ -20,16 +20,13 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { syntheticProfiles, DEMO_PROFILE } from '../../appliance/demo/seed.js';
-import { buildDnaRequest, type OutgoingProfile } from '../../appliance/dna/handler.js';
-import { writePruemDna } from '../../appliance/dna/codec.js';
 import { normaliseProfile } from '../../appliance/dna/normalise.js';
 import { dnaChannelHandler } from '../../appliance/dna-exchange/channel.js';
 import { ExchangePipeline } from '../../appliance/exchange/pipeline.js';
 import { smimeOpener, smimeSealer } from '../../appliance/exchange/smime-ports.js';
 import type { ChannelHandler } from '../../appliance/exchange/handler.js';
 import { KEY_LABELS } from '../../appliance/token/token.js';
-import type { MemberStateCode } from '../../appliance/peers/member-states.js';
-import { composeWithForeignPeer, opensslIdentity, opensslSmime } from '../support/foreign-state.js';
+import { composeWithForeignPeer, opensslIdentity, opensslSmime, dnaRequestEntities as requests, foreignDnaMail as mail, syntheticOutgoing as profiles } from '../support/foreign-state.js';
 import { ms, percentile, table } from './pipeline/figures.js';
 
 const argv = process.argv.slice(2);
@@ -44,23 +41,6 @@ const PROFILES = option('profiles', 20_000);
 const ROUNDS = option('rounds', 2);
 const PER_MESSAGE = 500;
 const ARRIVE_AFTER = 2;
-
-function profiles(state: MemberStateCode, count: number): OutgoingProfile[] {
-  return syntheticProfiles(state, count).flatMap((line) => {
-    const p = JSON.parse(line) as { id: string; type: 'P' | 'S'; agency: string; loci: Record<string, string[]> };
-    const n = normaliseProfile({ type: p.type, loci: p.loci });
-    return n.ok ? [{ profileIdent: p.id, agency: p.agency, date: '2026-11-23', profile: n.profile }] : [];
-  });
-}
-
-function requests(state: MemberStateCode, reqtype: 3 | 4, requestId: string, list: OutgoingProfile[]): string[] {
-  const built = buildDnaRequest({ reqtype, requestingState: state, requestedState: 'DE', requestId, generator: 'openssl-foreign-state', now: new Date(), profiles: list });
-  if (!built.ok) throw new Error(built.error.message);
-  return built.messages.map((m) => `Content-Type: application/xml\r\n\r\n${writePruemDna(m)}`);
-}
-
-const mail = (state: string, messageId: string, body: string) =>
-  Buffer.from(`From: ncp@dna.pruem.${state}.eu-admin.net\r\nTo: ncp@dna.pruem.de.eu-admin.net\r\nSubject: ${state.toUpperCase()}/DNA\r\nMessage-ID: <${messageId}>\r\nDate: ${new Date().toUTCString()}\r\n${body}`);
 
 const dir = mkdtempSync(join(tmpdir(), 'pruem-bench-flood-'));
 chmodSync(dir, 0o755);

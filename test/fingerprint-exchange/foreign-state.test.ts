@@ -3,12 +3,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SMTPServer } from 'smtp-server';
 import { publishedCertificates } from '../../appliance/demo/network.js';
 import { runOk } from '../../appliance/util/exec.js';
 import { makeTcn, parseTransaction, readType1, readType2, type1, validateIntI, type TaggedRecord } from '../../appliance/fingerprint/index.js';
 import { DEMO_SUBJECT_REFERENCE, demoSearchTransaction, demoSubjectProbe } from '../../appliance/fingerprint/afis/demo-seed.js';
-import { freePort } from '../support/ports.js';
+import { foreignMailbox, opensslIdentity, type ForeignMailbox } from '../support/foreign-state.js';
 import { eventually, startGateways, type Gateways } from '../support/gateways.js';
 
 /**
@@ -18,28 +17,14 @@ import { eventually, startGateways, type Gateways } from '../support/gateways.js
  */
 let dir: string;
 let net: Gateways | undefined;
-let mailbox: SMTPServer | undefined;
-const received: Buffer[] = [];
+let mailbox: ForeignMailbox | undefined;
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'pruem-fp-foreign-'));
-  await runOk('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'at.key'), '-out', join(dir, 'at.pem'), '-days', '30', '-subj', '/C=AT/O=Foreign NCP/CN=ncp@fp.pruem.at.eu-admin.net']);
-  const mailboxPort = await freePort();
-  mailbox = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    onData(stream, _session, done) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        received.push(Buffer.concat(chunks));
-        done();
-      });
-    },
-  });
-  await new Promise<void>((r) => mailbox!.listen(mailboxPort, '127.0.0.1', () => r()));
+  await opensslIdentity(dir, 'at', '/C=AT/O=Foreign NCP/CN=ncp@fp.pruem.at.eu-admin.net');
+  mailbox = await foreignMailbox();
   net = await startGateways(['DE'], {
-    relay: { host: '127.0.0.1', port: mailboxPort },
+    relay: { host: '127.0.0.1', port: mailbox.port },
     syntheticProfiles: 10,
     config: {
       peers: [{ code: 'AT', certificates: { signing: join(dir, 'at.pem'), encryption: join(dir, 'at.pem') }, crypto: { keyTransport: 'rsa-pkcs1' } }],
@@ -50,7 +35,7 @@ before(async () => {
 
 after(async () => {
   await net?.close();
-  await new Promise<void>((r) => (mailbox ? mailbox.close(() => r()) : r()));
+  await mailbox?.close();
   if (!process.env.PRUEM_KEEP_TEST_DIRS) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -77,8 +62,8 @@ test('openssl cms + curl as a foreign State: a CPS to fp.pruem.de, an SRE hit ba
   writeFileSync(join(dir, 'request.eml'), mail);
   await runOk('curl', ['-sS', '--url', `smtp://127.0.0.1:${net!.node('DE').spec.smtpPort}`, '--mail-from', 'ncp@fp.pruem.at.eu-admin.net', '--mail-rcpt', 'ncp@fp.pruem.de.eu-admin.net', '--upload-file', join(dir, 'request.eml')]);
 
-  await eventually(() => received.length > 0, 'the SRE in the foreign mailbox', 120_000);
-  const answerMail = received[0]!;
+  await eventually(() => (mailbox?.received.length ?? 0) > 0, 'the SRE in the foreign mailbox', 120_000);
+  const answerMail = mailbox!.received[0]!;
   assert.match(answerMail.toString('latin1'), /^Subject: DE\/SRE\r?$/m);
   writeFileSync(join(dir, 'answer.eml'), answerMail);
   await runOk('openssl', ['cms', '-verify', '-in', join(dir, 'answer.eml'), '-inform', 'SMIME', '-CAfile', deSign, '-binary', '-out', join(dir, 'answer-enc.der')]);

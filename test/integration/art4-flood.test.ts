@@ -13,36 +13,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { syntheticProfiles, DEMO_PROFILE } from '../../appliance/demo/seed.js';
 import type { GatewayCore } from '../../appliance/main.js';
-import { buildDnaRequest, type OutgoingProfile } from '../../appliance/dna/handler.js';
-import { writePruemDna } from '../../appliance/dna/codec.js';
 import { normaliseProfile } from '../../appliance/dna/normalise.js';
-import type { MemberStateCode } from '../../appliance/peers/member-states.js';
 import { runOk } from '../../appliance/util/exec.js';
-import { composeWithForeignPeer, opensslIdentity, opensslSmime } from '../support/foreign-state.js';
+import { composeWithForeignPeer, opensslIdentity, opensslSmime, dnaRequestEntities as requests, foreignDnaMail as mail, syntheticOutgoing as profiles } from '../support/foreign-state.js';
 
 /** Batches in the flood (the issue speaks of hundreds; 20 × 500 profiles keep this test within a minute or two here). */
 const FLOOD = Number(process.env.PRUEM_FLOOD_MESSAGES ?? 20);
 const PER_MESSAGE = 500;
 let dir: string;
 let core: GatewayCore;
-
-function profiles(state: MemberStateCode, count: number): OutgoingProfile[] {
-  return syntheticProfiles(state, count).flatMap((line) => {
-    const p = JSON.parse(line) as { id: string; type: 'P' | 'S'; agency: string; loci: Record<string, string[]> };
-    const n = normaliseProfile({ type: p.type, loci: p.loci });
-    return n.ok ? [{ profileIdent: p.id, agency: p.agency, date: '2026-11-23', profile: n.profile }] : [];
-  });
-}
-
-/** A PRUEMDNA request from `state` to DE as the MIME entity the State encrypts. */
-function requests(state: MemberStateCode, reqtype: 3 | 4, requestId: string, list: OutgoingProfile[]): string[] {
-  const built = buildDnaRequest({ reqtype, requestingState: state, requestedState: 'DE', requestId, generator: 'openssl-foreign-state', now: new Date(), profiles: list });
-  if (!built.ok) throw new Error(built.error.message);
-  return built.messages.map((m) => `Content-Type: application/xml\r\n\r\n${writePruemDna(m)}`);
-}
-
-const mail = (state: string, messageId: string, body: string) =>
-  Buffer.from(`From: ncp@dna.pruem.${state}.eu-admin.net\r\nTo: ncp@dna.pruem.de.eu-admin.net\r\nSubject: ${state.toUpperCase()}/DNA\r\nMessage-ID: <${messageId}>\r\nDate: ${new Date().toUTCString()}\r\n${body}`);
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'pruem-flood-'));

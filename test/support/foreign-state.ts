@@ -10,10 +10,11 @@ import { SMTPServer } from 'smtp-server';
 import { composeGateway, type GatewayCore } from '../../appliance/main.js';
 import { loadConfig } from '../../appliance/config/config.js';
 import { runOk } from '../../appliance/util/exec.js';
-import { buildDnaRequest } from '../../appliance/dna/handler.js';
+import { buildDnaRequest, type OutgoingProfile } from '../../appliance/dna/handler.js';
 import { writePruemDna } from '../../appliance/dna/codec.js';
 import { normaliseProfile } from '../../appliance/dna/normalise.js';
-import { DEMO_PROFILE } from '../../appliance/demo/seed.js';
+import { DEMO_PROFILE, syntheticProfiles } from '../../appliance/demo/seed.js';
+import type { MemberStateCode } from '../../appliance/peers/member-states.js';
 import { freePort } from './ports.js';
 
 /** `<dir>/<who>.key` and `<who>.pem`: an RSA-2048 software key and its self-signed certificate. */
@@ -86,4 +87,25 @@ export async function opensslSmime(dir: string, name: string, content: string, s
   await runOk('openssl', ['cms', '-encrypt', '-aes256', '-binary', '-in', input, '-outform', 'DER', '-out', `${input}.enc`, join(dir, 'DE', 'certs', 'ncp-decrypt.pem')]);
   await runOk('openssl', ['cms', '-sign', '-binary', '-nodetach', '-in', `${input}.enc`, '-econtent_type', 'pkcs7-envelopedData', '-signer', join(dir, `${signer}.pem`), '-inkey', join(dir, `${signer}.key`), '-outform', 'SMIME', '-out', `${input}.smime`]);
   return readFileSync(`${input}.smime`, 'utf8').replace(/\r?\n/g, '\r\n');
+}
+
+/** `count` synthetic profiles of `state` (the demo generator), normalised as a foreign State sends them. */
+export function syntheticOutgoing(state: MemberStateCode, count: number): OutgoingProfile[] {
+  return syntheticProfiles(state, count).flatMap((line) => {
+    const p = JSON.parse(line) as { id: string; type: 'P' | 'S'; agency: string; loci: Record<string, string[]> };
+    const n = normaliseProfile({ type: p.type, loci: p.loci });
+    return n.ok ? [{ profileIdent: p.id, agency: p.agency, date: '2026-11-23', profile: n.profile }] : [];
+  });
+}
+
+/** A PRUEMDNA request from `state` to DE (split into messages of at most 500 profiles), each as the MIME entity the State encrypts. */
+export function dnaRequestEntities(state: MemberStateCode, reqtype: 3 | 4, requestId: string, list: readonly OutgoingProfile[]): string[] {
+  const built = buildDnaRequest({ reqtype, requestingState: state, requestedState: 'DE', requestId, generator: 'openssl-foreign-state', now: new Date(), profiles: [...list] });
+  if (!built.ok) throw new Error(built.error.message);
+  return built.messages.map((m) => `Content-Type: application/xml\r\n\r\n${writePruemDna(m)}`);
+}
+
+/** The mail `state`'s NCP sends DE's DNA address around an S/MIME `body` (its headers and content). */
+export function foreignDnaMail(state: string, messageId: string, body: string): Buffer {
+  return Buffer.from(`From: ncp@dna.pruem.${state}.eu-admin.net\r\nTo: ncp@dna.pruem.de.eu-admin.net\r\nSubject: ${state.toUpperCase()}/DNA\r\nMessage-ID: <${messageId}>\r\nDate: ${new Date().toUTCString()}\r\n${body}`);
 }
