@@ -27,18 +27,12 @@ import { smimeOpener, smimeSealer } from '../../appliance/exchange/smime-ports.j
 import type { ChannelHandler } from '../../appliance/exchange/handler.js';
 import { KEY_LABELS } from '../../appliance/token/token.js';
 import { composeWithForeignPeer, opensslIdentity, opensslSmime, dnaRequestEntities as requests, foreignDnaMail as mail, syntheticOutgoing as profiles } from '../support/foreign-state.js';
-import { ms, percentile, table } from './pipeline/figures.js';
+import { ms, numberOption, percentile, table } from './pipeline/figures.js';
 
 const argv = process.argv.slice(2);
-function option(name: string, dflt: number): number {
-  const i = argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(argv[i + 1]) : dflt;
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} must be a positive number`);
-  return v;
-}
-const FLOOD = option('flood', 30);
-const PROFILES = option('profiles', 20_000);
-const ROUNDS = option('rounds', 2);
+const FLOOD = numberOption('flood', 30);
+const PROFILES = numberOption('profiles', 20_000);
+const ROUNDS = numberOption('rounds', 2);
 const PER_MESSAGE = 500;
 const ARRIVE_AFTER = 2;
 

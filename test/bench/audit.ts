@@ -15,14 +15,11 @@ import { exportBundle } from '../../appliance/audit/export.js';
 import { verifyBundle } from '../../appliance/audit/verify-audit.mjs';
 import type { AuditEvent } from '../../appliance/audit/events.js';
 import { TestClock, incomingRequest, incomingResponse, makePki, openDb, outgoingResponse, outgoingSearch, softwareSigner, tempDir } from '../audit/helpers.js';
+import { numberOption } from './pipeline/figures.js';
 
 const args = process.argv.slice(2);
-const arg = (name: string, dflt: number): number => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? Number(args[i + 1]) : dflt;
-};
-const ENTRIES = arg('entries', 1_000_000);
-const PIPELINE_MESSAGES = arg('pipeline', 1500);
+const ENTRIES = numberOption('entries', 1_000_000);
+const PIPELINE_MESSAGES = numberOption('pipeline', 1500);
 const keep = args.includes('--keep');
 
 const tmp = tempDir('audit-bench-');

@@ -53,22 +53,16 @@ import {
   type SealedRequest,
 } from './pipeline/foreign-state.js';
 import { formatSummary, summariseProfile } from './pipeline/cpu-profile.js';
-import { Semaphore, load, ms, percentile, sleep, table } from './pipeline/figures.js';
+import { Semaphore, load, ms, numberOption, percentile, sleep, table } from './pipeline/figures.js';
 import { AUDIT_STAGE, COMMIT_STAGE, MIXED_TAG, isNotice, isReply, type AuditMode, type Request, type GatewayStats, type StageFigure } from './pipeline/protocol.js';
 import { freePort } from '../support/ports.js';
 
 const argv = process.argv.slice(2);
-function option(name: string, dflt: number): number {
-  const i = argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(argv[i + 1]) : dflt;
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} must be a positive number`);
-  return v;
-}
 const positional = argv.find((a, i) => /^\d+$/.test(a) && !(argv[i - 1] ?? '').startsWith('--'));
 const N = Number(positional ?? 1000);
-const PROFILES = option('profiles', 20_000);
-const RATE = option('rate', 100);
-const CONNECTIONS = option('connections', 4);
+const PROFILES = numberOption('profiles', 20_000);
+const RATE = numberOption('rate', 100);
+const CONNECTIONS = numberOption('connections', 4);
 const KEEP = argv.includes('--keep');
 const WARMUP = 20;
 /** Every 10th request is a copy of one of our national profiles (a hit); the rest are no-hits. */

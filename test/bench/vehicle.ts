@@ -22,15 +22,11 @@ import { demoVin } from '../../appliance/vehicle/demo-seed.js';
 import { keyXmlSigner } from '../../appliance/vehicle/ws-security.js';
 import { requestBody, signedAs } from '../vehicle/harness.js';
 import type { TestIdentity } from '../vehicle/support.js';
+import { numberOption } from './pipeline/figures.js';
 
-const args = process.argv.slice(2);
-const arg = (name: string, dflt: number): number => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? Number(args[i + 1]) : dflt;
-};
-const RATE = arg('rate', 200);
-const SECONDS = arg('seconds', 10);
-const CONCURRENCY = arg('concurrency', 16);
+const RATE = numberOption('rate', 200);
+const SECONDS = numberOption('seconds', 10);
+const CONCURRENCY = numberOption('concurrency', 16);
 const VEHICLES = 5000;
 
 function percentile(sorted: number[], p: number): number {

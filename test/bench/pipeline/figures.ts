@@ -51,3 +51,11 @@ export class Semaphore {
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** A benchmark's numeric command-line option `--name N` (positive), or `dflt`. */
+export function numberOption(name: string, dflt: number, argv: readonly string[] = process.argv.slice(2)): number {
+  const i = argv.indexOf(`--${name}`);
+  const v = i >= 0 ? Number(argv[i + 1]) : dflt;
+  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} must be a positive number`);
+  return v;
+}
